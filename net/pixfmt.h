@@ -1,0 +1,31 @@
+/*
+ * pixfmt.h - translation from the shared framebuffer's 32-bpp format to a
+ * client's pixel format. Runs in moat-net; the client format was checked
+ * by rfb_pixfmt_check() first.
+ */
+#ifndef MOAT_PIXFMT_H
+#define MOAT_PIXFMT_H
+
+#include <stdint.h>
+
+#include "rfb_types.h"
+
+struct pixconv {
+	struct rfb_pixfmt dst;
+	struct fb_format src;
+	uint8_t bytes;			/* bytes per output pixel: 1, 2 or 4 */
+	uint8_t src_shift[3];		/* bit position of each source channel */
+	uint8_t src_bits[3];		/* width of each source channel */
+	int identity;			/* output bytes == source bytes (memcpy path) */
+};
+
+/* Prepares a conversion; returns 0 or MOAT_ERR_INVALID for an unsupported pair. */
+int pixconv_init(struct pixconv *pc, const struct fb_format *src, const struct rfb_pixfmt *dst);
+/* Converts one 32-bpp source pixel to the client's pixel value (not yet byte-ordered). */
+uint32_t pixconv_pixel(const struct pixconv *pc, uint32_t src);
+/* Converts n source pixels into out (n * pc->bytes bytes, in the client's byte order). */
+void pixconv_row(const struct pixconv *pc, uint8_t *out, const uint32_t *src, int n);
+/* The 16-byte ServerInit pixel format moat announces (32 bpp, depth 24, little-endian, R16 G8 B0). */
+void pixfmt_server_default(struct rfb_pixfmt *pf);
+
+#endif

@@ -1,0 +1,87 @@
+/*
+ * config.h - moatd's configuration: /etc/moat/moatd.conf plus the locked
+ * policy files in /etc/moat/policy.d/*.conf, which override it.
+ *
+ * Runs in moatd (root). Parsing is pure: it never acts on the values.
+ * Format: one "Name=Value" per line, blanks around '=' ignored, '#' starts
+ * a comment line. Unknown names, bad values and duplicates are errors that
+ * name the file, the line and the allowed values.
+ */
+#ifndef MOAT_CONFIG_H
+#define MOAT_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_PATH_MAX 256
+
+enum config_encryption {
+	CONFIG_ENC_ALWAYS_ON = 1,	/* matches IPC_ENC_* */
+	CONFIG_ENC_PREFER_ON = 2,
+	CONFIG_ENC_ALWAYS_MAXIMUM = 3,
+};
+
+/* Where a value came from, for "moatd -t". */
+struct config_origin {
+	char file[CONFIG_PATH_MAX];	/* "" for the built-in default */
+	unsigned line;
+};
+
+struct moat_config {
+	char listen_address[64];		/* ListenAddress (default 0.0.0.0) */
+	uint16_t listen_port;			/* ListenPort (default 5900) */
+	char identity_key[CONFIG_PATH_MAX];	/* IdentityKey (default /etc/moat/identity.key) */
+	char identity_cert[CONFIG_PATH_MAX];	/* IdentityCert (default /etc/moat/identity.crt) */
+	char tls_names[512];			/* TlsNames: comma-separated DNS names / IPs for the leaf SAN (default localhost,127.0.0.1,::1) */
+	char empty_root[CONFIG_PATH_MAX];	/* EmptyRoot (default /var/empty/moat) */
+	char net_user[64];			/* NetUser (default moat-net) */
+	char net_binary[CONFIG_PATH_MAX];	/* NetBinary (default "": moat-net beside moatd) */
+	char session_socket[CONFIG_PATH_MAX];	/* SessionSocket (default /run/moat/session.sock) */
+	char log_file[CONFIG_PATH_MAX];		/* LogFile (default "": syslog only) */
+	char pam_service[64];			/* PamService (default moat) */
+	char desktop_name[256];			/* DesktopName (default "": host name) */
+	int encryption;				/* Encryption: AlwaysOn | PreferOn | AlwaysMaximum (default AlwaysOn) */
+	uint32_t max_cut_text;			/* MaxCutText bytes, 0..262144 (default 262144) */
+	uint32_t login_grace_time;		/* LoginGraceTime seconds, 1..600 (default 60) */
+	uint32_t max_connections;		/* MaxConnections, 1..1000 (default 20) */
+};
+
+/* One entry per parameter, in the order "moatd -t" prints them. */
+struct config_param_info {
+	const char *name;
+	const char *allowed;	/* human-readable allowed values */
+};
+
+/* Fills c with the built-in defaults. */
+void config_defaults(struct moat_config *c);
+
+/*
+ * Parses the text of one file (len bytes, need not be NUL-terminated) named
+ * fname into c, recording origins in o (array indexed like config_params();
+ * may be NULL). Parameters set in an earlier file of the same layer may not
+ * repeat (duplicate) unless 'override' is set (policy layer over the main
+ * file). On error returns MOAT_ERR_CONFIG and writes a message
+ * "FILE:LINE: ..." into err (size errlen), leaving c partially updated:
+ * callers parse into a copy and keep the old configuration on failure.
+ */
+int config_parse_text(struct moat_config *c, struct config_origin *o,
+    const char *fname, const char *text, size_t len, int override,
+    char *err, size_t errlen);
+
+/*
+ * Loads moatd.conf at path, then every policy.d/*.conf beside it in
+ * lexical order (locked policy overrides). Checks each file and every
+ * directory above it is root-owned and not writable by group or others,
+ * opening with O_NOFOLLOW. Returns 0 or MOAT_ERR_CONFIG with err filled.
+ */
+int config_load(struct moat_config *c, struct config_origin *o, const char *path,
+    char *err, size_t errlen);
+
+/* Number of parameters and their names/allowed values. */
+size_t config_param_count(void);
+const struct config_param_info *config_params(void);
+
+/* Writes "Name=Value  # from FILE:LINE|default" for every parameter to fd. */
+void config_dump(const struct moat_config *c, const struct config_origin *o, int fd);
+
+#endif

@@ -1,0 +1,107 @@
+/*
+ * ipc_types.h - every IPC message type moat uses, on every channel.
+ *
+ * Payloads are encoded with the buf_put_* API (big-endian integers, strings
+ * as u32 length + bytes) in the field order given in the comment. "+fd"
+ * means exactly one descriptor travels with the message; every other
+ * message must carry none. Which side may send which message in which
+ * state is enforced by the receiver (monitor dispatch tables, moat-net and
+ * moat-session state checks) and listed in SECURITY.md.
+ */
+#ifndef MOAT_IPC_TYPES_H
+#define MOAT_IPC_TYPES_H
+
+enum ipc_type {
+	/* ---- monitor -> moat-net (fd 4 in moat-net) ---- */
+	/* u32 version, u32 flags (IPC_NETF_*), string desktop-name,
+	 * string tls-cert-chain-pem, string tls-leaf-key-pem,
+	 * u8 encryption (IPC_ENC_*), u32 max-cut-text, u32 login-grace-seconds,
+	 * string peer-address (for logs) */
+	IPC_MON_NET_INIT = 1,
+	/* u8 ok, string reason (shown to the viewer when !ok), string user */
+	IPC_MON_AUTH_RESULT = 2,
+	/* +fd: moat-net's end of its moat-session channel. u32 permissions (IPC_PERM_*) */
+	IPC_MON_SESSION_CHANNEL = 3,
+
+	/* ---- moat-net -> monitor ---- */
+	/* u8 level (LOG_LVL_*), string text: any state */
+	IPC_NET_LOG = 20,
+	/* string security-type-name, string tls-version, string cipher: once, before auth */
+	IPC_NET_SECURITY = 21,
+	/* string user, string password: only in the auth phase, bounded attempts */
+	IPC_NET_AUTH_PASSWORD = 22,
+	/* u32 reason (IPC_CLOSE_*), string detail, u64-as-2xu32 bytes-in, bytes-out */
+	IPC_NET_CLOSING = 23,
+
+	/* ---- monitor -> moatd listener (socketpair made before fork) ---- */
+	/* +fd: the session end of a fresh socketpair. u32 permissions,
+	 * string user, string peer-address */
+	IPC_MON_ATTACH_SESSION = 40,
+	/* ---- moatd listener -> monitor ---- */
+	/* u8 ok, string reason */
+	IPC_LIS_ATTACH_RESULT = 41,
+
+	/* ---- moat-session <-> moatd (registration socket) ---- */
+	/* session -> moatd: string display-name, u16 width, u16 height */
+	IPC_SESS_REGISTER = 60,
+	/* moatd -> session: +fd channel to one moat-net. u32 channel-id,
+	 * u32 permissions (IPC_PERM_*), string user, string peer-address */
+	IPC_SESS_CHANNEL_OPEN = 61,
+
+	/* ---- moat-session <-> moat-net (per-client channel) ---- */
+	/* session -> net, +fd (sealed memfd, mapped read-only by net):
+	 * u16 width, u16 height, u32 stride, u32 size, u8 bpp (32), u8 depth,
+	 * u32 red-mask, u32 green-mask, u32 blue-mask. Sent on open and resize. */
+	IPC_CAP_FRAMEBUFFER = 80,
+	/* net -> session: no payload. "Send me what changed." One outstanding. */
+	IPC_CAP_UPDATE_REQUEST = 81,
+	/* session -> net: u32 generation, u16 n, n x (u16 x, u16 y, u16 w, u16 h).
+	 * The pixels of these rectangles are in the memfd. Answers one request. */
+	IPC_CAP_DAMAGE = 82,
+	/* net -> session: u8 down, u32 keysym */
+	IPC_CAP_KEY = 83,
+	/* net -> session: u8 button-mask, u16 x, u16 y */
+	IPC_CAP_POINTER = 84,
+	/* both ways: string text (Latin-1 from RFB, UTF-8 from X), bounded */
+	IPC_CAP_CLIPBOARD = 85,
+	/* session -> net: u16 hot-x, u16 hot-y, u16 w, u16 h, w*h*4 bytes ARGB
+	 * (non-premultiplied, big-endian u32 per pixel); w,h <= 128 */
+	IPC_CAP_CURSOR = 86,
+};
+
+/* IPC_MON_NET_INIT flags */
+#define IPC_NETF_SELFTEST	0x01	/* test build hook enabled (see SECURITY.md) */
+
+/* Encryption levels (policy "Encryption") */
+#define IPC_ENC_ALWAYS_ON	1	/* AES-128-GCM preferred, 256 allowed */
+#define IPC_ENC_PREFER_ON	2	/* same as ALWAYS_ON: never unencrypted */
+#define IPC_ENC_ALWAYS_MAXIMUM	3	/* AES-256-GCM only */
+
+/* Permissions granted by the monitor, enforced by moat-session */
+#define IPC_PERM_VIEW		0x01
+#define IPC_PERM_KEYBOARD	0x02
+#define IPC_PERM_POINTER	0x04
+#define IPC_PERM_CLIP_TO_CLIENT	0x08
+#define IPC_PERM_CLIP_TO_SERVER	0x10
+#define IPC_PERM_ALL		0x1f
+
+/* IPC_NET_CLOSING reasons */
+#define IPC_CLOSE_CLIENT	1	/* viewer disconnected */
+#define IPC_CLOSE_PROTOCOL	2	/* viewer broke the protocol */
+#define IPC_CLOSE_AUTH_FAILED	3	/* authentication failed */
+#define IPC_CLOSE_GRACE		4	/* login grace time exceeded */
+#define IPC_CLOSE_SESSION	5	/* desktop session went away */
+#define IPC_CLOSE_ERROR		6	/* internal error */
+
+/* Sizes */
+#define IPC_MAX_PAYLOAD		(320u * 1024u)	/* hard limit for any message */
+#define IPC_MAX_CUT_TEXT	(256u * 1024u)	/* hard ceiling for clipboard text */
+#define IPC_MAX_NAME		255u		/* user names, desktop names */
+#define IPC_MAX_PASSWORD	1023u
+#define IPC_MAX_DAMAGE_RECTS	512u
+#define IPC_MAX_CURSOR_DIM	128u
+
+/* Returns a static printable name for an IPC message type. */
+const char *ipc_type_name(unsigned type);
+
+#endif
