@@ -16,7 +16,8 @@ enum ipc_type {
 	/* u32 version, u32 flags (IPC_NETF_*), string desktop-name,
 	 * string tls-cert-chain-pem, string tls-leaf-key-pem,
 	 * u8 encryption (IPC_ENC_*), u32 max-cut-text, u32 login-grace-seconds,
-	 * string peer-address (for logs) */
+	 * string peer-address (for logs), u32 sandbox-uid, u32 sandbox-gid,
+	 * string empty-root */
 	IPC_MON_NET_INIT = 1,
 	/* u8 ok, string reason (shown to the viewer when !ok), string user */
 	IPC_MON_AUTH_RESULT = 2,

@@ -1,0 +1,172 @@
+/*
+ * moatd.c - moatd's entry point: reads and checks the configuration,
+ * loads (or on first start creates) the identity key, binds the sockets
+ * and runs the listener. Runs as root. Trusts only its root-owned
+ * configuration files.
+ *
+ * Usage: moatd [-d] [-t] [-f config] [--fingerprint]
+ *   -d             debug: stay in the foreground and log to stderr too
+ *   -t             check the configuration, print the effective values, exit
+ *   -f FILE        configuration file (default /etc/moat/moatd.conf)
+ *   --fingerprint  print the identity certificate's SHA-256 fingerprint, exit
+ */
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <limits.h>
+#include <libgen.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "listener.h"
+#include "monitor.h"
+#include "privsep/errors.h"
+#include "privsep/log.h"
+#include "privsep/sandbox.h"
+
+#define DEFAULT_CONFIG "/etc/moat/moatd.conf"
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: moatd [-d] [-t] [-f config] [--fingerprint]\n");
+	exit(2);
+}
+
+static void
+harden_self(void)
+{
+	struct rlimit rl = { 0, 0 };
+
+	umask(077);
+	(void)setrlimit(RLIMIT_CORE, &rl);
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+/* moat-net lives beside moatd unless NetBinary says otherwise. */
+static int
+net_binary_path(const struct moat_config *cfg, char *out, size_t outlen)
+{
+	char self[PATH_MAX];
+	ssize_t n;
+
+	if (cfg->net_binary[0] != '\0') {
+		snprintf(out, outlen, "%s", cfg->net_binary);
+		return 0;
+	}
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) <= 0)
+		return MOAT_ERR_SYSTEM;
+	self[n] = '\0';
+	snprintf(out, outlen, "%s/moat-net", dirname(self));
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "fingerprint", no_argument, NULL, 'F' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static struct moat_config cfg;
+	static struct config_origin origin[64];
+	const char *conf = DEFAULT_CONFIG;
+	char err[1024], fp[128], net_binary[PATH_MAX];
+	struct mon_identity id;
+	struct mon_ctx ctx;
+	struct passwd *pw;
+	int debug = 0, test = 0, fingerprint = 0, ch, r, tcp_fd, sess_fd;
+
+	while ((ch = getopt_long(argc, argv, "dtf:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'd':
+			debug = 1;
+			break;
+		case 't':
+			test = 1;
+			break;
+		case 'f':
+			conf = optarg;
+			break;
+		case 'F':
+			fingerprint = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_init("moatd", debug || test || fingerprint, debug);
+	if (geteuid() != 0) {
+		fprintf(stderr, "moatd: must run as root\n");
+		return 1;
+	}
+	harden_self();
+	config_defaults(&cfg);
+	if (config_load(&cfg, origin, conf, err, sizeof(err)) != 0) {
+		fprintf(stderr, "moatd: %s\n", err);
+		return 1;
+	}
+	if (test) {
+		config_dump(&cfg, origin, STDOUT_FILENO);
+		return 0;
+	}
+	if (cfg.log_file[0] != '\0')
+		log_set_file(cfg.log_file);
+	if ((r = mon_identity_load(&id, cfg.identity_key, cfg.identity_cert, err,
+	    sizeof(err))) != 0) {
+		fprintf(stderr, "moatd: %s\n", err);
+		return 1;
+	}
+	if (mon_identity_fingerprint(&id, fp, sizeof(fp)) != 0)
+		fatal_f("cannot compute the identity fingerprint");
+	if (fingerprint) {
+		printf("%s\n", fp);
+		return 0;
+	}
+	if ((pw = getpwnam(cfg.net_user)) == NULL || pw->pw_uid == 0 ||
+	    pw->pw_gid == 0) {
+		fprintf(stderr, "moatd: NetUser %s must be an existing user other "
+		    "than root (create it with: useradd --system --no-create-home "
+		    "--shell /usr/sbin/nologin %s)\n", cfg.net_user, cfg.net_user);
+		return 1;
+	}
+	if (sandbox_check_empty_root(cfg.empty_root) != 0) {
+		fprintf(stderr, "moatd: EmptyRoot %s must be an empty directory "
+		    "owned by root and writable only by root\n", cfg.empty_root);
+		return 1;
+	}
+	if (net_binary_path(&cfg, net_binary, sizeof(net_binary)) != 0 ||
+	    access(net_binary, X_OK) != 0) {
+		fprintf(stderr, "moatd: cannot execute moat-net at %s\n", net_binary);
+		return 1;
+	}
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.cfg = &cfg;
+	ctx.id = &id;
+	ctx.net_binary = net_binary;
+	ctx.net_uid = pw->pw_uid;
+	ctx.net_gid = pw->pw_gid;
+#ifdef MOAT_SELFTEST
+	ctx.selftest = 1;
+#endif
+	if (listener_open(&cfg, &tcp_fd, &sess_fd, err, sizeof(err)) != 0) {
+		fprintf(stderr, "moatd: %s\n", err);
+		return 1;
+	}
+	if (!debug && daemon(0, 0) != 0)
+		fatal_f("daemon: %s", strerror(errno));
+	info_f("moatd listening on %s port %u; identity %s%s", cfg.listen_address,
+	    cfg.listen_port, fp, ctx.selftest ? " (TEST BUILD: self-test hooks enabled)" : "");
+	r = listener_run(&ctx, tcp_fd, sess_fd);
+	unlink(cfg.session_socket);
+	return r;
+}

@@ -1,0 +1,453 @@
+/*
+ * monitor.c - the per-connection monitor. Runs as root, one per viewer
+ * connection, forked by moatd's listener. It execs moat-net and answers
+ * its IPC requests through per-phase dispatch tables: each request is
+ * allowed only in certain phases, some only once; anything else ends the
+ * connection and is logged. It decides authentication (PAM), grants the
+ * session's permissions, asks the listener to attach the desktop session,
+ * and writes the connection's log records. moat-net is untrusted: every
+ * field it sends is bounded and re-checked here, and it may never pass a
+ * descriptor to the monitor.
+ */
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "auth/auth_pam.h"
+#include "monitor.h"
+#include "privsep/errors.h"
+#include "privsep/ipc.h"
+#include "privsep/log.h"
+
+#define MON_ONCE	0x01	/* may be sent at most once per connection */
+#define MON_AUTH	0x02	/* carries an authentication attempt */
+
+enum mon_phase {
+	PHASE_PREAUTH = 0,	/* before the monitor accepted a login */
+	PHASE_SESSION = 1,	/* authenticated: the desktop is attached */
+	PHASE_CLOSING = 2,	/* moat-net said it is closing */
+};
+
+struct mon_conn {
+	const struct mon_ctx *ctx;
+	int ipc;		/* to moat-net */
+	int lis;		/* to the listener */
+	pid_t net_pid;
+	char peer[128];
+	char user[256];		/* authenticated user (escaped when logged) */
+	enum mon_phase phase;
+	int exit_status;
+	unsigned used;		/* bit per MON_ONCE row already used */
+	time_t start;
+	uint32_t close_reason;
+	char close_detail[128];
+	uint64_t bytes_in, bytes_out;
+};
+
+struct mon_dispatch {
+	uint16_t type;
+	unsigned flags;
+	int (*handler)(struct mon_conn *, struct ipc_msg *);
+};
+
+static int mon_answer_log(struct mon_conn *, struct ipc_msg *);
+static int mon_answer_security(struct mon_conn *, struct ipc_msg *);
+static int mon_answer_auth_password(struct mon_conn *, struct ipc_msg *);
+static int mon_answer_closing(struct mon_conn *, struct ipc_msg *);
+
+static const struct mon_dispatch mon_dispatch_preauth[] = {
+	{ IPC_NET_LOG, 0, mon_answer_log },
+	{ IPC_NET_SECURITY, MON_ONCE, mon_answer_security },
+	{ IPC_NET_AUTH_PASSWORD, MON_ONCE | MON_AUTH, mon_answer_auth_password },
+	{ IPC_NET_CLOSING, MON_ONCE, mon_answer_closing },
+	{ 0, 0, NULL }
+};
+
+static const struct mon_dispatch mon_dispatch_session[] = {
+	{ IPC_NET_LOG, 0, mon_answer_log },
+	{ IPC_NET_CLOSING, MON_ONCE, mon_answer_closing },
+	{ 0, 0, NULL }
+};
+
+static const struct mon_dispatch mon_dispatch_closing[] = {
+	{ IPC_NET_LOG, 0, mon_answer_log },
+	{ 0, 0, NULL }
+};
+
+static const struct mon_dispatch *const mon_tables[] = {
+	mon_dispatch_preauth, mon_dispatch_session, mon_dispatch_closing
+};
+static const char *const mon_phase_names[] = { "preauth", "session", "closing" };
+
+static int
+mon_answer_log(struct mon_conn *mc, struct ipc_msg *m)
+{
+	const uint8_t *text;
+	char esc[1100];
+	uint8_t level;
+	size_t len;
+	int r;
+
+	if ((r = buf_get_u8(&m->payload, &level)) != 0 ||
+	    (r = buf_get_string_direct(&m->payload, &text, &len, 1024)) != 0 ||
+	    (r = buf_expect_end(&m->payload)) != 0)
+		return r;
+	if (level > LOG_LVL_DEBUG)
+		return MOAT_ERR_INVALID;
+	log_escape(esc, sizeof(esc), text, len);
+	log_msg(level, NULL, "moat-net[%d] %s: %s", (int)mc->net_pid, mc->peer, esc);
+	return 0;
+}
+
+static int
+mon_answer_security(struct mon_conn *mc, struct ipc_msg *m)
+{
+	const uint8_t *s[3];
+	size_t n[3];
+	char e[3][80];
+	int i, r;
+
+	for (i = 0; i < 3; i++)
+		if ((r = buf_get_string_direct(&m->payload, &s[i], &n[i], 64)) != 0)
+			return r;
+	if ((r = buf_expect_end(&m->payload)) != 0)
+		return r;
+	for (i = 0; i < 3; i++)
+		log_escape(e[i], sizeof(e[i]), s[i], n[i]);
+	info_f("connection from %s: security %s, %s, %s", mc->peer, e[0], e[1], e[2]);
+	return 0;
+}
+
+/* Asks moatd's listener to connect the user's desktop session; returns moat-net's end or negative. */
+static int
+attach_session(struct mon_conn *mc, uint32_t perms, char *why, size_t whylen)
+{
+	struct ipc_msg m;
+	struct buf b;
+	uint8_t ok;
+	char *reason = NULL;
+	int sv[2], r;
+
+	if ((r = ipc_socketpair(sv)) != 0)
+		return r;
+	buf_init(&b, 1024);
+	if ((r = buf_put_u32(&b, perms)) == 0 &&
+	    (r = buf_put_cstring(&b, mc->user)) == 0 &&
+	    (r = buf_put_cstring(&b, mc->peer)) == 0)
+		r = ipc_send(mc->lis, IPC_MON_ATTACH_SESSION, &b, sv[1]);
+	buf_free(&b);
+	close(sv[1]);
+	if (r == 0 && (r = ipc_recv(mc->lis, &m, 0)) == 0) {
+		if (m.type != IPC_LIS_ATTACH_RESULT ||
+		    (r = buf_get_u8(&m.payload, &ok)) != 0 ||
+		    (r = buf_get_cstring(&m.payload, &reason, NULL, 255)) != 0)
+			r = r ? r : MOAT_ERR_PROTOCOL;
+		else if (!ok) {
+			snprintf(why, whylen, "%s", reason);
+			r = MOAT_ERR_UNSUPPORTED;
+		}
+		free(reason);
+		ipc_msg_clear(&m);
+	}
+	if (r != 0) {
+		close(sv[0]);
+		return r;
+	}
+	return sv[0];
+}
+
+static int
+send_auth_result(struct mon_conn *mc, int ok, const char *reason)
+{
+	struct buf b;
+	int r;
+
+	buf_init(&b, 1024);
+	if ((r = buf_put_u8(&b, ok ? 1 : 0)) == 0 &&
+	    (r = buf_put_cstring(&b, reason)) == 0 &&
+	    (r = buf_put_cstring(&b, ok ? mc->user : "")) == 0)
+		r = ipc_send(mc->ipc, IPC_MON_AUTH_RESULT, &b, -1);
+	buf_free(&b);
+	return r;
+}
+
+static int
+mon_answer_auth_password(struct mon_conn *mc, struct ipc_msg *m)
+{
+	char *user = NULL, *pass = NULL, reason[128], esc[300];
+	const struct moat_config *cfg = mc->ctx->cfg;
+	uint32_t perms = IPC_PERM_ALL;
+	uint8_t cb[4];
+	int r, fd;
+
+	if ((r = buf_get_cstring(&m->payload, &user, NULL, IPC_MAX_NAME)) != 0 ||
+	    (r = buf_get_cstring(&m->payload, &pass, NULL, IPC_MAX_PASSWORD)) != 0 ||
+	    (r = buf_expect_end(&m->payload)) != 0) {
+		free(user);
+		if (pass != NULL)
+			OPENSSL_cleanse(pass, strlen(pass));
+		free(pass);
+		return r;
+	}
+	log_escape(esc, sizeof(esc), user, strlen(user));
+	r = auth_pam_password(cfg->pam_service, user, pass, mc->peer, reason,
+	    sizeof(reason));
+	OPENSSL_cleanse(pass, strlen(pass));
+	free(pass);
+	if (r != 0) {
+		info_f("authentication failed for user \"%s\" from %s: %s", esc,
+		    mc->peer, r == MOAT_ERR_AUTH ? reason : moat_strerror(r));
+		free(user);
+		mc->exit_status = MON_EXIT_AUTH_FAILED;
+		return send_auth_result(mc, 0, r == MOAT_ERR_AUTH ? reason :
+		    "Authentication failed");
+	}
+	snprintf(mc->user, sizeof(mc->user), "%s", user);
+	free(user);
+	info_f("authentication succeeded for user \"%s\" from %s", esc, mc->peer);
+	if ((fd = attach_session(mc, perms, reason, sizeof(reason))) < 0) {
+		if (fd != MOAT_ERR_UNSUPPORTED)
+			snprintf(reason, sizeof(reason), "The desktop session "
+			    "could not be attached");
+		info_f("no desktop for user \"%s\" from %s: %s", esc, mc->peer, reason);
+		mc->exit_status = MON_EXIT_AUTH_FAILED;
+		return send_auth_result(mc, 0, reason);
+	}
+	info_f("user \"%s\" from %s granted permissions 0x%02x", esc, mc->peer, perms);
+	if ((r = send_auth_result(mc, 1, "")) == 0) {
+		cb[0] = (uint8_t)(perms >> 24);
+		cb[1] = (uint8_t)(perms >> 16);
+		cb[2] = (uint8_t)(perms >> 8);
+		cb[3] = (uint8_t)perms;
+		r = ipc_send_raw(mc->ipc, IPC_MON_SESSION_CHANNEL, cb, 4, fd);
+	}
+	close(fd);
+	if (r == 0) {
+		mc->phase = PHASE_SESSION;
+		mc->exit_status = MON_EXIT_OK;
+	}
+	return r;
+}
+
+static int
+mon_answer_closing(struct mon_conn *mc, struct ipc_msg *m)
+{
+	uint32_t reason, hi, lo, ohi, olo;
+	const uint8_t *detail;
+	size_t n;
+	int r;
+
+	if ((r = buf_get_u32(&m->payload, &reason)) != 0 ||
+	    (r = buf_get_string_direct(&m->payload, &detail, &n, 120)) != 0 ||
+	    (r = buf_get_u32(&m->payload, &hi)) != 0 ||
+	    (r = buf_get_u32(&m->payload, &lo)) != 0 ||
+	    (r = buf_get_u32(&m->payload, &ohi)) != 0 ||
+	    (r = buf_get_u32(&m->payload, &olo)) != 0 ||
+	    (r = buf_expect_end(&m->payload)) != 0)
+		return r;
+	if (reason < IPC_CLOSE_CLIENT || reason > IPC_CLOSE_ERROR)
+		return MOAT_ERR_INVALID;
+	mc->close_reason = reason;
+	log_escape(mc->close_detail, sizeof(mc->close_detail), detail, n);
+	mc->bytes_in = ((uint64_t)hi << 32) | lo;
+	mc->bytes_out = ((uint64_t)ohi << 32) | olo;
+	mc->phase = PHASE_CLOSING;
+	return 0;
+}
+
+/* Finds the row for m in the current phase's table; enforces MON_ONCE. */
+static int
+dispatch(struct mon_conn *mc, struct ipc_msg *m)
+{
+	const struct mon_dispatch *t = mon_tables[mc->phase];
+	unsigned i;
+
+	for (i = 0; t[i].handler != NULL; i++) {
+		if (t[i].type != m->type)
+			continue;
+		if (t[i].flags & MON_ONCE) {
+			if (mc->used & (1u << m->type % 32))
+				break;
+			mc->used |= 1u << m->type % 32;
+		}
+		return t[i].handler(mc, m);
+	}
+	error_f("moat-net[%d] for %s sent unpermitted request %s (%u) in phase "
+	    "%s; ending the connection", (int)mc->net_pid, mc->peer,
+	    ipc_type_name(m->type), m->type, mon_phase_names[mc->phase]);
+	return MOAT_ERR_UNPERMITTED;
+}
+
+static int
+send_init(struct mon_conn *mc)
+{
+	const struct moat_config *cfg = mc->ctx->cfg;
+	char *chain = NULL, *key = NULL, host[256];
+	const char *name = cfg->desktop_name;
+	struct buf b;
+	int r;
+
+	if ((r = mon_identity_issue_leaf(mc->ctx->id, cfg->tls_names, &chain, &key)) != 0)
+		return r;
+	if (name[0] == '\0') {
+		if (gethostname(host, sizeof(host)) != 0)
+			snprintf(host, sizeof(host), "moat");
+		host[sizeof(host) - 1] = '\0';
+		name = host;
+	}
+	buf_init(&b, IPC_MAX_PAYLOAD);
+	if ((r = buf_put_u32(&b, mc->ctx->selftest ? IPC_NETF_SELFTEST : 0)) == 0 &&
+	    (r = buf_put_cstring(&b, name)) == 0 &&
+	    (r = buf_put_cstring(&b, chain)) == 0 &&
+	    (r = buf_put_cstring(&b, key)) == 0 &&
+	    (r = buf_put_u8(&b, (uint8_t)cfg->encryption)) == 0 &&
+	    (r = buf_put_u32(&b, cfg->max_cut_text)) == 0 &&
+	    (r = buf_put_u32(&b, cfg->login_grace_time)) == 0 &&
+	    (r = buf_put_cstring(&b, mc->peer)) == 0 &&
+	    (r = buf_put_u32(&b, (uint32_t)mc->ctx->net_uid)) == 0 &&
+	    (r = buf_put_u32(&b, (uint32_t)mc->ctx->net_gid)) == 0 &&
+	    (r = buf_put_cstring(&b, cfg->empty_root)) == 0)
+		r = ipc_send(mc->ipc, IPC_MON_NET_INIT, &b, -1);
+	buf_free(&b);
+	OPENSSL_cleanse(key, strlen(key));
+	free(key);
+	free(chain);
+	return r;
+}
+
+static const char *
+close_reason_name(uint32_t r)
+{
+	switch (r) {
+	case IPC_CLOSE_CLIENT: return "viewer disconnected";
+	case IPC_CLOSE_PROTOCOL: return "protocol violation";
+	case IPC_CLOSE_AUTH_FAILED: return "authentication failed";
+	case IPC_CLOSE_GRACE: return "login grace time exceeded";
+	case IPC_CLOSE_SESSION: return "desktop session ended";
+	case IPC_CLOSE_ERROR: return "internal error";
+	}
+	return "connection lost";
+}
+
+static void
+reap_net(struct mon_conn *mc)
+{
+	int status;
+	pid_t p;
+
+	do {
+		p = waitpid(mc->net_pid, &status, 0);
+	} while (p == -1 && errno == EINTR);
+	if (p != mc->net_pid)
+		return;
+	if (WIFSIGNALED(status)) {
+		int sig = WTERMSIG(status);
+
+		error_f("moat-net[%d] for %s was killed by signal %d (%s)%s",
+		    (int)mc->net_pid, mc->peer, sig, strsignal(sig),
+		    sig == SIGSYS ? ": sandbox violation (forbidden system call)" : "");
+		if (sig != SIGKILL || mc->exit_status != MON_EXIT_GRACE)
+			mc->exit_status = MON_EXIT_CRASH;
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) != 0 &&
+	    mc->exit_status != MON_EXIT_IPC) {
+		error_f("moat-net[%d] for %s exited with status %d",
+		    (int)mc->net_pid, mc->peer, WEXITSTATUS(status));
+		if (mc->exit_status == MON_EXIT_NOAUTH || mc->exit_status == MON_EXIT_OK)
+			mc->exit_status = MON_EXIT_ERROR;
+	}
+}
+
+void
+monitor_run(const struct mon_ctx *ctx, int client_fd, const char *peer, int lis_fd)
+{
+	struct mon_conn mc;
+	struct ipc_msg m;
+	struct pollfd pfd;
+	int sv[2], r, timeout;
+	time_t now, deadline;
+	char user[300];
+
+	memset(&mc, 0, sizeof(mc));
+	mc.ctx = ctx;
+	mc.lis = lis_fd;
+	mc.start = time(NULL);
+	mc.exit_status = MON_EXIT_NOAUTH;
+	snprintf(mc.peer, sizeof(mc.peer), "%s", peer);
+	info_f("connection from %s accepted", mc.peer);
+	if ((r = ipc_socketpair(sv)) != 0)
+		fatal_fr(r, "socketpair");
+	if ((mc.net_pid = mon_spawn_net(ctx->net_binary, client_fd, sv[1])) < 0)
+		fatal_fr(mc.net_pid, "starting moat-net");
+	close(client_fd);
+	close(sv[1]);
+	mc.ipc = sv[0];
+	if ((r = send_init(&mc)) != 0) {
+		error_fr(r, "configuring moat-net for %s", mc.peer);
+		kill(mc.net_pid, SIGKILL);
+		reap_net(&mc);
+		_exit(MON_EXIT_ERROR);
+	}
+	deadline = mc.start + (time_t)ctx->cfg->login_grace_time;
+	for (;;) {
+		timeout = -1;
+		if (mc.phase == PHASE_PREAUTH) {
+			now = time(NULL);
+			if (now >= deadline) {
+				info_f("connection from %s: login grace time "
+				    "exceeded", mc.peer);
+				mc.exit_status = MON_EXIT_GRACE;
+				mc.close_reason = IPC_CLOSE_GRACE;
+				kill(mc.net_pid, SIGKILL);
+				break;
+			}
+			timeout = (int)(deadline - now) * 1000;
+		}
+		pfd.fd = mc.ipc;
+		pfd.events = POLLIN;
+		if ((r = poll(&pfd, 1, timeout)) < 0 && errno != EINTR)
+			break;
+		if (r <= 0)
+			continue;
+		if ((r = ipc_recv(mc.ipc, &m, 0)) != 0) {
+			if (r == MOAT_ERR_EOF)
+				break;
+			error_f("moat-net[%d] for %s: bad IPC message (%s); "
+			    "ending the connection", (int)mc.net_pid, mc.peer,
+			    moat_strerror(r));
+			mc.exit_status = MON_EXIT_IPC;
+			kill(mc.net_pid, SIGKILL);
+			break;
+		}
+		r = dispatch(&mc, &m);
+		ipc_msg_clear(&m);
+		if (r != 0) {
+			if (r != MOAT_ERR_UNPERMITTED)
+				error_f("moat-net[%d] for %s: malformed %s; "
+				    "ending the connection", (int)mc.net_pid,
+				    mc.peer, moat_strerror(r));
+			mc.exit_status = MON_EXIT_IPC;
+			kill(mc.net_pid, SIGKILL);
+			break;
+		}
+	}
+	close(mc.ipc);
+	reap_net(&mc);
+	log_escape(user, sizeof(user), mc.user, strlen(mc.user));
+	info_f("disconnect: %s user \"%s\" after %lds, %llu bytes in, %llu bytes "
+	    "out: %s%s%s", mc.peer, user, (long)(time(NULL) - mc.start),
+	    (unsigned long long)mc.bytes_in, (unsigned long long)mc.bytes_out,
+	    close_reason_name(mc.close_reason),
+	    mc.close_detail[0] ? " - " : "", mc.close_detail);
+	_exit(mc.exit_status);
+}

@@ -1,0 +1,127 @@
+/*
+ * net_conn.h - the state of one moat-net process: one viewer connection.
+ * Runs in moat-net (unprivileged, sandboxed). Everything read from the
+ * viewer socket is hostile; messages from the monitor are trusted; messages
+ * from moat-session are checked for shape (it runs as the desktop user).
+ */
+#ifndef MOAT_NET_CONN_H
+#define MOAT_NET_CONN_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <openssl/ssl.h>
+
+#include "encoder.h"
+#include "pixfmt.h"
+#include "privsep/buf.h"
+#include "privsep/ipc_types.h"
+#include "rfb_reader.h"
+#include "rfb_types.h"
+
+#define NET_FD_CLIENT	3	/* the viewer's TCP socket */
+#define NET_FD_MONITOR	4	/* IPC to the monitor */
+
+struct net_init {
+	uint32_t flags;
+	char *desktop_name;
+	char *cert_pem;
+	char *key_pem;
+	uint8_t encryption;
+	uint32_t max_cut_text;
+	uint32_t grace;
+	char *peer;
+	uint32_t uid, gid;
+	char *empty_root;
+};
+
+/* Transport: the TCP socket, TLS once negotiated. */
+struct net_io {
+	int fd;
+	SSL *ssl;
+	uint64_t bytes_in, bytes_out;
+};
+
+struct net_conn {
+	struct net_init init;
+	struct net_io io;
+	SSL_CTX *tls;
+	int minor;			/* RFB minor version */
+	char user[256];
+
+	/* normal phase */
+	struct buf in;			/* bytes from the viewer not yet parsed */
+	struct buf out;			/* one framebuffer update being built */
+	struct rfb_reader_limits limits;
+	struct rfb_pixfmt pf;
+	struct pixconv conv;
+	struct zrle_state zrle;
+	int enc_preferred;		/* RFB_ENC_ZRLE or RFB_ENC_RAW */
+	int want_cursor, want_desktop_size, want_ext_desktop_size;
+	int send_ext_desktop_size;	/* owe the viewer an ExtendedDesktopSize rect */
+	uint16_t ext_ds_reason, ext_ds_status;	/* what that rect says */
+	int update_requested;		/* the viewer asked for an update */
+	int pending_full;		/* a non-incremental request awaits pixels */
+
+	/* moat-session channel */
+	int sess_fd;
+	uint32_t perms;
+	const uint8_t *fb_map;
+	size_t fb_map_len;
+	struct fb_view fb;
+	int fb_ready;			/* first damage arrived */
+	int fb_resized;			/* size changed; tell the viewer */
+	int sess_request_outstanding;
+	uint16_t dirty_n;
+	struct { uint16_t x, y, w, h; } dirty[IPC_MAX_DAMAGE_RECTS];
+	int cursor_pending;
+	uint16_t cur_hotx, cur_hoty, cur_w, cur_h;
+	uint32_t cursor_argb[128 * 128];
+};
+
+/* net_tls.c: builds the TLS 1.3 context from the monitor's leaf certificate. Returns 0 or negative. */
+int net_tls_setup(struct net_conn *c);
+/* Runs the TLS handshake on the client socket. Returns 0 or MOAT_ERR_CRYPTO/EOF. */
+int net_tls_accept(struct net_conn *c);
+
+/* net_io.c: blocking transport (TLS when established). */
+/* Reads exactly n bytes. Returns 0, MOAT_ERR_EOF or MOAT_ERR_SYSTEM/CRYPTO. */
+int net_io_read_exact(struct net_io *io, void *p, size_t n);
+/* Reads what is available (at least 1 byte, at most n) into b. Returns bytes read (>0) or negative. */
+int net_io_read_some(struct net_io *io, struct buf *b, size_t n);
+/* Writes all n bytes. Returns 0 or negative. */
+int net_io_write(struct net_io *io, const void *p, size_t n);
+/* Returns nonzero if decrypted bytes are already buffered in the TLS layer. */
+int net_io_pending(struct net_io *io);
+
+/* net_handshake.c: version, security negotiation, authentication via the monitor, ClientInit/ServerInit prelude. Returns 0 when authenticated. */
+int net_handshake(struct net_conn *c);
+/* Sends a failure SecurityResult with reason (3.8) and returns MOAT_ERR_AUTH. */
+int net_send_security_failure(struct net_conn *c, const char *reason);
+
+/* net_session.c */
+/* Handles one message from moat-session. Returns 0, or negative to close. */
+int net_session_dispatch(struct net_conn *c);
+/* Asks moat-session for changes if the viewer wants an update and none is outstanding. */
+int net_session_request(struct net_conn *c);
+/* Sends input to moat-session. */
+int net_session_key(struct net_conn *c, uint8_t down, uint32_t keysym);
+int net_session_pointer(struct net_conn *c, uint8_t mask, uint16_t x, uint16_t y);
+int net_session_clipboard(struct net_conn *c, const uint8_t *text, size_t len);
+
+/* net_update.c */
+/* Marks a framebuffer region dirty (clipped; collapses to the bounding box when the list is full). */
+void net_dirty_add(struct net_conn *c, uint16_t x, uint16_t y, uint16_t w, uint16_t h);
+/* Sends a FramebufferUpdate if the viewer asked for one and there is something to send. */
+int net_update_flush(struct net_conn *c);
+/* Sends ServerInit for the current framebuffer. */
+int net_send_server_init(struct net_conn *c);
+
+/* net_client.c: parses and handles buffered viewer messages. Returns 0 or negative to close. */
+int net_client_process(struct net_conn *c);
+
+/* net_main.c */
+/* Tells the monitor why the connection ends (best effort). */
+void net_report_closing(struct net_conn *c, uint32_t reason, const char *detail);
+
+#endif

@@ -1,0 +1,280 @@
+/*
+ * net_handshake.c - RFB 3.8 handshake in moat-net: version, the security
+ * type (VeNCrypt with the X509Plain subtype over TLS 1.3 only), relaying
+ * the credentials to the monitor, and receiving its verdict. Runs in
+ * moat-net inside its sandbox. moat-net never decides authentication: it
+ * only forwards what the viewer sent and reports what the monitor answered.
+ */
+#include <sys/socket.h>
+#include <sys/syscall.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/ssl.h>
+
+#include "net_conn.h"
+#include "privsep/errors.h"
+#include "privsep/ipc.h"
+#include "privsep/log.h"
+#include "rfb_handshake.h"
+
+#define RFB_SECURITY_RESULT_OK		0
+#define RFB_SECURITY_RESULT_FAILED	1
+
+static int
+put_reason(struct buf *b, const char *reason)
+{
+	return buf_put_cstring(b, reason);
+}
+
+/* Refuses a 3.3 or 3.7 viewer with a reason it can show. */
+static int
+refuse_old_version(struct net_conn *c)
+{
+	const char *reason = "This server requires RFB 3.8 (encrypted "
+	    "connections only)";
+	struct buf b;
+	int r;
+
+	buf_init(&b, 512);
+	if (c->minor == 3)
+		r = buf_put_u32(&b, 0);
+	else
+		r = buf_put_u8(&b, 0);
+	if (r == 0 && (r = put_reason(&b, reason)) == 0)
+		r = net_io_write(&c->io, buf_ptr(&b), buf_len(&b));
+	buf_free(&b);
+	return MOAT_ERR_PROTOCOL;
+}
+
+int
+net_send_security_failure(struct net_conn *c, const char *reason)
+{
+	struct buf b;
+
+	buf_init(&b, 512);
+	if (buf_put_u32(&b, RFB_SECURITY_RESULT_FAILED) == 0 &&
+	    put_reason(&b, reason) == 0)
+		(void)net_io_write(&c->io, buf_ptr(&b), buf_len(&b));
+	buf_free(&b);
+	return MOAT_ERR_AUTH;
+}
+
+static int
+vencrypt_negotiate(struct net_conn *c)
+{
+	static const uint8_t version[2] = { 0, 2 };
+	uint8_t peer[2], ack, list[5], rbuf[4];
+	uint32_t subtype;
+	int r;
+
+	if ((r = net_io_write(&c->io, version, 2)) != 0 ||
+	    (r = net_io_read_exact(&c->io, peer, 2)) != 0)
+		return r;
+	if (peer[0] != 0 || peer[1] != 2) {
+		ack = 0xff;
+		(void)net_io_write(&c->io, &ack, 1);
+		info_f("viewer offered VeNCrypt %u.%u; only 0.2 is supported",
+		    peer[0], peer[1]);
+		return MOAT_ERR_PROTOCOL;
+	}
+	ack = 0;
+	list[0] = 1;	/* one subtype: X509Plain */
+	list[1] = 0;
+	list[2] = 0;
+	list[3] = (uint8_t)(RFB_VENCRYPT_X509PLAIN >> 8);
+	list[4] = (uint8_t)RFB_VENCRYPT_X509PLAIN;
+	if ((r = net_io_write(&c->io, &ack, 1)) != 0 ||
+	    (r = net_io_write(&c->io, list, sizeof(list))) != 0 ||
+	    (r = net_io_read_exact(&c->io, rbuf, 4)) != 0)
+		return r;
+	subtype = ((uint32_t)rbuf[0] << 24) | ((uint32_t)rbuf[1] << 16) |
+	    ((uint32_t)rbuf[2] << 8) | rbuf[3];
+	if (subtype != RFB_VENCRYPT_X509PLAIN) {
+		info_f("viewer chose VeNCrypt subtype %u, which was not offered",
+		    subtype);
+		return MOAT_ERR_PROTOCOL;
+	}
+	ack = 1;	/* TLS subtypes: 1 means "go ahead with TLS" */
+	if ((r = net_io_write(&c->io, &ack, 1)) != 0)
+		return r;
+	return net_tls_accept(c);
+}
+
+static void
+report_security(struct net_conn *c)
+{
+	struct buf b;
+
+	buf_init(&b, 512);
+	if (buf_put_cstring(&b, "VeNCrypt X509Plain") == 0 &&
+	    buf_put_cstring(&b, SSL_get_version(c->io.ssl)) == 0 &&
+	    buf_put_cstring(&b, SSL_get_cipher_name(c->io.ssl)) == 0)
+		(void)ipc_send(NET_FD_MONITOR, IPC_NET_SECURITY, &b, -1);
+	buf_free(&b);
+}
+
+static int
+read_plain(struct net_conn *c, char **user, char **pass)
+{
+	uint8_t hdr[8], *p;
+	uint32_t ulen, plen;
+	struct buf b;
+	int r;
+
+	if ((r = net_io_read_exact(&c->io, hdr, 8)) != 0)
+		return r;
+	ulen = ((uint32_t)hdr[0] << 24) | ((uint32_t)hdr[1] << 16) |
+	    ((uint32_t)hdr[2] << 8) | hdr[3];
+	plen = ((uint32_t)hdr[4] << 24) | ((uint32_t)hdr[5] << 16) |
+	    ((uint32_t)hdr[6] << 8) | hdr[7];
+	/* Bound both lengths before reading a byte of them. */
+	if (ulen > RFB_PLAIN_MAX_USER || plen > RFB_PLAIN_MAX_PASS)
+		return MOAT_ERR_TOO_LONG;
+	buf_init(&b, rfb_plain_max_len());
+	if ((r = buf_put_bytes(&b, hdr, 8)) != 0 ||
+	    (r = buf_reserve(&b, ulen + plen, &p)) != 0 ||
+	    (r = net_io_read_exact(&c->io, p, ulen + plen)) != 0) {
+		buf_free(&b);
+		return r;
+	}
+	r = rfb_parse_plain(&b, user, pass);
+	buf_free(&b);
+	return r;
+}
+
+#ifdef MOAT_SELFTEST
+/*
+ * Test builds only: a viewer logging in as this user makes moat-net call a
+ * syscall its seccomp filter forbids, so tests can watch the sandbox kill
+ * it. Compiled out of production builds entirely.
+ */
+static void
+selftest_trigger(struct net_conn *c, const char *user)
+{
+	if ((c->init.flags & IPC_NETF_SELFTEST) &&
+	    strcmp(user, "moat-selftest-sigsys") == 0)
+		(void)syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+}
+#endif
+
+/* Sends the credentials to the monitor and waits for its verdict. */
+static int
+ask_monitor(struct net_conn *c, const char *user, const char *pass,
+    char *reason, size_t reasonlen)
+{
+	struct ipc_msg m;
+	struct buf b;
+	uint8_t ok;
+	char *why = NULL, *who = NULL;
+	int r;
+
+	buf_init(&b, 8 + RFB_PLAIN_MAX_USER + RFB_PLAIN_MAX_PASS);
+	r = buf_put_cstring(&b, user);
+	if (r == 0)
+		r = buf_put_cstring(&b, pass);
+	if (r == 0)
+		r = ipc_send(NET_FD_MONITOR, IPC_NET_AUTH_PASSWORD, &b, -1);
+	buf_free(&b);
+	if (r != 0)
+		return r;
+	if ((r = ipc_recv(NET_FD_MONITOR, &m, 0)) != 0)
+		return r;
+	if (m.type != IPC_MON_AUTH_RESULT) {
+		ipc_msg_clear(&m);
+		return MOAT_ERR_PROTOCOL;
+	}
+	if ((r = buf_get_u8(&m.payload, &ok)) != 0 ||
+	    (r = buf_get_cstring(&m.payload, &why, NULL, 255)) != 0 ||
+	    (r = buf_get_cstring(&m.payload, &who, NULL, IPC_MAX_NAME)) != 0 ||
+	    (r = buf_expect_end(&m.payload)) != 0) {
+		free(why);
+		free(who);
+		ipc_msg_clear(&m);
+		return r;
+	}
+	ipc_msg_clear(&m);
+	snprintf(reason, reasonlen, "%s", why);
+	snprintf(c->user, sizeof(c->user), "%s", who);
+	free(why);
+	free(who);
+	return ok ? 0 : MOAT_ERR_AUTH;
+}
+
+static int
+receive_session_channel(struct net_conn *c)
+{
+	struct ipc_msg m;
+	int r;
+
+	if ((r = ipc_recv(NET_FD_MONITOR, &m, 1)) != 0)
+		return r;
+	if (m.type != IPC_MON_SESSION_CHANNEL || m.fd == -1 ||
+	    (r = buf_get_u32(&m.payload, &c->perms)) != 0 ||
+	    (r = buf_expect_end(&m.payload)) != 0) {
+		ipc_msg_clear(&m);
+		return r != 0 ? r : MOAT_ERR_PROTOCOL;
+	}
+	c->sess_fd = ipc_msg_take_fd(&m);
+	ipc_msg_clear(&m);
+	return 0;
+}
+
+int
+net_handshake(struct net_conn *c)
+{
+	static const uint8_t types[2] = { 1, RFB_SEC_VENCRYPT };
+	uint8_t ver[RFB_VERSION_LEN], choice, shared;
+	char *user = NULL, *pass = NULL, reason[256];
+	int r;
+
+	if ((r = net_io_write(&c->io, "RFB 003.008\n", RFB_VERSION_LEN)) != 0 ||
+	    (r = net_io_read_exact(&c->io, ver, sizeof(ver))) != 0)
+		return r;
+	if ((r = rfb_parse_version(ver, &c->minor)) != 0) {
+		info_f("viewer sent an invalid protocol version");
+		return r;
+	}
+	if (c->minor != 8) {
+		info_f("refusing RFB 3.%d viewer", c->minor);
+		return refuse_old_version(c);
+	}
+	if ((r = net_io_write(&c->io, types, sizeof(types))) != 0 ||
+	    (r = net_io_read_exact(&c->io, &choice, 1)) != 0)
+		return r;
+	if (choice != RFB_SEC_VENCRYPT) {
+		info_f("viewer chose security type %u, which was not offered",
+		    choice);
+		net_send_security_failure(c, "Security type not offered");
+		return MOAT_ERR_PROTOCOL;
+	}
+	if ((r = vencrypt_negotiate(c)) != 0)
+		return r;
+	report_security(c);
+	if ((r = read_plain(c, &user, &pass)) != 0)
+		return r;
+#ifdef MOAT_SELFTEST
+	selftest_trigger(c, user);
+#endif
+	r = ask_monitor(c, user, pass, reason, sizeof(reason));
+	OPENSSL_cleanse(pass, strlen(pass));
+	free(pass);
+	free(user);
+	if (r == MOAT_ERR_AUTH)
+		return net_send_security_failure(c, reason);
+	if (r != 0)
+		return r;
+	if ((r = receive_session_channel(c)) != 0)
+		return r;
+	{
+		static const uint8_t ok[4] = { 0, 0, 0, RFB_SECURITY_RESULT_OK };
+
+		if ((r = net_io_write(&c->io, ok, sizeof(ok))) != 0)
+			return r;
+	}
+	/* ClientInit: the shared flag; sharing policy is the monitor's (later). */
+	return net_io_read_exact(&c->io, &shared, 1);
+}

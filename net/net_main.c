@@ -1,0 +1,227 @@
+/*
+ * net_main.c - moat-net's entry point: one process per viewer connection,
+ * exec'd by the monitor with the viewer's socket on fd 3 and its IPC
+ * channel on fd 4. It receives its configuration from the monitor, loads
+ * and warms up every library, enters the sandbox, and only then reads the
+ * first network byte. Runs unprivileged after sandbox_enter(); everything
+ * from the viewer is hostile.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+
+#include "net_conn.h"
+#include "privsep/errors.h"
+#include "privsep/ipc.h"
+#include "privsep/log.h"
+#include "privsep/sandbox.h"
+
+#define NET_MAX_FD	8
+#define NET_READ_CHUNK	16384
+#define NET_OUT_MAX	(256u * 1024u * 1024u)
+
+static struct net_conn conn;
+
+void
+net_report_closing(struct net_conn *c, uint32_t reason, const char *detail)
+{
+	struct buf b;
+
+	buf_init(&b, 512);
+	if (buf_put_u32(&b, reason) == 0 && buf_put_cstring(&b, detail) == 0 &&
+	    buf_put_u32(&b, (uint32_t)(c->io.bytes_in >> 32)) == 0 &&
+	    buf_put_u32(&b, (uint32_t)c->io.bytes_in) == 0 &&
+	    buf_put_u32(&b, (uint32_t)(c->io.bytes_out >> 32)) == 0 &&
+	    buf_put_u32(&b, (uint32_t)c->io.bytes_out) == 0)
+		(void)ipc_send(NET_FD_MONITOR, IPC_NET_CLOSING, &b, -1);
+	buf_free(&b);
+}
+
+static int
+read_init(struct net_init *in)
+{
+	struct ipc_msg m;
+	int r;
+
+	if ((r = ipc_recv(NET_FD_MONITOR, &m, 0)) != 0)
+		return r;
+	if (m.type != IPC_MON_NET_INIT) {
+		ipc_msg_clear(&m);
+		return MOAT_ERR_PROTOCOL;
+	}
+	if ((r = buf_get_u32(&m.payload, &in->flags)) != 0 ||
+	    (r = buf_get_cstring(&m.payload, &in->desktop_name, NULL, 255)) != 0 ||
+	    (r = buf_get_cstring(&m.payload, &in->cert_pem, NULL, 65536)) != 0 ||
+	    (r = buf_get_cstring(&m.payload, &in->key_pem, NULL, 65536)) != 0 ||
+	    (r = buf_get_u8(&m.payload, &in->encryption)) != 0 ||
+	    (r = buf_get_u32(&m.payload, &in->max_cut_text)) != 0 ||
+	    (r = buf_get_u32(&m.payload, &in->grace)) != 0 ||
+	    (r = buf_get_cstring(&m.payload, &in->peer, NULL, 255)) != 0 ||
+	    (r = buf_get_u32(&m.payload, &in->uid)) != 0 ||
+	    (r = buf_get_u32(&m.payload, &in->gid)) != 0 ||
+	    (r = buf_get_cstring(&m.payload, &in->empty_root, NULL, 4096)) != 0 ||
+	    (r = buf_expect_end(&m.payload)) != 0) {
+		ipc_msg_clear(&m);
+		return r;
+	}
+	ipc_msg_clear(&m);
+	if (in->max_cut_text > IPC_MAX_CUT_TEXT)
+		in->max_cut_text = IPC_MAX_CUT_TEXT;
+	return 0;
+}
+
+/* Loads everything the sandbox would otherwise forbid loading later. */
+static int
+warm_up(struct net_conn *c)
+{
+	uint8_t rnd[32];
+	int r;
+
+	if (OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_CONFIG, NULL) != 1)
+		return MOAT_ERR_CRYPTO;
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return MOAT_ERR_CRYPTO;
+	OPENSSL_cleanse(rnd, sizeof(rnd));
+	if ((r = net_tls_setup(c)) != 0)
+		return r;
+	return zrle_init(&c->zrle, 6);
+}
+
+static int
+wait_for_framebuffer(struct net_conn *c)
+{
+	int r;
+
+	while (c->fb_map == NULL) {
+		if ((r = net_session_dispatch(c)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+static int
+serve(struct net_conn *c)
+{
+	struct pollfd pfd[3];
+	int r;
+
+	for (;;) {
+		if ((r = net_session_request(c)) != 0 ||
+		    (r = net_update_flush(c)) != 0)
+			return r;
+		pfd[0].fd = c->io.fd;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = c->sess_fd;
+		pfd[1].events = POLLIN;
+		pfd[2].fd = NET_FD_MONITOR;
+		pfd[2].events = POLLIN;
+		pfd[0].revents = pfd[1].revents = pfd[2].revents = 0;
+		if (!net_io_pending(&c->io) && poll(pfd, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return MOAT_ERR_SYSTEM;
+		}
+		if (net_io_pending(&c->io) || (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+			if ((r = net_io_read_some(&c->io, &c->in, NET_READ_CHUNK)) < 0)
+				return r;
+			if ((r = net_client_process(c)) != 0)
+				return r;
+		}
+		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+			if ((r = net_session_dispatch(c)) != 0) {
+				if (r == MOAT_ERR_EOF)
+					return MOAT_ERR_EOF - 100;	/* session gone */
+				return r;
+			}
+		}
+		if (pfd[2].revents & (POLLIN | POLLHUP | POLLERR))
+			return MOAT_ERR_EOF - 200;	/* the monitor ended us */
+	}
+}
+
+static uint32_t
+close_reason(int r)
+{
+	switch (r) {
+	case MOAT_ERR_EOF:
+		return IPC_CLOSE_CLIENT;
+	case MOAT_ERR_EOF - 100:
+		return IPC_CLOSE_SESSION;
+	case MOAT_ERR_AUTH:
+		return IPC_CLOSE_AUTH_FAILED;
+	case MOAT_ERR_PROTOCOL:
+	case MOAT_ERR_TOO_LONG:
+	case MOAT_ERR_INVALID:
+	case MOAT_ERR_CRYPTO:
+	case MOAT_ERR_UNSUPPORTED:
+		return IPC_CLOSE_PROTOCOL;
+	}
+	return IPC_CLOSE_ERROR;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct net_conn *c = &conn;
+	struct sandbox_conf sb;
+	int r;
+
+	(void)argc;
+	(void)argv;
+	signal(SIGPIPE, SIG_IGN);
+	if (fcntl(NET_FD_CLIENT, F_GETFD) == -1 ||
+	    fcntl(NET_FD_MONITOR, F_GETFD) == -1)
+		_exit(2);
+	log_set_ipc(NET_FD_MONITOR);
+	c->io.fd = NET_FD_CLIENT;
+	c->sess_fd = -1;
+	if ((r = read_init(&c->init)) != 0)
+		fatal_fr(r, "reading the monitor's configuration");
+	if ((r = warm_up(c)) != 0)
+		fatal_fr(r, "initialising libraries");
+	memset(&sb, 0, sizeof(sb));
+	sb.empty_root = c->init.empty_root;
+	sb.uid = c->init.uid;
+	sb.gid = c->init.gid;
+	sb.max_fd = NET_MAX_FD;
+	sb.selftest = (c->init.flags & IPC_NETF_SELFTEST) != 0;
+	if ((r = sandbox_enter(&sb)) != 0)
+		fatal_fr(r, "entering the sandbox");
+
+	c->limits.max_cut_text = c->init.max_cut_text;
+	buf_init(&c->in, rfb_reader_max_msg(&c->limits) + NET_READ_CHUNK);
+	buf_init(&c->out, NET_OUT_MAX);
+	c->enc_preferred = RFB_ENC_RAW;
+
+	if ((r = net_handshake(c)) != 0) {
+		net_report_closing(c, close_reason(r), moat_strerror(r));
+		_exit(0);
+	}
+	if ((r = wait_for_framebuffer(c)) != 0) {
+		net_report_closing(c, IPC_CLOSE_SESSION, moat_strerror(r));
+		_exit(0);
+	}
+	pixfmt_server_default(&c->pf);
+	if (pixconv_init(&c->conv, &c->fb.fmt, &c->pf) != 0 ||
+	    (r = net_send_server_init(c)) != 0) {
+		net_report_closing(c, IPC_CLOSE_ERROR, "server init");
+		_exit(0);
+	}
+	r = serve(c);
+	net_report_closing(c, close_reason(r),
+	    r == MOAT_ERR_EOF - 100 ? "desktop session ended" :
+	    r == MOAT_ERR_EOF - 200 ? "ended by the monitor" : moat_strerror(r));
+	if (c->io.ssl != NULL)
+		(void)SSL_shutdown(c->io.ssl);
+	_exit(0);
+}

@@ -1,0 +1,116 @@
+/*
+ * net_tls.c - TLS 1.3 for the VeNCrypt X509 subtypes. Runs in moat-net.
+ * The certificate chain and the per-connection leaf key come from the
+ * monitor (trusted); the server's long-term identity key never reaches
+ * this process (see SECURITY.md). The leaf key is wiped after loading.
+ */
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+
+#include "net_conn.h"
+#include "privsep/errors.h"
+#include "privsep/ipc_types.h"
+#include "privsep/log.h"
+
+static int
+load_chain(SSL_CTX *ctx, const char *pem)
+{
+	X509 *x;
+	BIO *bio;
+	int n = 0, r = MOAT_ERR_CRYPTO;
+
+	if ((bio = BIO_new_mem_buf(pem, -1)) == NULL)
+		return MOAT_ERR_NOMEM;
+	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		if (n == 0) {
+			if (SSL_CTX_use_certificate(ctx, x) != 1) {
+				X509_free(x);
+				goto out;
+			}
+			X509_free(x);
+		} else if (SSL_CTX_add0_chain_cert(ctx, x) != 1) {
+			X509_free(x);
+			goto out;
+		}
+		n++;
+	}
+	ERR_clear_error();
+	r = n > 0 ? 0 : MOAT_ERR_CRYPTO;
+out:
+	BIO_free(bio);
+	return r;
+}
+
+int
+net_tls_setup(struct net_conn *c)
+{
+	const char *suites;
+	EVP_PKEY *key;
+	SSL_CTX *ctx;
+	BIO *bio;
+	int r;
+
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
+		return MOAT_ERR_CRYPTO;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+	SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
+	/* Forward secrecy: TLS 1.3 key exchange is always ephemeral (EC)DHE. */
+	suites = c->init.encryption == IPC_ENC_ALWAYS_MAXIMUM ?
+	    "TLS_AES_256_GCM_SHA384" :
+	    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384";
+	if (SSL_CTX_set_ciphersuites(ctx, suites) != 1 ||
+	    SSL_CTX_set1_groups_list(ctx, "X25519:P-256:P-384") != 1)
+		goto fail;
+	SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE |
+	    SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_num_tickets(ctx, 0);
+	if ((r = load_chain(ctx, c->init.cert_pem)) != 0)
+		goto fail;
+	if ((bio = BIO_new_mem_buf(c->init.key_pem, -1)) == NULL)
+		goto fail;
+	key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	OPENSSL_cleanse(c->init.key_pem, strlen(c->init.key_pem));
+	if (key == NULL)
+		goto fail;
+	r = SSL_CTX_use_PrivateKey(ctx, key);
+	EVP_PKEY_free(key);
+	if (r != 1 || SSL_CTX_check_private_key(ctx) != 1)
+		goto fail;
+	c->tls = ctx;
+	return 0;
+fail:
+	error_f("TLS setup failed: %s",
+	    ERR_reason_error_string(ERR_peek_last_error()));
+	SSL_CTX_free(ctx);
+	return MOAT_ERR_CRYPTO;
+}
+
+int
+net_tls_accept(struct net_conn *c)
+{
+	unsigned long e;
+	SSL *ssl;
+	int r;
+
+	if ((ssl = SSL_new(c->tls)) == NULL)
+		return MOAT_ERR_CRYPTO;
+	if (SSL_set_fd(ssl, c->io.fd) != 1) {
+		SSL_free(ssl);
+		return MOAT_ERR_CRYPTO;
+	}
+	ERR_clear_error();
+	if ((r = SSL_accept(ssl)) != 1) {
+		e = ERR_peek_last_error();
+		info_f("TLS handshake failed: %s",
+		    e ? ERR_reason_error_string(e) : "connection closed");
+		SSL_free(ssl);
+		return MOAT_ERR_CRYPTO;
+	}
+	c->io.ssl = ssl;
+	return 0;
+}

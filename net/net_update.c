@@ -1,0 +1,168 @@
+/*
+ * net_update.c - builds FramebufferUpdate messages from the damaged
+ * regions moat-session reported, in the viewer's pixel format and
+ * preferred encoding. Runs in moat-net; reads pixels from the read-only
+ * framebuffer mapping.
+ */
+#include <string.h>
+
+#include "net_conn.h"
+#include "privsep/errors.h"
+#include "privsep/log.h"
+
+void
+net_dirty_add(struct net_conn *c, uint16_t x, uint16_t y, uint16_t w, uint16_t h)
+{
+	uint32_t x2, y2, bx1, by1, bx2, by2;
+	uint16_t i;
+
+	if (x >= c->fb.width || y >= c->fb.height || w == 0 || h == 0)
+		return;
+	x2 = (uint32_t)x + w;
+	y2 = (uint32_t)y + h;
+	if (x2 > c->fb.width)
+		x2 = c->fb.width;
+	if (y2 > c->fb.height)
+		y2 = c->fb.height;
+	/* Skip a rectangle already covered by one we hold. */
+	for (i = 0; i < c->dirty_n; i++) {
+		if (c->dirty[i].x <= x && c->dirty[i].y <= y &&
+		    (uint32_t)c->dirty[i].x + c->dirty[i].w >= x2 &&
+		    (uint32_t)c->dirty[i].y + c->dirty[i].h >= y2)
+			return;
+	}
+	if (c->dirty_n == IPC_MAX_DAMAGE_RECTS) {
+		/* Too many pieces: send their bounding box instead. */
+		bx1 = x;
+		by1 = y;
+		bx2 = x2;
+		by2 = y2;
+		for (i = 0; i < c->dirty_n; i++) {
+			if (c->dirty[i].x < bx1)
+				bx1 = c->dirty[i].x;
+			if (c->dirty[i].y < by1)
+				by1 = c->dirty[i].y;
+			if ((uint32_t)c->dirty[i].x + c->dirty[i].w > bx2)
+				bx2 = (uint32_t)c->dirty[i].x + c->dirty[i].w;
+			if ((uint32_t)c->dirty[i].y + c->dirty[i].h > by2)
+				by2 = (uint32_t)c->dirty[i].y + c->dirty[i].h;
+		}
+		c->dirty_n = 0;
+		x = (uint16_t)bx1;
+		y = (uint16_t)by1;
+		x2 = bx2;
+		y2 = by2;
+	}
+	c->dirty[c->dirty_n].x = x;
+	c->dirty[c->dirty_n].y = y;
+	c->dirty[c->dirty_n].w = (uint16_t)(x2 - x);
+	c->dirty[c->dirty_n].h = (uint16_t)(y2 - y);
+	c->dirty_n++;
+}
+
+static int
+send_resize(struct net_conn *c)
+{
+	int r;
+
+	buf_reset(&c->out);
+	if ((r = buf_put_u8(&c->out, RFB_FB_UPDATE)) != 0 ||
+	    (r = buf_put_u8(&c->out, 0)) != 0 ||
+	    (r = buf_put_u16(&c->out, 1)) != 0)
+		return r;
+	if (c->want_ext_desktop_size)
+		r = enc_ext_desktop_size(&c->out, 0, 0, c->fb.width, c->fb.height);
+	else
+		r = enc_desktop_size(&c->out, c->fb.width, c->fb.height);
+	if (r != 0)
+		return r;
+	c->fb_resized = 0;
+	c->send_ext_desktop_size = 0;
+	c->update_requested = 0;
+	return net_io_write(&c->io, buf_ptr(&c->out), buf_len(&c->out));
+}
+
+int
+net_update_flush(struct net_conn *c)
+{
+	uint16_t n = 0, i;
+	int r;
+
+	if (!c->update_requested || c->fb_map == NULL)
+		return 0;
+	if (c->fb_resized) {
+		if (!c->want_ext_desktop_size && !c->want_desktop_size) {
+			info_f("viewer cannot follow a desktop resize");
+			return MOAT_ERR_UNSUPPORTED;
+		}
+		return send_resize(c);
+	}
+	if (!c->fb_ready)
+		return 0;
+	if (c->send_ext_desktop_size)
+		n++;
+	if (c->cursor_pending && c->want_cursor)
+		n++;
+	n += c->dirty_n;
+	if (n == 0)
+		return 0;
+	buf_reset(&c->out);
+	if ((r = buf_put_u8(&c->out, RFB_FB_UPDATE)) != 0 ||
+	    (r = buf_put_u8(&c->out, 0)) != 0 ||
+	    (r = buf_put_u16(&c->out, n)) != 0)
+		return r;
+	if (c->send_ext_desktop_size) {
+		if ((r = enc_ext_desktop_size(&c->out, c->ext_ds_reason,
+		    c->ext_ds_status, c->fb.width, c->fb.height)) != 0)
+			return r;
+		c->send_ext_desktop_size = 0;
+		c->ext_ds_reason = c->ext_ds_status = 0;
+	}
+	if (c->cursor_pending && c->want_cursor) {
+		if ((r = enc_cursor(&c->out, &c->conv, c->cur_hotx, c->cur_hoty,
+		    c->cur_w, c->cur_h, c->cursor_argb)) != 0)
+			return r;
+		c->cursor_pending = 0;
+	}
+	for (i = 0; i < c->dirty_n; i++) {
+		if (c->enc_preferred == RFB_ENC_ZRLE)
+			r = enc_zrle(&c->zrle, &c->out, &c->fb, &c->conv,
+			    c->dirty[i].x, c->dirty[i].y, c->dirty[i].w,
+			    c->dirty[i].h);
+		else
+			r = enc_raw(&c->out, &c->fb, &c->conv, c->dirty[i].x,
+			    c->dirty[i].y, c->dirty[i].w, c->dirty[i].h);
+		if (r != 0)
+			return r;
+	}
+	c->dirty_n = 0;
+	c->update_requested = 0;
+	return net_io_write(&c->io, buf_ptr(&c->out), buf_len(&c->out));
+}
+
+int
+net_send_server_init(struct net_conn *c)
+{
+	const char *name = c->init.desktop_name;
+	struct buf b;
+	int r;
+
+	buf_init(&b, 64 + strlen(name));
+	if ((r = buf_put_u16(&b, c->fb.width)) == 0 &&
+	    (r = buf_put_u16(&b, c->fb.height)) == 0 &&
+	    (r = buf_put_u8(&b, c->pf.bpp)) == 0 &&
+	    (r = buf_put_u8(&b, c->pf.depth)) == 0 &&
+	    (r = buf_put_u8(&b, c->pf.big_endian)) == 0 &&
+	    (r = buf_put_u8(&b, c->pf.true_colour)) == 0 &&
+	    (r = buf_put_u16(&b, c->pf.red_max)) == 0 &&
+	    (r = buf_put_u16(&b, c->pf.green_max)) == 0 &&
+	    (r = buf_put_u16(&b, c->pf.blue_max)) == 0 &&
+	    (r = buf_put_u8(&b, c->pf.red_shift)) == 0 &&
+	    (r = buf_put_u8(&b, c->pf.green_shift)) == 0 &&
+	    (r = buf_put_u8(&b, c->pf.blue_shift)) == 0 &&
+	    (r = buf_put_bytes(&b, "\0\0\0", 3)) == 0 &&
+	    (r = buf_put_cstring(&b, name)) == 0)
+		r = net_io_write(&c->io, buf_ptr(&b), buf_len(&b));
+	buf_free(&b);
+	return r;
+}
