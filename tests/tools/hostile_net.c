@@ -1,0 +1,121 @@
+/*
+ * hostile_net.c - test stand-in for a compromised moat-net. The monitor
+ * execs it (NetBinary=...) exactly as it would exec moat-net: viewer socket
+ * on fd 3, monitor IPC on fd 4. It reads one command line from the viewer
+ * socket (plain text, no RFB) and then misbehaves on the IPC channel in the
+ * way named, so tests can check that the monitor ends the connection and
+ * logs it. Test code only; it is never installed.
+ *
+ * Commands: unknown, closing-twice, auth-twice, fd, oversize-log,
+ *           bad-log-level, trailing, session-msg, well-behaved
+ */
+#include <sys/socket.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "privsep/buf.h"
+#include "privsep/ipc.h"
+
+static void
+send_auth(const char *user, const char *pass)
+{
+	struct buf b;
+
+	buf_init(&b, 4096);
+	buf_put_cstring(&b, user);
+	buf_put_cstring(&b, pass);
+	ipc_send(4, IPC_NET_AUTH_PASSWORD, &b, -1);
+	buf_free(&b);
+}
+
+static void
+send_closing(void)
+{
+	struct buf b;
+
+	buf_init(&b, 4096);
+	buf_put_u32(&b, IPC_CLOSE_CLIENT);
+	buf_put_cstring(&b, "bye");
+	buf_put_u32(&b, 0);
+	buf_put_u32(&b, 1);
+	buf_put_u32(&b, 0);
+	buf_put_u32(&b, 2);
+	ipc_send(4, IPC_NET_CLOSING, &b, -1);
+	buf_free(&b);
+}
+
+int
+main(void)
+{
+	struct ipc_msg m;
+	struct buf b;
+	char cmd[64];
+	ssize_t n;
+	int fd;
+
+	if (ipc_recv(4, &m, 0) != 0 || m.type != IPC_MON_NET_INIT)
+		return 2;
+	ipc_msg_clear(&m);
+	n = read(3, cmd, sizeof(cmd) - 1);
+	if (n <= 0)
+		return 2;
+	cmd[n] = '\0';
+	cmd[strcspn(cmd, "\r\n")] = '\0';
+	buf_init(&b, IPC_MAX_PAYLOAD);
+	if (strcmp(cmd, "unknown") == 0) {
+		ipc_send_raw(4, 999, "x", 1, -1);
+	} else if (strcmp(cmd, "closing-twice") == 0) {
+		send_closing();
+		send_closing();
+	} else if (strcmp(cmd, "auth-twice") == 0) {
+		send_auth("nosuchuser", "a");
+		if (ipc_recv(4, &m, 0) == 0)
+			ipc_msg_clear(&m);
+		send_auth("nosuchuser", "b");
+	} else if (strcmp(cmd, "fd") == 0) {
+		fd = open("/dev/null", O_RDONLY);
+		buf_put_u8(&b, 2);
+		buf_put_cstring(&b, "here is a descriptor");
+		ipc_send(4, IPC_NET_LOG, &b, fd);
+	} else if (strcmp(cmd, "oversize-log") == 0) {
+		char big[5000];
+
+		memset(big, 'A', sizeof(big) - 1);
+		big[sizeof(big) - 1] = '\0';
+		buf_put_u8(&b, 2);
+		buf_put_cstring(&b, big);
+		ipc_send(4, IPC_NET_LOG, &b, -1);
+	} else if (strcmp(cmd, "bad-log-level") == 0) {
+		buf_put_u8(&b, 9);
+		buf_put_cstring(&b, "level nine");
+		ipc_send(4, IPC_NET_LOG, &b, -1);
+	} else if (strcmp(cmd, "trailing") == 0) {
+		buf_put_u8(&b, 2);
+		buf_put_cstring(&b, "ok");
+		buf_put_u8(&b, 0);
+		ipc_send(4, IPC_NET_LOG, &b, -1);
+	} else if (strcmp(cmd, "session-msg") == 0) {
+		/* A message only the monitor may send. */
+		buf_put_u32(&b, IPC_PERM_ALL);
+		ipc_send(4, IPC_MON_SESSION_CHANNEL, &b, -1);
+	} else {
+		buf_put_u8(&b, 2);
+		buf_put_cstring(&b, "hostile_net: well-behaved log line");
+		ipc_send(4, IPC_NET_LOG, &b, -1);
+		send_closing();
+		if (write(3, "done\n", 5) != 5)
+			return 1;
+		return 0;
+	}
+	buf_free(&b);
+	/* Wait for the monitor to end us (it kills us or closes the channel). */
+	while (ipc_recv(4, &m, 0) == 0)
+		ipc_msg_clear(&m);
+	if (write(3, "monitor closed the channel\n", 27) != 27)
+		return 1;
+	return 0;
+}
