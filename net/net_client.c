@@ -49,6 +49,7 @@ on_message(struct net_conn *c, const struct rfb_client_msg *m)
 {
 	uint16_t x, y;
 
+	debug_f("viewer message type %u", m->type);
 	switch (m->type) {
 	case RFB_SET_PIXEL_FORMAT:
 		if (pixconv_init(&c->conv, &c->fb.fmt, &m->u.pixfmt) != 0)

@@ -118,6 +118,7 @@ on_damage(struct net_conn *c, struct ipc_msg *m)
 			return r;
 		net_dirty_add(c, x, y, w, h);
 	}
+	debug_f("damage: %u rectangles", n);
 	c->sess_request_outstanding = 0;
 	c->fb_ready = 1;
 	return 0;

@@ -135,6 +135,7 @@ net_update_flush(struct net_conn *c)
 		if (r != 0)
 			return r;
 	}
+	debug_f("update: %u rectangles, %zu bytes", n, buf_len(&c->out));
 	c->dirty_n = 0;
 	c->update_requested = 0;
 	return net_io_write(&c->io, buf_ptr(&c->out), buf_len(&c->out));

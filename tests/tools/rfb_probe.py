@@ -193,7 +193,10 @@ def main():
         tls.sendall(struct.pack(">BBHHHH", 3, 0, 0, 0, w, h))
         rects = read_update(tls)
         area = sum(r[2] * r[3] for r in rects if r[4] == 0)
-        print("update: %d rects, %d pixels" % (len(rects), area))
+        first = next((r for r in rects if r[4] == 0), None)
+        px = first[5][:4] if first else b""
+        print("update: %d rects, %d pixels, first pixel #%s" % (
+            len(rects), area, px[2::-1].hex() if len(px) == 4 else "?"))
         return 0 if area == w * h else 1
     if sc == "unknown-type":
         tls.sendall(bytes([77, 0, 0, 0]))
