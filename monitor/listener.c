@@ -55,7 +55,7 @@ listener_open(const struct moat_config *cfg, int *tcp_fd, int *sess_fd,
 	struct sockaddr_storage ss;
 	struct sockaddr_un sun;
 	socklen_t sl;
-	int fd, one = 1;
+	int fd, one = 1, r;
 	char dir[CONFIG_PATH_MAX], *slash;
 
 	memset(&ss, 0, sizeof(ss));
@@ -94,7 +94,12 @@ listener_open(const struct moat_config *cfg, int *tcp_fd, int *sess_fd,
 	snprintf(dir, sizeof(dir), "%s", cfg->session_socket);
 	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
 		*slash = '\0';
-		if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		/* Desktop users must reach the socket: 0755 despite umask 077. */
+		if (mkdir(dir, 0755) == 0)
+			r = chmod(dir, 0755);
+		else
+			r = errno == EEXIST ? 0 : -1;
+		if (r != 0) {
 			snprintf(err, errlen, "creating %s: %s", dir, strerror(errno));
 			close(*tcp_fd);
 			return MOAT_ERR_SYSTEM;

@@ -1,0 +1,63 @@
+# shellcheck shell=bash
+# server.sh - starts a complete moat server for an end-to-end test: a PAM
+# account, moatd with its own configuration under $T, a served Xvfb display
+# with the standard pattern, and moat-session running as the account on it.
+# Sourced after lib.sh and moat_test_begin. Test code; trusts the build.
+#
+# After moat_server_start these are set:
+#   PORT      the TCP port moatd listens on (127.0.0.1)
+#   CA        the identity certificate viewers pin (the CA of the leaf certs)
+#   CONF      the configuration file
+#   SERVED    the served display (":N")
+#   USER_NAME / USER_PASS   the account that may log in
+#   EVENTS    moatd's LogFile (every log line, as sent to syslog)
+
+USER_NAME=moattest
+USER_PASS='Tr1cky pass!'
+
+# moat_server_start [Key=Value ...]: extra configuration lines override nothing
+# (they are appended); use it for parameters not set here.
+moat_server_start()
+{
+	moat_ensure_net_user
+	moat_pam_service moat
+	moat_empty_root "$T/empty"
+	moat_add_user "$USER_NAME" "$USER_PASS"
+	PORT=$(moat_free_port)
+	CONF=$T/etc/moatd.conf
+	CA=$T/etc/identity.crt
+	EVENTS=$T/events.log
+	moat_write_config "$CONF" \
+	    ListenAddress=127.0.0.1 "ListenPort=$PORT" \
+	    "IdentityKey=$T/etc/identity.key" "IdentityCert=$CA" \
+	    "EmptyRoot=$T/empty" "SessionSocket=$T/run/session.sock" \
+	    "LogFile=$EVENTS" "$@"
+	moat_start_xvfb SERVED 800x600
+	moat_draw_pattern "$SERVED"
+	moat_bg moatd "$(moat_bin moatd)" -d -f "$CONF"
+	moat_wait_port "$PORT"
+	moat_start_session
+}
+
+# Starts (or restarts) moat-session as the account on the served display.
+moat_start_session()
+{
+	local name=${1:-session}
+
+	moat_bg "$name" --as "$USER_NAME" --x "$SERVED" \
+	    "$(moat_bin moat-session)" --socket "$T/run/session.sock"
+	moat_wait_log "$EVENTS" "desktop session $SERVED registered"
+}
+
+# Prints the pids of live moat-net processes, one a line.
+moat_net_pids()
+{
+	pgrep -x moat-net || true
+}
+
+# Runs the scriptable test viewer (tests/tools/rfb_probe.py) against moatd.
+moat_probe()
+{
+	python3 "$MOAT_SOURCE_DIR/tests/tools/rfb_probe.py" --port "$PORT" \
+	    --ca "$CA" "$@"
+}

@@ -1,0 +1,88 @@
+#!/bin/bash
+# TigerVNC's viewer (Debian tigervnc-viewer) against moat over VeNCrypt
+# X509Plain: it pins the identity certificate, logs in with a real PAM
+# account, shows the served desktop (the pattern appears in a screenshot of
+# the viewer's display), a key typed into the viewer reaches an X client on
+# the served display, the clipboard crosses both ways, and a wrong password is
+# refused with the reason shown by the viewer.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+moat_test_begin "$@"
+. "$MOAT_E2E_DIR/server.sh"
+
+moat_server_start
+moat_start_xvfb VIEWER 1024x768
+
+viewer()	# NAME PASSWORD [extra args]
+{
+	local name=$1 pass=$2
+	shift 2
+	moat_bg "$name" --x "$VIEWER" HOME="$T" VNC_USERNAME="$USER_NAME" \
+	    VNC_PASSWORD="$pass" xtigervncviewer -SecurityTypes X509Plain \
+	    -X509CA "$CA" -X509CRL= -ReconnectOnError=0 -AlertOnFatalError=0 \
+	    -Log '*:stderr:100' "$@" "127.0.0.1::$PORT"
+}
+
+# --- login and the served pattern ---
+viewer good "$USER_PASS"
+moat_wait_log good "Authentication success"
+moat_check "the viewer negotiated TLS 1.3 with AES-128-GCM" \
+    moat_wait_log good "TLS1.3.*AES-128-GCM"
+pattern_in_viewer()
+{
+	moat_screenshot "$VIEWER" "$T/viewer.png" &&
+	    [ "$(moat_count_colour "$T/viewer.png" "$MOAT_PATTERN_FG")" -eq \
+	    $((MOAT_PATTERN_W * MOAT_PATTERN_H)) ]
+}
+moat_check "the viewer shows the served pattern (exact pixel count)" \
+    moat_wait -m "pattern in the viewer" pattern_in_viewer
+moat_check "the monitor logged the login with user and peer" \
+    grep -Eq "authentication succeeded for user \"$USER_NAME\" from 127\.0\.0\.1 port" "$EVENTS"
+
+# --- a change on the served display reaches the viewer ---
+moat_x "$SERVED" xsetroot -solid '#3c8d2f' || true
+moat_draw_pattern "$SERVED" '#3c8d2f' '#c02040' 300 200 120 80
+changed_in_viewer()
+{
+	moat_screenshot "$VIEWER" "$T/viewer2.png" &&
+	    [ "$(moat_count_colour "$T/viewer2.png" '#c02040')" -eq $((120 * 80)) ]
+}
+moat_check "a change on the served display appears in the viewer" \
+    moat_wait -m "new pattern in the viewer" changed_in_viewer
+
+# --- keyboard: type into an X client on the served display via the viewer ---
+install -d -o "$USER_NAME" -m 0700 "$T/typer"
+moat_bg typer --as "$USER_NAME" --x "$SERVED" xterm -geometry 40x5+0+0 \
+    -title moat-typer -e sh -c "read line; echo \"\$line\" > $T/typer/typed.txt"
+moat_wait -m "the xterm on the served display" \
+    moat_x "$SERVED" xdotool search --name moat-typer
+# No window manager runs: give the xterm the served display's input focus.
+moat_x "$SERVED" xdotool search --name moat-typer windowfocus ||
+    moat_fail "cannot focus the xterm on the served display"
+vwin=$(moat_x "$VIEWER" xdotool search --name "TigerVNC\$" | head -1) ||
+    moat_fail "no viewer window"
+moat_x "$VIEWER" xdotool windowfocus "$vwin" ||
+    moat_fail "cannot focus the viewer window"
+moat_x "$VIEWER" xdotool type --delay 50 'Moat 42'
+moat_x "$VIEWER" xdotool key Return
+moat_check "keys typed into the viewer reached the X client" \
+    moat_wait -m "typed text" grep -qx 'Moat 42' "$T/typer/typed.txt"
+
+# --- clipboard: served desktop -> viewer ---
+printf 'from-desktop-%s' "$$" | moat_x "$SERVED" xclip -selection clipboard -i
+moat_check "text copied on the served desktop reaches the viewer's clipboard" \
+    moat_wait -m "clipboard in the viewer" sh -c \
+    "DISPLAY=$VIEWER XAUTHORITY=$(moat_xauth "$VIEWER") xclip -o -selection clipboard 2>/dev/null | grep -qx 'from-desktop-$$'"
+moat_stop good
+
+# --- wrong password: refused, reason shown ---
+viewer bad 'not the password'
+moat_wait_exit bad 30 || true
+moat_check "the viewer shows the server's reason for refusing the login" \
+    grep -q "Authentication failed" "$(moat_logfile bad)"
+moat_check "the monitor logged the failure with user and peer" \
+    grep -Eq "authentication failed for user \"$USER_NAME\" from 127\.0\.0\.1 port" "$EVENTS"
+moat_check_fails "the wrong password did not log in" \
+    grep -q "Authentication success" "$(moat_logfile bad)"
+
+moat_test_end
