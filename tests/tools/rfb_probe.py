@@ -18,6 +18,8 @@ Scenarios (all start with a correct handshake unless the name says otherwise):
   bad-pixfmt       after login send SetPixelFormat with bpp 24; expect close
   wrong-subtype    choose VeNCrypt subtype 256 (Plain, not offered); expect close
   long-user        send a 100000-byte user name length; expect close
+  hold-preauth     exchange versions, print "holding", then wait for the server to close
+  hold-session     log in, print "holding", then wait for the server to close
 """
 import argparse
 import socket
@@ -167,6 +169,13 @@ def main():
         reason = recv_exact(sock, ln).decode()
         print("refused: %s" % reason)
         return 0 if zero == 0 and "3.8" in reason else 1
+    if sc == "hold-preauth":
+        recv_exact(sock, 12)
+        sock.sendall(b"RFB 003.008\n")
+        recv_exact(sock, 2)
+        print("holding", flush=True)
+        expect_closed(sock, timeout=600)
+        return 0
     if sc == "wrong-subtype":
         handshake(args, sock, subtype=256)
         ok = expect_closed(sock)
@@ -184,7 +193,11 @@ def main():
         print("auth failed: %s" % reason)
         return 1 if sc == "login" else 2
     w, h, pf, name = server_init(tls)
-    print("server init %dx%d name=%s" % (w, h, name))
+    print("server init %dx%d name=%s cipher=%s" % (w, h, name, tls.cipher()[0]))
+    if sc == "hold-session":
+        print("holding", flush=True)
+        expect_closed(tls, timeout=600)
+        return 0
     # SetPixelFormat 32bpp little-endian R16 G8 B0, SetEncodings Raw + ExtDesktopSize
     tls.sendall(b"\x00\x00\x00\x00" + bytes([32, 24, 0, 1]) + struct.pack(">HHH", 255, 255, 255)
                 + bytes([16, 8, 0, 0, 0, 0]))
