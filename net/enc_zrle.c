@@ -114,7 +114,7 @@ wire_word(uint32_t v, int bytes, int be, int off)
 }
 
 /* Turns n client values into wire words, with constant arguments per loop. */
-static PIXFMT_HOT void
+static void
 to_wire_words(uint32_t *px, int n, const struct cpixel *cp)
 {
 	int i;

@@ -132,7 +132,7 @@ conv_generic(const struct pixconv *pc, uint32_t p)
 }
 
 /* Narrowing only: each channel is a shift and a mask, no table. */
-static PIXFMT_HOT void
+static void
 conv_shift(const struct pixconv *pc, uint32_t *out, const uint32_t *src,
     int n)
 {
@@ -169,7 +169,7 @@ pixconv_pixel(const struct pixconv *pc, uint32_t src)
 	return conv_generic(pc, src);
 }
 
-PIXFMT_HOT void
+void
 pixconv_values(const struct pixconv *pc, uint32_t *out, const uint32_t *src,
     int n)
 {
@@ -190,7 +190,7 @@ pixconv_values(const struct pixconv *pc, uint32_t *out, const uint32_t *src,
 	}
 }
 
-PIXFMT_HOT void
+void
 pixconv_row(const struct pixconv *pc, uint8_t *out, const uint32_t *src,
     int n)
 {

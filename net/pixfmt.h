@@ -10,13 +10,6 @@
 
 #include "rfb_types.h"
 
-/* Marks per-pixel loops: GCC vectorizes at -O2 only when asked (clang does). */
-#if defined(__GNUC__) && !defined(__clang__)
-#define PIXFMT_HOT	__attribute__((optimize("tree-vectorize")))
-#else
-#define PIXFMT_HOT
-#endif
-
 struct pixconv {
 	struct rfb_pixfmt dst;
 	struct fb_format src;
@@ -41,7 +34,11 @@ struct pixconv {
 int pixconv_init(struct pixconv *pc, const struct fb_format *src, const struct rfb_pixfmt *dst);
 /* Converts one 32-bpp source pixel to the client's pixel value (not yet byte-ordered). */
 uint32_t pixconv_pixel(const struct pixconv *pc, uint32_t src);
-/* Converts n source pixels into out (n * pc->bytes bytes, in the client's byte order). */
+/*
+ * Converts n source pixels into out (n * pc->bytes bytes, in the client's byte
+ * order). On the identity path the bytes are copied, so bits outside the
+ * colour masks pass through unchanged (clients ignore them).
+ */
 void pixconv_row(const struct pixconv *pc, uint8_t *out, const uint32_t *src, int n);
 /* Converts n source pixels into n client pixel values (as pixconv_pixel, not byte-ordered). */
 void pixconv_values(const struct pixconv *pc, uint32_t *out, const uint32_t *src, int n);
