@@ -19,4 +19,17 @@
 int auth_pam_password(const char *service, const char *user, const char *password,
     const char *rhost, char *reason, size_t reasonlen);
 
+#ifdef MOAT_SELFTEST
+struct pam_message;
+struct pam_response;
+/*
+ * Test hook (MOAT_SELFTEST builds only): runs the PAM conversation
+ * function on msg with the given password; *ninfo (may be NULL) gets the
+ * number of informational messages kept. Returns the PAM_* code the
+ * conversation returned; on success *resp is malloc'd (caller frees).
+ */
+int auth_pam_selftest_conv(int n, const struct pam_message **msg,
+    struct pam_response **resp, const char *password, size_t *ninfo);
+#endif
+
 #endif

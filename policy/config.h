@@ -1,6 +1,6 @@
 /*
  * config.h - moatd's configuration: /etc/moat/moatd.conf plus the locked
- * policy files in /etc/moat/policy.d/*.conf, which override it.
+ * policy files in /etc/moat/policy.d/ (files *.conf), which override it.
  *
  * Runs in moatd (root). Parsing is pure: it never acts on the values.
  * Format: one "Name=Value" per line, blanks around '=' ignored, '#' starts
@@ -69,10 +69,13 @@ int config_parse_text(struct moat_config *c, struct config_origin *o,
     char *err, size_t errlen);
 
 /*
- * Loads moatd.conf at path, then every policy.d/*.conf beside it in
+ * Loads moatd.conf at path, then every *.conf in policy.d/ beside it in
  * lexical order (locked policy overrides). Checks each file and every
  * directory above it is root-owned and not writable by group or others,
  * opening with O_NOFOLLOW. Returns 0 or MOAT_ERR_CONFIG with err filled.
+ * Starts from the built-in defaults; c and o (may be NULL) are written only
+ * on success. A root-owned sticky directory (like /tmp) above the file is
+ * accepted; the file and policy.d/ themselves never may be writable.
  */
 int config_load(struct moat_config *c, struct config_origin *o, const char *path,
     char *err, size_t errlen);

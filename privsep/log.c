@@ -80,7 +80,7 @@ log_escape(char *dst, size_t dstlen, const void *src, size_t len)
 	return dst;
 }
 
-static void
+static void __attribute__((format(printf, 3, 0)))
 log_emit(int level, const char *func, const char *fmt, va_list ap)
 {
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };

@@ -1,0 +1,649 @@
+/*
+ * config_parse.c - the parameter table of moatd.conf and of the *.conf
+ * files in policy.d/: defaults, validation and "moatd -t" output.
+ *
+ * Runs in moatd (root). The text comes from root-owned files, but it is
+ * parsed as if it were hostile: every line is bounded, every value checked
+ * against its type and range, and every piece of the input quoted in an
+ * error message is escaped and cut short. Parsing is pure (no I/O, no
+ * allocation), so it is fuzzed directly (fuzz/fuzz_config.c); the file
+ * checks live in config_load.c.
+ */
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "privsep/buf.h"
+#include "privsep/errors.h"
+#include "privsep/log.h"
+#include "config.h"
+
+#define CONFIG_LINE_MAX		4096		/* bytes per line, without '\n' */
+#define CONFIG_FILE_MAX		(1024 * 1024)	/* bytes per file */
+#define CONFIG_QUOTE_MAX	64		/* input bytes quoted in a message */
+
+enum param_type {
+	PT_ADDRESS,	/* IPv4 or IPv6 literal */
+	PT_UINT,	/* decimal integer in [min, max] */
+	PT_ENUM,	/* one of enc_names */
+	PT_PATH,	/* absolute path */
+	PT_PATH_EMPTY,	/* absolute path or "" */
+	PT_NAMELIST,	/* comma-separated DNS names / IP literals */
+	PT_USER,	/* system user name */
+	PT_SERVICE,	/* PAM service name */
+	PT_TEXT,	/* UTF-8 text, may be empty */
+};
+
+enum param_id {
+	P_LISTEN_ADDRESS,
+	P_LISTEN_PORT,
+	P_IDENTITY_KEY,
+	P_IDENTITY_CERT,
+	P_TLS_NAMES,
+	P_EMPTY_ROOT,
+	P_NET_USER,
+	P_NET_BINARY,
+	P_SESSION_SOCKET,
+	P_LOG_FILE,
+	P_PAM_SERVICE,
+	P_DESKTOP_NAME,
+	P_ENCRYPTION,
+	P_MAX_CUT_TEXT,
+	P_LOGIN_GRACE_TIME,
+	P_MAX_CONNECTIONS,
+	P_COUNT
+};
+
+struct param {
+	enum param_type type;
+	size_t off;		/* offset of the field in struct moat_config */
+	size_t size;		/* size of a char[] field (strings) */
+	size_t width;		/* sizeof an integer field (2 or 4) */
+	uint32_t min, max;	/* integer range */
+};
+
+#define STR(field, t) \
+	{ (t), offsetof(struct moat_config, field), \
+	  sizeof(((struct moat_config *)0)->field), 0, 0, 0 }
+#define NUM(field, t, lo, hi) \
+	{ (t), offsetof(struct moat_config, field), 0, \
+	  sizeof(((struct moat_config *)0)->field), (lo), (hi) }
+
+static const struct param params[P_COUNT] = {
+	[P_LISTEN_ADDRESS] = STR(listen_address, PT_ADDRESS),
+	[P_LISTEN_PORT] = NUM(listen_port, PT_UINT, 1, 65535),
+	[P_IDENTITY_KEY] = STR(identity_key, PT_PATH),
+	[P_IDENTITY_CERT] = STR(identity_cert, PT_PATH),
+	[P_TLS_NAMES] = STR(tls_names, PT_NAMELIST),
+	[P_EMPTY_ROOT] = STR(empty_root, PT_PATH),
+	[P_NET_USER] = STR(net_user, PT_USER),
+	[P_NET_BINARY] = STR(net_binary, PT_PATH_EMPTY),
+	[P_SESSION_SOCKET] = STR(session_socket, PT_PATH),
+	[P_LOG_FILE] = STR(log_file, PT_PATH_EMPTY),
+	[P_PAM_SERVICE] = STR(pam_service, PT_SERVICE),
+	[P_DESKTOP_NAME] = STR(desktop_name, PT_TEXT),
+	[P_ENCRYPTION] = NUM(encryption, PT_ENUM, CONFIG_ENC_ALWAYS_ON,
+	    CONFIG_ENC_ALWAYS_MAXIMUM),
+	[P_MAX_CUT_TEXT] = NUM(max_cut_text, PT_UINT, 0, 262144),
+	[P_LOGIN_GRACE_TIME] = NUM(login_grace_time, PT_UINT, 1, 600),
+	[P_MAX_CONNECTIONS] = NUM(max_connections, PT_UINT, 1, 1000),
+};
+
+#define A_PATH		"an absolute path"
+#define A_PATH_EMPTY	"an absolute path, or empty for the built-in default"
+
+static const struct config_param_info infos[P_COUNT] = {
+	[P_LISTEN_ADDRESS] = { "ListenAddress", "an IPv4 or IPv6 address literal" },
+	[P_LISTEN_PORT] = { "ListenPort", "1..65535" },
+	[P_IDENTITY_KEY] = { "IdentityKey", A_PATH },
+	[P_IDENTITY_CERT] = { "IdentityCert", A_PATH },
+	[P_TLS_NAMES] = { "TlsNames",
+	    "comma-separated DNS names or IP address literals, no blanks" },
+	[P_EMPTY_ROOT] = { "EmptyRoot", A_PATH },
+	[P_NET_USER] = { "NetUser",
+	    "a user name (letters, digits, '.', '_', '-'; not starting with '-')" },
+	[P_NET_BINARY] = { "NetBinary", A_PATH_EMPTY },
+	[P_SESSION_SOCKET] = { "SessionSocket", A_PATH },
+	[P_LOG_FILE] = { "LogFile", A_PATH_EMPTY },
+	[P_PAM_SERVICE] = { "PamService",
+	    "a PAM service name (letters, digits, '.', '_', '-')" },
+	[P_DESKTOP_NAME] = { "DesktopName",
+	    "UTF-8 text without control characters, or empty for the host name" },
+	[P_ENCRYPTION] = { "Encryption", "AlwaysOn, PreferOn, AlwaysMaximum" },
+	[P_MAX_CUT_TEXT] = { "MaxCutText", "0..262144" },
+	[P_LOGIN_GRACE_TIME] = { "LoginGraceTime", "1..600" },
+	[P_MAX_CONNECTIONS] = { "MaxConnections", "1..1000" },
+};
+
+/* Indexed by enum config_encryption. */
+static const char *const enc_names[] = {
+	[CONFIG_ENC_ALWAYS_ON] = "AlwaysOn",
+	[CONFIG_ENC_PREFER_ON] = "PreferOn",
+	[CONFIG_ENC_ALWAYS_MAXIMUM] = "AlwaysMaximum",
+};
+
+size_t
+config_param_count(void)
+{
+	return P_COUNT;
+}
+
+const struct config_param_info *
+config_params(void)
+{
+	return infos;
+}
+
+static void
+set_str(char *dst, size_t dstlen, const char *s)
+{
+	snprintf(dst, dstlen, "%s", s);
+}
+
+void
+config_defaults(struct moat_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	set_str(c->listen_address, sizeof(c->listen_address), "0.0.0.0");
+	c->listen_port = 5900;
+	set_str(c->identity_key, sizeof(c->identity_key), "/etc/moat/identity.key");
+	set_str(c->identity_cert, sizeof(c->identity_cert), "/etc/moat/identity.crt");
+	set_str(c->tls_names, sizeof(c->tls_names), "localhost,127.0.0.1,::1");
+	set_str(c->empty_root, sizeof(c->empty_root), "/var/empty/moat");
+	set_str(c->net_user, sizeof(c->net_user), "moat-net");
+	c->net_binary[0] = '\0';
+	set_str(c->session_socket, sizeof(c->session_socket), "/run/moat/session.sock");
+	c->log_file[0] = '\0';
+	set_str(c->pam_service, sizeof(c->pam_service), "moat");
+	c->desktop_name[0] = '\0';
+	c->encryption = CONFIG_ENC_ALWAYS_ON;
+	c->max_cut_text = 262144;
+	c->login_grace_time = 60;
+	c->max_connections = 20;
+}
+
+/* --- small pure helpers --- */
+
+static int
+is_blank(unsigned char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\r';
+}
+
+static int
+is_control(unsigned char ch)
+{
+	return ch < 0x20 || ch == 0x7f;
+}
+
+static int
+is_alnum(unsigned char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	    (ch >= '0' && ch <= '9');
+}
+
+static unsigned char
+ascii_lower(unsigned char ch)
+{
+	return (ch >= 'A' && ch <= 'Z') ? (unsigned char)(ch - 'A' + 'a') : ch;
+}
+
+/* Case-insensitive (ASCII) comparison of p[0..n) with NUL-terminated s. */
+static int
+name_eq(const char *p, size_t n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == '\0' ||
+		    ascii_lower((unsigned char)p[i]) != ascii_lower((unsigned char)s[i]))
+			return 0;
+	}
+	return s[n] == '\0';
+}
+
+static void
+trim(const char **p, size_t *n)
+{
+	while (*n > 0 && is_blank((unsigned char)(*p)[0])) {
+		(*p)++;
+		(*n)--;
+	}
+	while (*n > 0 && is_blank((unsigned char)(*p)[*n - 1]))
+		(*n)--;
+}
+
+/*
+ * Escapes at most CONFIG_QUOTE_MAX bytes of untrusted p[0..n) into dst,
+ * marking a cut with "...".
+ */
+static const char *
+quote(char *dst, size_t dstlen, const char *p, size_t n)
+{
+	size_t cut = n > CONFIG_QUOTE_MAX ? CONFIG_QUOTE_MAX : n;
+	size_t l;
+
+	log_escape(dst, dstlen, p, cut);
+	if (cut < n && (l = strlen(dst)) + 4 <= dstlen)
+		memcpy(dst + l, "...", 4);
+	return dst;
+}
+
+/* Accepts well-formed UTF-8 without C1 control characters. */
+static int
+valid_utf8(const unsigned char *s, size_t n)
+{
+	size_t i = 0, k, need;
+	uint32_t cp, min;
+
+	while (i < n) {
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((s[i] & 0xe0) == 0xc0)
+			need = 1;
+		else if ((s[i] & 0xf0) == 0xe0)
+			need = 2;
+		else if ((s[i] & 0xf8) == 0xf0)
+			need = 3;
+		else
+			return 0;
+		cp = s[i] & (0x3fu >> need);
+		min = need == 1 ? 0x80 : need == 2 ? 0x800 : 0x10000;
+		if (n - i - 1 < need)
+			return 0;
+		for (k = 1; k <= need; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
+		    (cp >= 0x80 && cp <= 0x9f))
+			return 0;
+		i += need + 1;
+	}
+	return 1;
+}
+
+/* One label-dotted DNS name (RFC 1123 host name), 1..253 bytes. */
+static int
+valid_dns_name(const char *p, size_t n)
+{
+	size_t i, label = 0;
+
+	if (n == 0 || n > 253)
+		return 0;
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)p[i];
+
+		if (ch == '.') {
+			if (label == 0 || p[i - 1] == '-')
+				return 0;
+			label = 0;
+			continue;
+		}
+		if (!is_alnum(ch) && ch != '-')
+			return 0;
+		if (ch == '-' && label == 0)
+			return 0;
+		if (++label > 63)
+			return 0;
+	}
+	return label > 0 && p[n - 1] != '-';
+}
+
+static int
+valid_ip_literal(const char *p, size_t n)
+{
+	char tmp[64];
+	unsigned char addr[16];
+
+	if (n == 0 || n >= sizeof(tmp))
+		return 0;
+	memcpy(tmp, p, n);
+	tmp[n] = '\0';
+	return inet_pton(AF_INET, tmp, addr) == 1 ||
+	    inet_pton(AF_INET6, tmp, addr) == 1;
+}
+
+static int
+valid_name_list(const char *p, size_t n)
+{
+	size_t start = 0, i;
+
+	if (n == 0)
+		return 0;
+	for (i = 0; i <= n; i++) {
+		if (i < n && p[i] != ',')
+			continue;
+		if (!valid_dns_name(p + start, i - start) &&
+		    !valid_ip_literal(p + start, i - start))
+			return 0;
+		start = i + 1;
+	}
+	return 1;
+}
+
+/* Letters, digits, '.', '_', '-'; not empty; 'nodash': may not start with '-'. */
+static int
+valid_word(const char *p, size_t n, int nodash)
+{
+	size_t i;
+
+	if (n == 0 || (nodash && p[0] == '-'))
+		return 0;
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)p[i];
+
+		if (!is_alnum(ch) && ch != '.' && ch != '_' && ch != '-')
+			return 0;
+	}
+	return 1;
+}
+
+/* Decimal digits only: no sign, no blanks, no base prefix, no overflow. */
+static int
+parse_uint(const char *p, size_t n, uint32_t min, uint32_t max, uint32_t *out)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (n == 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		v = v * 10 + (uint64_t)(p[i] - '0');
+		if (v > max)
+			return -1;
+	}
+	if (v < min)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* --- the parser --- */
+
+struct parse_ctx {
+	const char *fname;	/* escaped file name, for messages */
+	unsigned line;
+	char *err;
+	size_t errlen;
+};
+
+static int
+perr(struct parse_ctx *x, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+perr(struct parse_ctx *x, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (x->err != NULL && x->errlen > 0)
+		snprintf(x->err, x->errlen, "%s:%u: %s", x->fname, x->line, msg);
+	return MOAT_ERR_CONFIG;
+}
+
+static int
+bad_value(struct parse_ctx *x, size_t id, const char *v, size_t n)
+{
+	char q[CONFIG_QUOTE_MAX * 4 + 8];
+
+	return perr(x, "%s: invalid value '%s'; allowed: %s", infos[id].name,
+	    quote(q, sizeof(q), v, n), infos[id].allowed);
+}
+
+/* Validates v[0..n) for parameter id and stores it into c. */
+static int
+set_value(struct parse_ctx *x, struct moat_config *c, size_t id,
+    const char *v, size_t n)
+{
+	const struct param *pp = &params[id];
+	char *field = (char *)c + pp->off;
+	char q[CONFIG_QUOTE_MAX * 4 + 8];
+	uint32_t u = 0;
+	size_t i;
+	int ok;
+
+	if (pp->type == PT_UINT || pp->type == PT_ENUM) {
+		if (pp->type == PT_UINT)
+			ok = parse_uint(v, n, pp->min, pp->max, &u) == 0;
+		else {
+			ok = 0;
+			for (u = pp->min; u <= pp->max; u++) {
+				if (name_eq(v, n, enc_names[u])) {
+					ok = 1;
+					break;
+				}
+			}
+		}
+		if (!ok)
+			return bad_value(x, id, v, n);
+		if (pp->width == sizeof(uint16_t)) {
+			uint16_t s = (uint16_t)u;
+			memcpy(field, &s, sizeof(s));
+		} else if (pp->type == PT_ENUM) {
+			int e = (int)u;
+			memcpy(field, &e, sizeof(e));
+		} else
+			memcpy(field, &u, sizeof(u));
+		return 0;
+	}
+
+	/* Strings: bounded by the field, no control characters. */
+	if (n >= pp->size)
+		return perr(x, "%s: value too long (%zu bytes; maximum %zu)",
+		    infos[id].name, n, pp->size - 1);
+	for (i = 0; i < n; i++) {
+		if (is_control((unsigned char)v[i]))
+			return perr(x, "%s: control character in value '%s'",
+			    infos[id].name, quote(q, sizeof(q), v, n));
+	}
+	switch (pp->type) {
+	case PT_ADDRESS:
+		ok = valid_ip_literal(v, n);
+		break;
+	case PT_PATH:
+		ok = n > 0 && v[0] == '/';
+		break;
+	case PT_PATH_EMPTY:
+		ok = n == 0 || v[0] == '/';
+		break;
+	case PT_NAMELIST:
+		ok = valid_name_list(v, n);
+		break;
+	case PT_USER:
+		ok = valid_word(v, n, 1);
+		break;
+	case PT_SERVICE:
+		ok = valid_word(v, n, 0) && !(n == 1 && v[0] == '.') &&
+		    !(n == 2 && v[0] == '.' && v[1] == '.');
+		break;
+	case PT_TEXT:
+		ok = valid_utf8((const unsigned char *)v, n);
+		break;
+	default:
+		ok = 0;
+		break;
+	}
+	if (!ok)
+		return bad_value(x, id, v, n);
+	memcpy(field, v, n);
+	field[n] = '\0';
+	return 0;
+}
+
+static int
+unknown_param(struct parse_ctx *x, const char *name, size_t n)
+{
+	char known[512], q[CONFIG_QUOTE_MAX * 4 + 8];
+	size_t i, l = 0;
+
+	known[0] = '\0';
+	for (i = 0; i < P_COUNT; i++) {
+		int w = snprintf(known + l, sizeof(known) - l, "%s%s",
+		    i == 0 ? "" : ", ", infos[i].name);
+
+		if (w < 0 || (size_t)w >= sizeof(known) - l)
+			break;
+		l += (size_t)w;
+	}
+	return perr(x, "unknown parameter '%s'; known parameters: %s",
+	    quote(q, sizeof(q), name, n), known);
+}
+
+int
+config_parse_text(struct moat_config *c, struct config_origin *o,
+    const char *fname, const char *text, size_t len, int override,
+    char *err, size_t errlen)
+{
+	char efname[CONFIG_PATH_MAX * 4];
+	unsigned first_line[P_COUNT];
+	struct parse_ctx x;
+	struct buf b;
+	size_t i;
+	int r;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (fname == NULL)
+		fname = "(config)";
+	log_escape(efname, sizeof(efname), fname, strlen(fname));
+	x.fname = efname;
+	x.line = 0;
+	x.err = err;
+	x.errlen = errlen;
+	if (text == NULL && len != 0)
+		return perr(&x, "no text");
+	if (len > CONFIG_FILE_MAX) {
+		if (err != NULL && errlen > 0)
+			snprintf(err, errlen, "%s: file larger than %d bytes",
+			    efname, CONFIG_FILE_MAX);
+		return MOAT_ERR_CONFIG;
+	}
+	memset(first_line, 0, sizeof(first_line));
+
+	buf_view(&b, text, len);
+	while (buf_len(&b) > 0) {
+		const char *line = (const char *)buf_ptr(&b), *nl, *eq;
+		const char *name, *val;
+		size_t linelen, nlen, vlen, id;
+
+		x.line++;
+		nl = memchr(line, '\n', buf_len(&b));
+		linelen = nl != NULL ? (size_t)(nl - line) : buf_len(&b);
+		if ((r = buf_consume(&b, linelen + (nl != NULL))) != 0)
+			return perr(&x, "internal error: %s", moat_strerror(r));
+		if (linelen > CONFIG_LINE_MAX)
+			return perr(&x, "line longer than %d bytes",
+			    CONFIG_LINE_MAX);
+		if (memchr(line, '\0', linelen) != NULL)
+			return perr(&x, "NUL byte in line");
+
+		trim(&line, &linelen);
+		if (linelen == 0 || line[0] == '#')
+			continue;
+		if ((eq = memchr(line, '=', linelen)) == NULL)
+			return perr(&x, "expected Name=Value");
+		name = line;
+		nlen = (size_t)(eq - line);
+		val = eq + 1;
+		vlen = linelen - nlen - 1;
+		trim(&name, &nlen);
+		trim(&val, &vlen);
+		if (nlen == 0)
+			return perr(&x, "missing parameter name before '='");
+
+		for (id = 0; id < P_COUNT; id++)
+			if (name_eq(name, nlen, infos[id].name))
+				break;
+		if (id == P_COUNT)
+			return unknown_param(&x, name, nlen);
+
+		if (first_line[id] != 0)
+			return perr(&x, "duplicate parameter '%s' (first set at "
+			    "%s:%u)", infos[id].name, efname, first_line[id]);
+		if (!override && o != NULL && o[id].file[0] != '\0') {
+			char ofile[CONFIG_PATH_MAX * 4];
+
+			log_escape(ofile, sizeof(ofile), o[id].file,
+			    strnlen(o[id].file, sizeof(o[id].file)));
+			return perr(&x, "duplicate parameter '%s' (first set at "
+			    "%s:%u)", infos[id].name, ofile, o[id].line);
+		}
+		if ((r = set_value(&x, c, id, val, vlen)) != 0)
+			return r;
+		first_line[id] = x.line;
+	}
+
+	/* Record origins only once the whole file is known to be good. */
+	for (i = 0; o != NULL && i < P_COUNT; i++) {
+		if (first_line[i] == 0)
+			continue;
+		snprintf(o[i].file, sizeof(o[i].file), "%s", fname);
+		o[i].line = first_line[i];
+	}
+	return 0;
+}
+
+void
+config_dump(const struct moat_config *c, const struct config_origin *o, int fd)
+{
+	char ofile[CONFIG_PATH_MAX * 4], val[1024];
+	size_t i, k;
+
+	for (i = 0; i < P_COUNT; i++) {
+		const struct param *pp = &params[i];
+		const char *field = (const char *)c + pp->off;
+		uint32_t u;
+		uint16_t s;
+		int e;
+
+		switch (pp->type) {
+		case PT_UINT:
+			if (pp->width == sizeof(uint16_t)) {
+				memcpy(&s, field, sizeof(s));
+				u = s;
+			} else
+				memcpy(&u, field, sizeof(u));
+			snprintf(val, sizeof(val), "%u", u);
+			break;
+		case PT_ENUM:
+			memcpy(&e, field, sizeof(e));
+			snprintf(val, sizeof(val), "%s",
+			    e >= (int)pp->min && e <= (int)pp->max ?
+			    enc_names[e] : "(invalid)");
+			break;
+		default:
+			/*
+			 * Parsed values hold no control characters; a struct
+			 * filled some other way still cannot forge lines.
+			 */
+			snprintf(val, sizeof(val), "%.*s",
+			    (int)strnlen(field, pp->size), field);
+			for (k = 0; val[k] != '\0'; k++)
+				if (is_control((unsigned char)val[k]))
+					val[k] = '?';
+			break;
+		}
+		if (o == NULL || o[i].file[0] == '\0')
+			dprintf(fd, "%s=%s  # default\n", infos[i].name, val);
+		else {
+			log_escape(ofile, sizeof(ofile), o[i].file,
+			    strnlen(o[i].file, sizeof(o[i].file)));
+			dprintf(fd, "%s=%s  # from %s:%u\n", infos[i].name, val,
+			    ofile, o[i].line);
+		}
+	}
+}

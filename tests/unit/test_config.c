@@ -1,0 +1,779 @@
+/*
+ * test_config.c - unit tests for policy/config_parse.c and config_load.c.
+ *
+ * Test code; runs as root in CI (the ownership checks need chown and
+ * root-owned trees under /tmp) and skips those parts otherwise. Trusts
+ * the library only as far as each check goes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "privsep/errors.h"
+#include "policy/config.h"
+
+static int passed, failed;
+
+#define CHECK(cond, ...) do {						\
+	if (cond)							\
+		passed++;						\
+	else {								\
+		failed++;						\
+		fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+		fprintf(stderr, __VA_ARGS__);				\
+		fputc('\n', stderr);					\
+	}								\
+} while (0)
+
+static char err[2048];
+
+static int
+parse_as(const char *fname, struct moat_config *c, struct config_origin *o,
+    const char *text, size_t len, int override)
+{
+	return config_parse_text(c, o, fname, text, len, override, err,
+	    sizeof(err));
+}
+
+/* Parses text from defaults as "t.conf"; returns the result, err set. */
+static int
+parse_fresh(const char *text, struct moat_config *c, struct config_origin *o)
+{
+	config_defaults(c);
+	memset(o, 0, sizeof(*o) * config_param_count());
+	return parse_as("t.conf", c, o, text, strlen(text), 0);
+}
+
+static void
+expect_error(const char *text, const char *want, int line)
+{
+	struct config_origin o[32];
+	struct moat_config c;
+	int r = parse_fresh(text, &c, o);
+
+	if (r == MOAT_ERR_CONFIG && strcmp(err, want) == 0)
+		passed++;
+	else {
+		failed++;
+		fprintf(stderr, "FAIL %s:%d: r=%d\n  got:  '%s'\n  want: '%s'\n",
+		    __FILE__, line, r, err, want);
+	}
+}
+
+/* Parses "Name=value" alone; 1 if accepted. */
+static int
+accepts(const char *name, const char *value, struct moat_config *c)
+{
+	struct config_origin o[32];
+	char text[8192];
+
+	snprintf(text, sizeof(text), "%s=%s\n", name, value);
+	return parse_fresh(text, c, o) == 0;
+}
+
+#define EXPECT_ERROR(text, want) expect_error((text), (want), __LINE__)
+
+static void
+test_defaults(void)
+{
+	const struct config_param_info *p = config_params();
+	struct moat_config c;
+	size_t i;
+
+	config_defaults(&c);
+	CHECK(strcmp(c.listen_address, "0.0.0.0") == 0, "%s", c.listen_address);
+	CHECK(c.listen_port == 5900, "%u", c.listen_port);
+	CHECK(strcmp(c.identity_key, "/etc/moat/identity.key") == 0, "x");
+	CHECK(strcmp(c.identity_cert, "/etc/moat/identity.crt") == 0, "x");
+	CHECK(strcmp(c.tls_names, "localhost,127.0.0.1,::1") == 0, "x");
+	CHECK(strcmp(c.empty_root, "/var/empty/moat") == 0, "x");
+	CHECK(strcmp(c.net_user, "moat-net") == 0, "x");
+	CHECK(c.net_binary[0] == '\0', "x");
+	CHECK(strcmp(c.session_socket, "/run/moat/session.sock") == 0, "x");
+	CHECK(c.log_file[0] == '\0', "x");
+	CHECK(strcmp(c.pam_service, "moat") == 0, "x");
+	CHECK(c.desktop_name[0] == '\0', "x");
+	CHECK(c.encryption == CONFIG_ENC_ALWAYS_ON, "%d", c.encryption);
+	CHECK(c.max_cut_text == 262144, "%u", c.max_cut_text);
+	CHECK(c.login_grace_time == 60, "%u", c.login_grace_time);
+	CHECK(c.max_connections == 20, "%u", c.max_connections);
+
+	CHECK(config_param_count() == 16, "%zu", config_param_count());
+	for (i = 0; i < config_param_count(); i++)
+		CHECK(p[i].name != NULL && p[i].allowed != NULL &&
+		    p[i].allowed[0] != '\0', "param %zu", i);
+	CHECK(strcmp(p[0].name, "ListenAddress") == 0, "%s", p[0].name);
+	CHECK(strcmp(p[15].name, "MaxConnections") == 0, "%s", p[15].name);
+
+	/* The defaults themselves must pass validation. */
+	{
+		char text[4096];
+		FILE *f;
+		int fds[2], r;
+		ssize_t n;
+		size_t len = 0;
+		struct moat_config c2;
+		struct config_origin o[32];
+		char *line, *save;
+
+		CHECK(pipe(fds) == 0, "pipe");
+		config_dump(&c, NULL, fds[1]);
+		close(fds[1]);
+		while ((n = read(fds[0], text + len, sizeof(text) - 1 - len)) > 0)
+			len += (size_t)n;
+		close(fds[0]);
+		text[len] = '\0';
+		CHECK(strstr(text, "ListenPort=5900  # default\n") != NULL,
+		    "%s", text);
+		CHECK(strstr(text, "NetBinary=  # default\n") != NULL, "%s", text);
+		CHECK(strstr(text, "Encryption=AlwaysOn  # default\n") != NULL,
+		    "%s", text);
+		/* Strip the comments (and empty values) and re-parse: a round trip. */
+		f = fmemopen(NULL, 8192, "w+");
+		CHECK(f != NULL, "fmemopen");
+		for (line = strtok_r(text, "\n", &save); line != NULL && f != NULL;
+		    line = strtok_r(NULL, "\n", &save)) {
+			char *hash = strstr(line, "  # ");
+
+			if (hash != NULL)
+				*hash = '\0';
+			if (line[strlen(line) - 1] != '=')
+				fprintf(f, "%s\n", line);
+		}
+		if (f != NULL) {
+			char back[8192];
+
+			fflush(f);
+			len = (size_t)ftell(f);
+			rewind(f);
+			len = fread(back, 1, len, f);
+			back[len] = '\0';
+			fclose(f);
+			config_defaults(&c2);
+			memset(o, 0, sizeof(o));
+			r = parse_as("dump.conf", &c2, o, back, len, 0);
+			CHECK(r == 0, "%s", err);
+			CHECK(memcmp(&c, &c2, sizeof(c)) == 0, "round trip differs");
+		}
+	}
+}
+
+static const char full_text[] =
+    "# moatd.conf used by the tests\n"
+    "\n"
+    "   ListenAddress = ::1   \n"
+    "listenport=5901\n"
+    "IDENTITYKEY=/etc/moat/k.pem\n"
+    "\tIdentityCert\t=\t/etc/moat/c.pem\t\n"
+    "TlsNames=vnc.example.org,10.0.0.1,::1\n"
+    "EmptyRoot=/var/empty\n"
+    "  # indented comment\n"
+    "NetUser=_moat.net-1\n"
+    "NetBinary=/usr/libexec/moat-net\n"
+    "SessionSocket=/run/moat/s.sock\r\n"
+    "LogFile=\n"
+    "PamService=moat-test\n"
+    "DesktopName=B\xc3\xbcro # 3 = x\n"
+    "Encryption=alwaysmaximum\n"
+    "MaxCutText=0\n"
+    "LoginGraceTime=600\n"
+    "MaxConnections=1000";	/* no final newline */
+
+static void
+test_full_file(void)
+{
+	struct config_origin o[32];
+	struct moat_config c;
+	int r;
+
+	r = parse_fresh(full_text, &c, o);
+	CHECK(r == 0, "%s", err);
+	CHECK(strcmp(c.listen_address, "::1") == 0, "'%s'", c.listen_address);
+	CHECK(c.listen_port == 5901, "%u", c.listen_port);
+	CHECK(strcmp(c.identity_key, "/etc/moat/k.pem") == 0, "x");
+	CHECK(strcmp(c.identity_cert, "/etc/moat/c.pem") == 0, "'%s'",
+	    c.identity_cert);
+	CHECK(strcmp(c.tls_names, "vnc.example.org,10.0.0.1,::1") == 0, "x");
+	CHECK(strcmp(c.empty_root, "/var/empty") == 0, "x");
+	CHECK(strcmp(c.net_user, "_moat.net-1") == 0, "x");
+	CHECK(strcmp(c.net_binary, "/usr/libexec/moat-net") == 0, "x");
+	CHECK(strcmp(c.session_socket, "/run/moat/s.sock") == 0, "'%s'",
+	    c.session_socket);
+	CHECK(c.log_file[0] == '\0', "x");
+	CHECK(strcmp(c.pam_service, "moat-test") == 0, "x");
+	CHECK(strcmp(c.desktop_name, "B\xc3\xbcro # 3 = x") == 0, "'%s'",
+	    c.desktop_name);
+	CHECK(c.encryption == CONFIG_ENC_ALWAYS_MAXIMUM, "%d", c.encryption);
+	CHECK(c.max_cut_text == 0, "%u", c.max_cut_text);
+	CHECK(c.login_grace_time == 600, "%u", c.login_grace_time);
+	CHECK(c.max_connections == 1000, "%u", c.max_connections);
+	CHECK(strcmp(o[0].file, "t.conf") == 0 && o[0].line == 3, "%s:%u",
+	    o[0].file, o[0].line);
+	CHECK(o[1].line == 4 && o[9].line == 13 && o[15].line == 19,
+	    "%u %u %u", o[1].line, o[9].line, o[15].line);
+
+	/* Only comments and blank lines: all defaults, no origins. */
+	r = parse_fresh("# nothing\n\n   \n\t# more\n", &c, o);
+	CHECK(r == 0 && c.listen_port == 5900 && o[1].file[0] == '\0', "%s", err);
+	r = parse_fresh("", &c, o);
+	CHECK(r == 0, "%s", err);
+}
+
+static void
+test_errors(void)
+{
+	char big[8192], want[512];
+	struct moat_config c;
+	struct config_origin o[32];
+	char *huge;
+	int r;
+
+	EXPECT_ERROR("ListenPort=5900\n\nFoo=bar\n",
+	    "t.conf:3: unknown parameter 'Foo'; known parameters: ListenAddress, "
+	    "ListenPort, IdentityKey, IdentityCert, TlsNames, EmptyRoot, NetUser, "
+	    "NetBinary, SessionSocket, LogFile, PamService, DesktopName, "
+	    "Encryption, MaxCutText, LoginGraceTime, MaxConnections");
+	EXPECT_ERROR("# x\nEncryption = x\n",
+	    "t.conf:2: Encryption: invalid value 'x'; allowed: AlwaysOn, "
+	    "PreferOn, AlwaysMaximum");
+	EXPECT_ERROR("ListenPort=5900\n# c\nListenAddress=::\nlistenport = 5901\n",
+	    "t.conf:4: duplicate parameter 'ListenPort' (first set at t.conf:1)");
+	EXPECT_ERROR("ListenPort=5900\nListenAddress\n",
+	    "t.conf:2: expected Name=Value");
+	EXPECT_ERROR("\n = 5\n", "t.conf:2: missing parameter name before '='");
+	EXPECT_ERROR("ListenPort=70000\n",
+	    "t.conf:1: ListenPort: invalid value '70000'; allowed: 1..65535");
+	EXPECT_ERROR("\n\nListenAddress=localhost\n",
+	    "t.conf:3: ListenAddress: invalid value 'localhost'; allowed: an "
+	    "IPv4 or IPv6 address literal");
+	EXPECT_ERROR("IdentityKey=etc/k\n",
+	    "t.conf:1: IdentityKey: invalid value 'etc/k'; allowed: an absolute "
+	    "path");
+	EXPECT_ERROR("DesktopName=a\x01z\n",
+	    "t.conf:1: DesktopName: control character in value 'a\\x01z'");
+	EXPECT_ERROR("Fo\x1bo=1\n",
+	    "t.conf:1: unknown parameter 'Fo\\x1bo'; known parameters: "
+	    "ListenAddress, ListenPort, IdentityKey, IdentityCert, TlsNames, "
+	    "EmptyRoot, NetUser, NetBinary, SessionSocket, LogFile, PamService, "
+	    "DesktopName, Encryption, MaxCutText, LoginGraceTime, MaxConnections");
+
+	/* Line length: 4096 bytes is fine, 4097 is not. */
+	memset(big, '#', 4096);
+	big[4096] = '\n';
+	big[4097] = '\0';
+	r = parse_fresh(big, &c, o);
+	CHECK(r == 0, "%s", err);
+	memcpy(big, "ListenPort=1\n", 13);
+	memset(big + 13, '#', 4097);
+	memcpy(big + 13 + 4097, "\n", 2);
+	EXPECT_ERROR(big, "t.conf:2: line longer than 4096 bytes");
+
+	/* String too long: the field bound is named. */
+	memcpy(big, "DesktopName=", 12);
+	memset(big + 12, 'd', 255);
+	big[12 + 255] = '\0';
+	r = parse_fresh(big, &c, o);
+	CHECK(r == 0 && strlen(c.desktop_name) == 255, "%s", err);
+	memset(big + 12, 'd', 256);
+	big[12 + 256] = '\0';
+	EXPECT_ERROR(big, "t.conf:1: DesktopName: value too long (256 bytes; "
+	    "maximum 255)");
+	snprintf(big, sizeof(big), "IdentityKey=/%0300d\n", 0);
+	EXPECT_ERROR(big, "t.conf:1: IdentityKey: value too long (301 bytes; "
+	    "maximum 255)");
+
+	/* Attacker-ish values are escaped and cut to 64 bytes plus "...". */
+	memcpy(big, "ListenPort=", 11);
+	memset(big + 11, 'A', 3000);
+	big[11 + 3000] = '\0';
+	snprintf(want, sizeof(want), "t.conf:1: ListenPort: invalid value "
+	    "'%.64s...'; allowed: 1..65535", big + 11);
+	EXPECT_ERROR(big, want);
+	memset(big + 11, '\\', 100);
+	big[11 + 100] = '\0';
+	r = parse_fresh(big, &c, o);
+	CHECK(r == MOAT_ERR_CONFIG && strstr(err, "'\\x5c\\x5c") != NULL &&
+	    strlen(err) < 400, "%s", err);
+
+	/* NUL bytes are refused wherever they are. */
+	{
+		static const char nul[] = "ListenPort=5900\n# ok\nDesktop\0Name=x\n";
+		config_defaults(&c);
+		memset(o, 0, sizeof(o));
+		r = parse_as("t.conf", &c, o, nul, sizeof(nul) - 1, 0);
+		CHECK(r == MOAT_ERR_CONFIG &&
+		    strcmp(err, "t.conf:3: NUL byte in line") == 0, "%s", err);
+		r = parse_as("t.conf", &c, o, "# \0\n", 4, 0);
+		CHECK(r == MOAT_ERR_CONFIG &&
+		    strcmp(err, "t.conf:1: NUL byte in line") == 0, "%s", err);
+	}
+
+	/* More than 1 MiB of text is refused before parsing. */
+	huge = malloc(1024 * 1024 + 1);
+	CHECK(huge != NULL, "malloc");
+	if (huge != NULL) {
+		memset(huge, '\n', 1024 * 1024 + 1);
+		config_defaults(&c);
+		r = parse_as("t.conf", &c, NULL, huge, 1024 * 1024, 0);
+		CHECK(r == 0, "%s", err);
+		r = parse_as("t.conf", &c, NULL, huge, 1024 * 1024 + 1, 0);
+		CHECK(r == MOAT_ERR_CONFIG && strcmp(err,
+		    "t.conf: file larger than 1048576 bytes") == 0, "%s", err);
+		free(huge);
+	}
+
+	/* A file name with control characters is escaped too. */
+	config_defaults(&c);
+	r = parse_as("a\nb.conf", &c, NULL, "x\n", 2, 0);
+	CHECK(r == MOAT_ERR_CONFIG &&
+	    strcmp(err, "a\\x0ab.conf:1: expected Name=Value") == 0, "%s", err);
+}
+
+static void
+test_values(void)
+{
+	struct moat_config c;
+	static const char *bad_ints[] = { "", "+5900", "-1", "0x10", "5900abc",
+	    "5 900", "0", "65536", "99999999999999999999999999", "5900.0",
+	    "\xd9\xa1", NULL };
+	size_t i;
+
+	for (i = 0; bad_ints[i] != NULL; i++)
+		CHECK(!accepts("ListenPort", bad_ints[i], &c), "'%s'", bad_ints[i]);
+	CHECK(accepts("ListenPort", "1", &c) && c.listen_port == 1, "x");
+	CHECK(accepts("ListenPort", "65535", &c) && c.listen_port == 65535, "x");
+	CHECK(accepts("ListenPort", "005901", &c) && c.listen_port == 5901, "x");
+	CHECK(accepts("MaxCutText", "262144", &c), "x");
+	CHECK(!accepts("MaxCutText", "262145", &c), "x");
+	CHECK(!accepts("MaxCutText", "4294967296", &c), "x");
+	CHECK(accepts("LoginGraceTime", "1", &c) && c.login_grace_time == 1, "x");
+	CHECK(!accepts("LoginGraceTime", "0", &c), "x");
+	CHECK(!accepts("LoginGraceTime", "601", &c), "x");
+	CHECK(!accepts("MaxConnections", "0", &c), "x");
+	CHECK(!accepts("MaxConnections", "1001", &c), "x");
+
+	CHECK(accepts("Encryption", "AlwaysOn", &c) &&
+	    c.encryption == CONFIG_ENC_ALWAYS_ON, "x");
+	CHECK(accepts("Encryption", "PreferOn", &c) &&
+	    c.encryption == CONFIG_ENC_PREFER_ON, "x");
+	CHECK(accepts("Encryption", "AlwaysMaximum", &c) &&
+	    c.encryption == CONFIG_ENC_ALWAYS_MAXIMUM, "x");
+	CHECK(!accepts("Encryption", "Always", &c), "x");
+	CHECK(!accepts("Encryption", "AlwaysOnX", &c), "x");
+	CHECK(!accepts("Encryption", "", &c), "x");
+
+	CHECK(accepts("ListenAddress", "127.0.0.1", &c), "x");
+	CHECK(accepts("ListenAddress", "::", &c), "x");
+	CHECK(accepts("ListenAddress", "2001:db8::1", &c), "x");
+	CHECK(!accepts("ListenAddress", "1.2.3", &c), "x");
+	CHECK(!accepts("ListenAddress", "fe80::1%eth0", &c), "x");
+	CHECK(!accepts("ListenAddress", "", &c), "x");
+	CHECK(!accepts("ListenAddress", "256.0.0.1", &c), "x");
+
+	CHECK(accepts("NetBinary", "", &c) && c.net_binary[0] == '\0', "x");
+	CHECK(accepts("LogFile", "/var/log/moat.log", &c), "x");
+	CHECK(!accepts("LogFile", "moat.log", &c), "x");
+	CHECK(!accepts("IdentityCert", "", &c), "x");
+	CHECK(!accepts("EmptyRoot", "", &c), "x");
+	CHECK(!accepts("SessionSocket", "run/x", &c), "x");
+
+	CHECK(accepts("TlsNames", "localhost", &c), "x");
+	CHECK(accepts("TlsNames", "a-b.example,2001:db8::5,192.0.2.1", &c), "x");
+	CHECK(!accepts("TlsNames", "", &c), "x");
+	CHECK(!accepts("TlsNames", "a,,b", &c), "x");
+	CHECK(!accepts("TlsNames", "a, b", &c), "x");
+	CHECK(!accepts("TlsNames", "-a.example", &c), "x");
+	CHECK(!accepts("TlsNames", "a_b.example", &c), "x");
+	CHECK(!accepts("TlsNames", "a.example,", &c), "x");
+
+	CHECK(!accepts("NetUser", "", &c), "x");
+	CHECK(!accepts("NetUser", "-moat", &c), "x");
+	CHECK(!accepts("NetUser", "mo at", &c), "x");
+	CHECK(!accepts("PamService", "..", &c), "x");
+	CHECK(!accepts("PamService", "../etc", &c), "x");
+	CHECK(!accepts("PamService", "", &c), "x");
+	CHECK(accepts("PamService", "moat.v2", &c), "x");
+
+	CHECK(accepts("DesktopName", "", &c), "x");
+	CHECK(accepts("DesktopName", "  padded  ", &c) &&
+	    strcmp(c.desktop_name, "padded") == 0, "'%s'", c.desktop_name);
+	CHECK(accepts("DesktopName", "\xe6\x9d\xb1\xe4\xba\xac \xf0\x9f\x96\xa5", &c),
+	    "x");
+	CHECK(!accepts("DesktopName", "\xff", &c), "x");
+	CHECK(!accepts("DesktopName", "\xc0\xaf", &c), "overlong");
+	CHECK(!accepts("DesktopName", "\xed\xa0\x80", &c), "surrogate");
+	CHECK(!accepts("DesktopName", "\xc2\x85", &c), "C1 control");
+	CHECK(!accepts("DesktopName", "a\x7f", &c), "DEL");
+}
+
+static void
+test_override(void)
+{
+	struct config_origin o[32];
+	struct moat_config c;
+	int r;
+
+	r = parse_fresh("ListenPort=5901\nMaxConnections=5\n", &c, o);
+	CHECK(r == 0, "%s", err);
+	/* Same layer: a second main-layer file may not repeat a parameter. */
+	r = parse_as("second.conf", &c, o, "\nListenPort=5902\n", 16, 0);
+	CHECK(r == MOAT_ERR_CONFIG && strcmp(err, "second.conf:2: duplicate "
+	    "parameter 'ListenPort' (first set at t.conf:1)") == 0, "%s", err);
+	/* The policy layer overrides. */
+	r = parse_fresh("ListenPort=5901\nMaxConnections=5\n", &c, o);
+	r = parse_as("policy.conf", &c, o, "# locked\nListenPort=5999\n", 24, 1);
+	CHECK(r == 0 && c.listen_port == 5999 && c.max_connections == 5, "%s", err);
+	CHECK(strcmp(o[1].file, "policy.conf") == 0 && o[1].line == 2, "%s:%u",
+	    o[1].file, o[1].line);
+	CHECK(strcmp(o[15].file, "t.conf") == 0 && o[15].line == 2, "%s:%u",
+	    o[15].file, o[15].line);
+	/* ... but not twice within one policy file. */
+	r = parse_as("p2.conf", &c, o, "ListenPort=1\nListenPort=2\n", 26, 1);
+	CHECK(r == MOAT_ERR_CONFIG && strcmp(err, "p2.conf:2: duplicate "
+	    "parameter 'ListenPort' (first set at p2.conf:1)") == 0, "%s", err);
+}
+
+/* --- config_load: files on disk --- */
+
+static char root[64];
+
+static int
+put_file(const char *path, const char *text, mode_t mode, uid_t uid)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	size_t len = strlen(text);
+
+	if (fd == -1 || write(fd, text, len) != (ssize_t)len ||
+	    fchown(fd, uid, 0) != 0 || fchmod(fd, mode) != 0) {
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
+static int
+run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int
+run(const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return system(cmd);
+}
+
+static int
+load(const char *rel, struct moat_config *c, struct config_origin *o)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	config_defaults(c);
+	memset(o, 0, sizeof(*o) * config_param_count());
+	return config_load(c, o, path, err, sizeof(err));
+}
+
+/* err must be "ROOT/rel: tail" */
+static int
+err_is(const char *rel, const char *tail)
+{
+	char want[1024];
+
+	snprintf(want, sizeof(want), "%s/%s: %s", root, rel, tail);
+	if (strcmp(err, want) == 0)
+		return 1;
+	fprintf(stderr, "  got:  '%s'\n  want: '%s'\n", err, want);
+	return 0;
+}
+
+static void
+test_load(void)
+{
+	struct config_origin o[32];
+	struct moat_config c;
+	char p[512], want[1024];
+	int r;
+
+	if (geteuid() != 0) {
+		printf("config_load ownership tests skipped: needs root\n");
+		return;
+	}
+	snprintf(root, sizeof(root), "/tmp/moat-cfgtest.XXXXXX");
+	if (mkdtemp(root) == NULL || chmod(root, 0755) != 0) {
+		CHECK(0, "mkdtemp: %s", strerror(errno));
+		return;
+	}
+	snprintf(p, sizeof(p), "%s/etc", root);
+	CHECK(mkdir(p, 0755) == 0, "mkdir");
+	snprintf(p, sizeof(p), "%s/etc/moatd.conf", root);
+	CHECK(put_file(p, "ListenPort=5901\nMaxConnections=7\nLogFile=/x\n",
+	    0644, 0) == 0, "put");
+
+	/* A good file without policy.d. */
+	r = load("etc/moatd.conf", &c, o);
+	CHECK(r == 0 && c.listen_port == 5901 && c.max_connections == 7, "%s", err);
+	CHECK(strcmp(o[1].file, p) == 0 && o[1].line == 1, "%s", o[1].file);
+
+	/* Relative and missing paths. */
+	config_defaults(&c);
+	r = config_load(&c, o, "etc/moatd.conf", err, sizeof(err));
+	CHECK(r == MOAT_ERR_CONFIG && strcmp(err, "etc/moatd.conf: "
+	    "configuration path must be absolute") == 0, "%s", err);
+	r = load("etc/none.conf", &c, o);
+	CHECK(r == MOAT_ERR_CONFIG && err_is("etc/none.conf",
+	    "cannot open: No such file or directory"), "%s", err);
+
+	/* policy.d overrides, in lexical order, only *.conf. */
+	snprintf(p, sizeof(p), "%s/etc/policy.d", root);
+	CHECK(mkdir(p, 0755) == 0, "mkdir");
+	snprintf(p, sizeof(p), "%s/etc/policy.d/20-port.conf", root);
+	CHECK(put_file(p, "# locked\nListenPort=6000\n", 0644, 0) == 0, "put");
+	snprintf(p, sizeof(p), "%s/etc/policy.d/10-enc.conf", root);
+	CHECK(put_file(p, "Encryption=AlwaysMaximum\n", 0600, 0) == 0, "put");
+	snprintf(p, sizeof(p), "%s/etc/policy.d/README", root);
+	CHECK(put_file(p, "not a config\n", 0644, 0) == 0, "put");
+	snprintf(p, sizeof(p), "%s/etc/policy.d/.hidden.conf", root);
+	CHECK(put_file(p, "garbage\n", 0644, 0) == 0, "put");
+	snprintf(p, sizeof(p), "%s/etc/policy.d/30.conf.bak", root);
+	CHECK(put_file(p, "garbage\n", 0666, 65534) == 0, "put");
+	r = load("etc/moatd.conf", &c, o);
+	CHECK(r == 0 && c.listen_port == 6000 && c.max_connections == 7 &&
+	    c.encryption == CONFIG_ENC_ALWAYS_MAXIMUM, "%s", err);
+	snprintf(p, sizeof(p), "%s/etc/policy.d/20-port.conf", root);
+	CHECK(strcmp(o[1].file, p) == 0 && o[1].line == 2, "%s:%u", o[1].file,
+	    o[1].line);
+
+	/* The same parameter in two policy files is a duplicate. */
+	snprintf(p, sizeof(p), "%s/etc/policy.d/15-port.conf", root);
+	CHECK(put_file(p, "\n\nlistenport=6001\n", 0644, 0) == 0, "put");
+	config_defaults(&c);
+	c.listen_port = 1234;
+	r = config_load(&c, o, (snprintf(p, sizeof(p), "%s/etc/moatd.conf", root),
+	    p), err, sizeof(err));
+	snprintf(want, sizeof(want), "duplicate parameter 'ListenPort' "
+	    "(first set at %s/etc/policy.d/15-port.conf:3)", root);
+	CHECK(r == MOAT_ERR_CONFIG && err_is("etc/policy.d/20-port.conf:2",
+	    want), "%s", err);
+	CHECK(c.listen_port == 1234, "config changed on failure");
+	run("rm -f %s/etc/policy.d/15-port.conf", root);
+
+	/* A bad value in a policy file names that file. */
+	snprintf(p, sizeof(p), "%s/etc/policy.d/40-bad.conf", root);
+	CHECK(put_file(p, "MaxCutText=-1\n", 0644, 0) == 0, "put");
+	r = load("etc/moatd.conf", &c, o);
+	CHECK(r == MOAT_ERR_CONFIG && err_is("etc/policy.d/40-bad.conf:1",
+	    "MaxCutText: invalid value '-1'; allowed: 0..262144"), "%s", err);
+	unlink(p);
+
+	/* Group- and other-writable, non-root-owned files. */
+	snprintf(p, sizeof(p), "%s/etc/moatd.conf", root);
+	CHECK(chmod(p, 0664) == 0, "chmod");
+	r = load("etc/moatd.conf", &c, o);
+	CHECK(r == MOAT_ERR_CONFIG && err_is("etc/moatd.conf",
+	    "writable by group or others (mode 0664)"), "%s", err);
+	CHECK(chmod(p, 0646) == 0, "chmod");
+	r = load("etc/moatd.conf", &c, o);
+	CHECK(r == MOAT_ERR_CONFIG && err_is("etc/moatd.conf",
+	    "writable by group or others (mode 0646)"), "%s", err);
+	CHECK(chmod(p, 0644) == 0 && chown(p, 65534, 0) == 0, "chown");
+	r = load("etc/moatd.conf", &c, o);
+	CHECK(r == MOAT_ERR_CONFIG && err_is("etc/moatd.conf",
+	    "owned by uid 65534, not by root"), "%s", err);
+	CHECK(chown(p, 0, 0) == 0, "chown");
+	CHECK(load("etc/moatd.conf", &c, o) == 0, "%s", err);
+
+	/* The same for a policy file and for policy.d itself. */
+	snprintf(p, sizeof(p), "%s/etc/policy.d/10-enc.conf", root);
+	CHECK(chown(p, 65534, 65534) == 0, "chown");
+	r = load("etc/moatd.conf", &c, o);
+	CHECK(r == MOAT_ERR_CONFIG && err_is("etc/policy.d/10-enc.conf",
+	    "owned by uid 65534, not by root"), "%s", err);
+	CHECK(chown(p, 0, 0) == 0 && chmod(p, 0620) == 0, "chown");
+	r = load("etc/moatd.conf", &c, o);
+	CHECK(r == MOAT_ERR_CONFIG && err_is("etc/policy.d/10-enc.conf",
+	    "writable by group or others (mode 0620)"), "%s", err);
+	CHECK(chmod(p, 0600) == 0, "chmod");
+	snprintf(p, sizeof(p), "%s/etc/policy.d", root);
+	CHECK(chmod(p, 01777) == 0, "chmod");
+	r = load("etc/moatd.conf", &c, o);
+	CHECK(r == MOAT_ERR_CONFIG && err_is("etc/policy.d",
+	    "writable by group or others (mode 1777)"), "%s", err);
+	CHECK(chmod(p, 0755) == 0 && chown(p, 65534, 0) == 0, "chmod");
+	r = load("etc/moatd.conf", &c, o);
+	CHECK(r == MOAT_ERR_CONFIG && err_is("etc/policy.d",
+	    "owned by uid 65534, not by root"), "%s", err);
+	CHECK(chown(p, 0, 0) == 0, "chown");
+	CHECK(load("etc/moatd.conf", &c, o) == 0, "%s", err);
+
+	/* Directories above the file: writable, foreign-owned, sticky. */
+	snprintf(p, sizeof(p), "%s/etc", root);
+	CHECK(chmod(p, 0775) == 0, "chmod");
+	r = load("etc/moatd.conf", &c, o);
+	CHECK(r == MOAT_ERR_CONFIG && err_is("etc",
+	    "writable by group or others (mode 0775)"), "%s", err);
+	CHECK(chmod(p, 0755) == 0 && chown(p, 65534, 0) == 0, "chown");
+	r = load("etc/moatd.conf", &c, o);
+	CHECK(r == MOAT_ERR_CONFIG && err_is("etc",
+	    "owned by uid 65534, not by root"), "%s", err);
+	CHECK(chown(p, 0, 0) == 0, "chown");
+	CHECK(chmod(root, 0757) == 0, "chmod");
+	r = load("etc/moatd.conf", &c, o);
+	CHECK(r == MOAT_ERR_CONFIG && strcmp(err, (snprintf(want, sizeof(want),
+	    "%s: writable by group or others (mode 0757)", root), want)) == 0,
+	    "%s", err);
+	/* A root-owned sticky directory above (like /tmp itself) is accepted. */
+	CHECK(chmod(root, 01777) == 0, "chmod");
+	CHECK(load("etc/moatd.conf", &c, o) == 0, "%s", err);
+	CHECK(chmod(root, 0755) == 0, "chmod");
+
+	/* Symbolic links: the file, a directory on the path, a policy file. */
+	run("ln -s %s/etc/moatd.conf %s/etc/link.conf", root, root);
+	r = load("etc/link.conf", &c, o);
+	CHECK(r == MOAT_ERR_CONFIG && err_is("etc/link.conf",
+	    "is a symbolic link"), "%s", err);
+	run("ln -s %s/etc %s/etclink", root, root);
+	r = load("etclink/moatd.conf", &c, o);
+	CHECK(r == MOAT_ERR_CONFIG && err_is("etclink",
+	    "symbolic link in the path of the configuration"), "%s", err);
+	run("ln -s %s/etc/policy.d/10-enc.conf %s/etc/policy.d/50-link.conf",
+	    root, root);
+	r = load("etc/moatd.conf", &c, o);
+	CHECK(r == MOAT_ERR_CONFIG && err_is("etc/policy.d/50-link.conf",
+	    "is a symbolic link"), "%s", err);
+	run("rm -f %s/etc/policy.d/50-link.conf", root);
+	run("mv %s/etc/policy.d %s/etc/policy.real && ln -s %s/etc/policy.real "
+	    "%s/etc/policy.d", root, root, root, root);
+	r = load("etc/moatd.conf", &c, o);
+	CHECK(r == MOAT_ERR_CONFIG && err_is("etc/policy.d",
+	    "is a symbolic link"), "%s", err);
+	run("rm -f %s/etc/policy.d && mv %s/etc/policy.real %s/etc/policy.d",
+	    root, root, root);
+	CHECK(load("etc/moatd.conf", &c, o) == 0, "%s", err);
+
+	/* Not regular files: a FIFO must not block, a directory is refused. */
+	snprintf(p, sizeof(p), "%s/etc/fifo.conf", root);
+	CHECK(mkfifo(p, 0600) == 0, "mkfifo");
+	r = load("etc/fifo.conf", &c, o);
+	CHECK(r == MOAT_ERR_CONFIG && err_is("etc/fifo.conf",
+	    "not a regular file"), "%s", err);
+	snprintf(p, sizeof(p), "%s/etc/policy.d/60-dir.conf", root);
+	CHECK(mkdir(p, 0755) == 0, "mkdir");
+	r = load("etc/moatd.conf", &c, o);
+	CHECK(r == MOAT_ERR_CONFIG && err_is("etc/policy.d/60-dir.conf",
+	    "not a regular file"), "%s", err);
+	rmdir(p);
+	snprintf(p, sizeof(p), "%s/etc/policy.d", root);
+	run("mv %s %s.x && touch %s", p, p, p);
+	r = load("etc/moatd.conf", &c, o);
+	CHECK(r == MOAT_ERR_CONFIG && err_is("etc/policy.d", "not a directory"),
+	    "%s", err);
+	run("rm -f %s && mv %s.x %s", p, p, p);
+
+	/* Size is bounded before reading (a sparse 2 MiB file). */
+	snprintf(p, sizeof(p), "%s/etc/big.conf", root);
+	CHECK(put_file(p, "", 0644, 0) == 0 && truncate(p, 2 * 1024 * 1024) == 0,
+	    "truncate");
+	r = load("etc/big.conf", &c, o);
+	CHECK(r == MOAT_ERR_CONFIG && err_is("etc/big.conf",
+	    "file larger than 1048576 bytes"), "%s", err);
+
+	/* An error in the main file leaves c untouched. */
+	snprintf(p, sizeof(p), "%s/etc/bad.conf", root);
+	CHECK(put_file(p, "ListenPort=5999\nBogus\n", 0644, 0) == 0, "put");
+	config_defaults(&c);
+	r = config_load(&c, o, p, err, sizeof(err));
+	CHECK(r == MOAT_ERR_CONFIG && c.listen_port == 5900 &&
+	    err_is("etc/bad.conf:2", "expected Name=Value"), "%s", err);
+
+	run("rm -rf %s", root);
+}
+
+/*
+ * Deterministic mutation of a valid file: every single-byte deletion and
+ * every bit flip must parse or fail with MOAT_ERR_CONFIG and a message
+ * that starts with the file name and holds no raw control character.
+ */
+static void
+test_mutations(void)
+{
+	static const char fname[] = "mut.conf";
+	size_t len = sizeof(full_text) - 1, i, k, bad = 0, ok = 0, total = 0;
+	struct config_origin o[32];
+	struct moat_config c;
+	char text[sizeof(full_text)];
+	int r, bit;
+
+	for (i = 0; i <= len; i++) {
+		for (bit = -1; bit < 8; bit++) {
+			size_t n = len;
+
+			if (i == len && bit != -1)
+				break;
+			memcpy(text, full_text, len);
+			if (bit == -1) {
+				if (i == len)
+					continue;
+				memmove(text + i, text + i + 1, len - i - 1);
+				n = len - 1;
+			} else
+				text[i] = (char)(text[i] ^ (1 << bit));
+			config_defaults(&c);
+			memset(o, 0, sizeof(o));
+			memset(err, 'Z', sizeof(err));
+			r = config_parse_text(&c, o, fname, text, n, 0, err,
+			    sizeof(err));
+			total++;
+			if (r == 0) {
+				ok++;
+				continue;
+			}
+			if (r != MOAT_ERR_CONFIG || memchr(err, '\0',
+			    sizeof(err)) == NULL || strncmp(err, "mut.conf:",
+			    9) != 0) {
+				if (bad++ < 5)
+					fprintf(stderr, "mutation %zu/%d: r=%d "
+					    "'%.200s'\n", i, bit, r, err);
+				continue;
+			}
+			for (k = 0; err[k] != '\0'; k++) {
+				if ((unsigned char)err[k] < 0x20 ||
+				    (unsigned char)err[k] >= 0x7f) {
+					if (bad++ < 5)
+						fprintf(stderr, "mutation %zu/%d: "
+						    "raw byte in '%s'\n", i, bit, err);
+					break;
+				}
+			}
+		}
+	}
+	CHECK(bad == 0, "%zu of %zu mutations misbehaved", bad, total);
+	CHECK(total == len + 8 * len, "%zu", total);
+	/* Both outcomes must occur, or the test tests nothing. */
+	CHECK(ok > 0 && ok < total, "ok=%zu total=%zu", ok, total);
+	printf("mutations: %zu inputs, %zu parsed, %zu refused\n", total, ok,
+	    total - ok);
+}
+
+int
+main(void)
+{
+	test_defaults();
+	test_full_file();
+	test_errors();
+	test_values();
+	test_override();
+	test_load();
+	test_mutations();
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed == 0 ? 0 : 1;
+}
