@@ -167,9 +167,9 @@ buf_get_s32(struct buf *b, int32_t *v)
 	return 0;
 }
 
-int
-buf_get_string_direct(struct buf *b, const uint8_t **p, size_t *lenp,
-    size_t maxlen)
+/* Validates a u32-length-prefixed string at the read position without consuming it. */
+static int
+peek_string(const struct buf *b, const uint8_t **p, size_t *lenp, size_t maxlen)
 {
 	const uint8_t *hdr;
 	uint32_t n;
@@ -183,36 +183,45 @@ buf_get_string_direct(struct buf *b, const uint8_t **p, size_t *lenp,
 	if ((size_t)n > buf_len(b) - 4)
 		return MOAT_ERR_SHORT;
 	*p = buf_ptr(b) + 4;
+	*lenp = n;
+	return 0;
+}
+
+int
+buf_get_string_direct(struct buf *b, const uint8_t **p, size_t *lenp,
+    size_t maxlen)
+{
+	size_t n;
+	int r;
+
+	if ((r = peek_string(b, p, &n, maxlen)) != 0)
+		return r;
 	if (lenp != NULL)
 		*lenp = n;
-	return buf_consume(b, 4 + (size_t)n);
+	return buf_consume(b, 4 + n);
 }
 
 int
 buf_get_cstring(struct buf *b, char **out, size_t *lenp, size_t maxlen)
 {
-	size_t save = b->off, n;
 	const uint8_t *p;
+	size_t n;
 	char *s;
 	int r;
 
-	if ((r = buf_get_string_direct(b, &p, &n, maxlen)) != 0)
+	if ((r = peek_string(b, &p, &n, maxlen)) != 0)
 		return r;
-	if (n > 0 && memchr(p, '\0', n) != NULL) {
-		b->off = save;
+	if (n > 0 && memchr(p, '\0', n) != NULL)
 		return MOAT_ERR_INVALID;
-	}
-	if ((s = malloc(n + 1)) == NULL) {
-		b->off = save;
+	if ((s = malloc(n + 1)) == NULL)
 		return MOAT_ERR_NOMEM;
-	}
 	if (n > 0)
 		memcpy(s, p, n);
 	s[n] = '\0';
 	*out = s;
 	if (lenp != NULL)
 		*lenp = n;
-	return 0;
+	return buf_consume(b, 4 + n);
 }
 
 int
