@@ -15,15 +15,16 @@
 USER_NAME=moattest
 USER_PASS='Tr1cky pass!'
 
-# moat_server_start [Key=Value ...]: extra configuration lines override nothing
-# (they are appended); use it for parameters not set here.
+# moat_server_start [Key=Value ...]: extra configuration lines are appended
+# (for parameters not set here). PORT, when set before the call, is used as
+# the listening port; otherwise a free one is chosen.
 moat_server_start()
 {
 	moat_ensure_net_user
 	moat_pam_service moat
 	moat_empty_root "$T/empty"
 	moat_add_user "$USER_NAME" "$USER_PASS"
-	PORT=$(moat_free_port)
+	PORT=${PORT:-$(moat_free_port)}
 	CONF=$T/etc/moatd.conf
 	CA=$T/etc/identity.crt
 	EVENTS=$T/events.log
