@@ -1,0 +1,84 @@
+#!/bin/bash
+# Operating moatd: `moatd -t` prints the effective configuration and where each
+# value came from; a bad configuration is refused with file, line and allowed
+# values; Encryption=AlwaysMaximum negotiates AES-256-GCM while the default is
+# AES-128-GCM; and connection, authentication and disconnect records reach
+# syslog with facility LOG_AUTHPRIV (a receiver on a private /dev/log).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+moat_test_begin "$@"
+. "$MOAT_E2E_DIR/server.sh"
+
+moat_server_start
+
+# --- moatd -t ---
+"$(moat_bin moatd)" -t -f "$CONF" > "$T/effective.txt"
+moat_check "moatd -t shows a configured value with its file and line" \
+    grep -Eq "^ListenPort=$PORT +# from $CONF:2\$" "$T/effective.txt"
+moat_check "moatd -t shows a default as such" \
+    grep -Eq '^Encryption=AlwaysOn +# default$' "$T/effective.txt"
+
+# --- a bad configuration names file, line and allowed values ---
+moat_write_config "$T/bad/moatd.conf" ListenAddress=127.0.0.1 Encryption=Strong
+moat_check_fails "moatd refuses a bad value" \
+    "$(moat_bin moatd)" -t -f "$T/bad/moatd.conf"
+moat_check "the error names the file, the line and the allowed values" sh -c \
+    "'$(moat_bin moatd)' -t -f '$T/bad/moatd.conf' 2>&1 | grep -q '$T/bad/moatd.conf:2: Encryption: invalid value .Strong.; allowed: AlwaysOn, PreferOn, AlwaysMaximum'"
+chmod 0666 "$T/bad/moatd.conf"
+moat_write_config "$T/bad2/moatd.conf" ListenAddress=127.0.0.1
+chmod 0664 "$T/bad2/moatd.conf"
+moat_check_fails "moatd refuses a configuration file writable by others" \
+    "$(moat_bin moatd)" -t -f "$T/bad2/moatd.conf"
+
+# --- ciphers ---
+moat_check "the default negotiates TLS_AES_128_GCM_SHA256" sh -c \
+    "python3 '$MOAT_SOURCE_DIR/tests/tools/rfb_probe.py' --port $PORT --ca '$CA' --user '$USER_NAME' --password '$USER_PASS' | grep -q 'cipher=TLS_AES_128_GCM_SHA256'"
+
+# --- a second instance beside the first: AlwaysMaximum, and syslog ---
+PORT2=$(moat_free_port)
+moat_write_config "$T/etc2/moatd.conf" \
+    ListenAddress=127.0.0.1 "ListenPort=$PORT2" \
+    "IdentityKey=$T/etc/identity.key" "IdentityCert=$CA" \
+    "EmptyRoot=$T/empty" "SessionSocket=$T/run2/session.sock" \
+    Encryption=AlwaysMaximum
+mkdir -p "$T/logdev" "$T/realdev"
+moat_bg syslogd python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+print("listening", flush=True)
+with open(sys.argv[2], "ab", buffering=0) as out:
+    while True:
+        out.write(s.recv(65536) + b"\n")
+' "$T/logdev/log" "$T/syslog.txt"
+moat_wait_log syslogd listening
+# moatd sees a private /dev whose log socket is the receiver above.
+moat_bg moatd2 unshare -m --propagation private bash -c '
+set -e
+mount --bind /dev "$1/realdev"
+mount -t tmpfs -o mode=0755 tmpfs /dev
+for n in null zero random urandom; do
+	touch "/dev/$n"; mount --bind "$1/realdev/$n" "/dev/$n"
+done
+touch /dev/log; mount --bind "$1/logdev/log" /dev/log
+exec "$2" -d -f "$1/etc2/moatd.conf"' _ "$T" "$(moat_bin moatd)"
+moat_wait_port "$PORT2"
+moat_bg session2 --as "$USER_NAME" --x "$SERVED" \
+    "$(moat_bin moat-session)" --socket "$T/run2/session.sock"
+moat_wait_log moatd2 "desktop session $SERVED registered"
+moat_check "Encryption=AlwaysMaximum negotiates TLS_AES_256_GCM_SHA384" sh -c \
+    "python3 '$MOAT_SOURCE_DIR/tests/tools/rfb_probe.py' --port $PORT2 --ca '$CA' --user '$USER_NAME' --password '$USER_PASS' | grep -q 'cipher=TLS_AES_256_GCM_SHA384'"
+moat_check_fails "a wrong password is refused" \
+    python3 "$MOAT_SOURCE_DIR/tests/tools/rfb_probe.py" --port "$PORT2" --ca "$CA" \
+    --user "$USER_NAME" --password nope
+# <86> = facility LOG_AUTHPRIV (10) * 8 + severity info (6)
+moat_check "syslog (authpriv.info) has the accepted connection with its peer" \
+    moat_wait_log "$T/syslog.txt" '^<86>.*moatd\[[0-9]+\]: connection from 127\.0\.0\.1 port [0-9]+ accepted'
+moat_check "syslog (authpriv.info) has the successful login with user and peer" \
+    moat_wait_log "$T/syslog.txt" "^<86>.*authentication succeeded for user \"$USER_NAME\" from 127\\.0\\.0\\.1 port"
+moat_check "syslog (authpriv.info) has the failed login with user and peer" \
+    moat_wait_log "$T/syslog.txt" "^<86>.*authentication failed for user \"$USER_NAME\" from 127\\.0\\.0\\.1 port"
+moat_check "syslog (authpriv.info) has the disconnect with duration and byte counts" \
+    moat_wait_log "$T/syslog.txt" "^<86>.*disconnect: 127\\.0\\.0\\.1 port [0-9]+ user \"$USER_NAME\" after [0-9]+s, [0-9]+ bytes in, [0-9]+ bytes out"
+
+moat_test_end
