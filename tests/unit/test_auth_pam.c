@@ -35,18 +35,7 @@
 #define TEST_SERVICE_ECHO "moat-test-echo"
 #define OVERLAYFS_MAGIC	0x794c7630
 
-static int passed, failed;
-
-#define CHECK(cond, ...) do {						\
-	if (cond)							\
-		passed++;						\
-	else {								\
-		failed++;						\
-		fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-		fprintf(stderr, __VA_ARGS__);				\
-		fputc('\n', stderr);					\
-	}								\
-} while (0)
+#include "check.h"
 
 /* --- the conversation function, directly --- */
 

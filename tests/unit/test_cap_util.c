@@ -13,17 +13,7 @@
 
 #include "capture/cap_util.c"
 
-static int passed, failed;
-
-#define CHECK(cond) do {						\
-	if (cond)							\
-		passed++;						\
-	else {								\
-		failed++;						\
-		fprintf(stderr, "%s:%d: FAILED: %s\n", __FILE__,	\
-		    __LINE__, #cond);					\
-	}								\
-} while (0)
+#include "check.h"
 
 static int
 has_rect(const struct cap_rects *l, unsigned x, unsigned y, unsigned w,

@@ -17,18 +17,7 @@
 #include "privsep/errors.h"
 #include "policy/config.h"
 
-static int passed, failed;
-
-#define CHECK(cond, ...) do {						\
-	if (cond)							\
-		passed++;						\
-	else {								\
-		failed++;						\
-		fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-		fprintf(stderr, __VA_ARGS__);				\
-		fputc('\n', stderr);					\
-	}								\
-} while (0)
+#include "check.h"
 
 static char err[2048];
 

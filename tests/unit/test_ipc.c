@@ -19,13 +19,7 @@
 #include "privsep/errors.h"
 #include "privsep/ipc.h"
 
-static int passed, failed;
-
-#define CHECK(cond, ...) do { \
-	if (cond) passed++; \
-	else { failed++; printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-	    printf(__VA_ARGS__); printf("\n"); } \
-} while (0)
+#include "check.h"
 
 static void
 test_buf(void)

@@ -12,17 +12,7 @@
 #include "net/rfb_reader.h"
 #include "privsep/errors.h"
 
-static int passed, failed;
-
-#define CHECK(cond) do {						\
-	if (cond)							\
-		passed++;						\
-	else {								\
-		failed++;						\
-		fprintf(stderr, "%s:%d: check failed: %s\n",		\
-		    __FILE__, __LINE__, #cond);				\
-	}								\
-} while (0)
+#include "check.h"
 
 #define HOST_BIG_ENDIAN	(__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__)
 

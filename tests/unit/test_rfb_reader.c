@@ -10,17 +10,7 @@
 #include "privsep/buf.h"
 #include "privsep/errors.h"
 
-static int passed, failed;
-
-#define CHECK(cond) do {						\
-	if (cond)							\
-		passed++;						\
-	else {								\
-		failed++;						\
-		fprintf(stderr, "%s:%d: check failed: %s\n",		\
-		    __FILE__, __LINE__, #cond);				\
-	}								\
-} while (0)
+#include "check.h"
 
 #define CUT_MAX	1000
 
