@@ -16,6 +16,7 @@ on_set_encodings(struct net_conn *c, const struct rfb_client_msg *m)
 	uint16_t i;
 
 	c->want_cursor = c->want_desktop_size = c->want_ext_desktop_size = 0;
+	c->want_copyrect = 0;
 	c->enc_preferred = RFB_ENC_RAW;
 	for (i = 0; i < m->u.encodings.kept; i++) {
 		switch (m->u.encodings.enc[i]) {
@@ -25,6 +26,9 @@ on_set_encodings(struct net_conn *c, const struct rfb_client_msg *m)
 				c->enc_preferred = m->u.encodings.enc[i];
 				chosen = 1;
 			}
+			break;
+		case RFB_ENC_COPYRECT:
+			c->want_copyrect = 1;
 			break;
 		case RFB_ENC_CURSOR:
 			c->want_cursor = 1;
@@ -55,15 +59,20 @@ on_message(struct net_conn *c, const struct rfb_client_msg *m)
 		if (pixconv_init(&c->conv, &c->fb.fmt, &m->u.pixfmt) != 0)
 			return MOAT_ERR_INVALID;
 		c->pf = m->u.pixfmt;
+		/* Pixels sent before were in another format: copy none of them. */
+		copyrect_forget(&c->cr);
 		return 0;
 	case RFB_SET_ENCODINGS:
 		on_set_encodings(c, m);
 		return 0;
 	case RFB_FB_UPDATE_REQUEST:
 		c->update_requested = 1;
-		if (!m->u.update.incremental)
+		if (!m->u.update.incremental) {
+			/* The answer may not use CopyRect (rfbproto). */
+			c->pending_full = 1;
 			net_dirty_add(c, m->u.update.x, m->u.update.y,
 			    m->u.update.w, m->u.update.h);
+		}
 		return 0;
 	case RFB_KEY_EVENT:
 		return net_session_key(c, m->u.key.down, m->u.key.keysym);

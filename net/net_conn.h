@@ -12,6 +12,7 @@
 
 #include <openssl/ssl.h>
 
+#include "enc_copyrect.h"
 #include "encoder.h"
 #include "pixfmt.h"
 #include "privsep/buf.h"
@@ -62,6 +63,9 @@ struct net_conn {
 	uint16_t ext_ds_reason, ext_ds_status;	/* what that rect says */
 	int update_requested;		/* the viewer asked for an update */
 	int pending_full;		/* a non-incremental request awaits pixels */
+	int want_copyrect;		/* the viewer listed CopyRect */
+	int copyrect_off;		/* no shadow possible (too large, no memory) */
+	struct copyrect_state cr;	/* what the viewer has, for CopyRect */
 
 	/* moat-session channel */
 	int sess_fd;

@@ -2,7 +2,9 @@
  * net_update.c - builds FramebufferUpdate messages from the damaged
  * regions moat-session reported, in the viewer's pixel format and
  * preferred encoding. Runs in moat-net; reads pixels from the read-only
- * framebuffer mapping.
+ * framebuffer mapping. When the viewer takes CopyRect, every pixel
+ * rectangle goes through enc_copyrect.c, which keeps a shadow of what the
+ * viewer has and sends shifted copies of it as CopyRect rectangles.
  */
 #include <string.h>
 
@@ -78,15 +80,64 @@ send_resize(struct net_conn *c)
 		return r;
 	c->fb_resized = 0;
 	c->send_ext_desktop_size = 0;
+	/* The viewer's framebuffer starts over; so does what we know of it. */
+	copyrect_free(&c->cr);
+	c->copyrect_off = 0;
 	c->update_requested = 0;
 	return net_io_write(&c->io, buf_ptr(&c->out), buf_len(&c->out));
+}
+
+/* Returns 1 if this update goes through the CopyRect shadow, 0 if not. */
+static int
+copyrect_ready(struct net_conn *c)
+{
+	int r;
+
+	if (!c->want_copyrect || c->copyrect_off) {
+		if (c->cr.shadow != NULL)
+			copyrect_free(&c->cr);
+		return 0;
+	}
+	if (c->cr.shadow != NULL && c->cr.width == c->fb.width &&
+	    c->cr.height == c->fb.height)
+		return 1;
+	if ((r = copyrect_init(&c->cr, c->fb.width, c->fb.height)) != 0) {
+		info_f("CopyRect off for a %ux%u desktop: %s", c->fb.width,
+		    c->fb.height, moat_strerror(r));
+		c->copyrect_off = 1;
+		return 0;
+	}
+	return 1;
+}
+
+/* Appends the pixel rectangles without CopyRect. */
+static int
+put_pixels(struct net_conn *c)
+{
+	uint16_t i;
+	int r;
+
+	for (i = 0; i < c->dirty_n; i++) {
+		if (c->enc_preferred == RFB_ENC_ZRLE)
+			r = enc_zrle(&c->zrle, &c->out, &c->fb, &c->conv,
+			    c->dirty[i].x, c->dirty[i].y, c->dirty[i].w,
+			    c->dirty[i].h);
+		else
+			r = enc_raw(&c->out, &c->fb, &c->conv, c->dirty[i].x,
+			    c->dirty[i].y, c->dirty[i].w, c->dirty[i].h);
+		if (r != 0)
+			return r;
+	}
+	return 0;
 }
 
 int
 net_update_flush(struct net_conn *c)
 {
+	struct copyrect_rect rects[IPC_MAX_DAMAGE_RECTS];
 	uint16_t n = 0, i;
-	int r;
+	size_t npix;
+	int r, use_cr;
 
 	if (!c->update_requested || c->fb_map == NULL)
 		return 0;
@@ -99,46 +150,72 @@ net_update_flush(struct net_conn *c)
 	}
 	if (!c->fb_ready)
 		return 0;
+	use_cr = copyrect_ready(c) && c->dirty_n > 0;
+	npix = c->dirty_n;
+	if (use_cr) {
+		for (i = 0; i < c->dirty_n; i++) {
+			rects[i].x = c->dirty[i].x;
+			rects[i].y = c->dirty[i].y;
+			rects[i].w = c->dirty[i].w;
+			rects[i].h = c->dirty[i].h;
+		}
+		/*
+		 * No CopyRect in answer to a non-incremental request, nor in
+		 * an update that carries a desktop size (rfbproto).
+		 */
+		if ((r = copyrect_plan(&c->cr, &c->fb, rects, c->dirty_n,
+		    !c->pending_full && !c->send_ext_desktop_size)) != 0)
+			return r;
+		npix = copyrect_count(&c->cr);
+		/* Everything damaged was what the viewer already has. */
+		if (npix == 0)
+			c->dirty_n = 0;
+	}
 	if (c->send_ext_desktop_size)
 		n++;
 	if (c->cursor_pending && c->want_cursor)
 		n++;
-	n += c->dirty_n;
+	n += (uint16_t)npix;
 	if (n == 0)
 		return 0;
 	buf_reset(&c->out);
 	if ((r = buf_put_u8(&c->out, RFB_FB_UPDATE)) != 0 ||
 	    (r = buf_put_u8(&c->out, 0)) != 0 ||
 	    (r = buf_put_u16(&c->out, n)) != 0)
-		return r;
+		goto fail;
 	if (c->send_ext_desktop_size) {
 		if ((r = enc_ext_desktop_size(&c->out, c->ext_ds_reason,
 		    c->ext_ds_status, c->fb.width, c->fb.height)) != 0)
-			return r;
+			goto fail;
 		c->send_ext_desktop_size = 0;
 		c->ext_ds_reason = c->ext_ds_status = 0;
 	}
 	if (c->cursor_pending && c->want_cursor) {
 		if ((r = enc_cursor(&c->out, &c->conv, c->cur_hotx, c->cur_hoty,
 		    c->cur_w, c->cur_h, c->cursor_argb)) != 0)
-			return r;
+			goto fail;
 		c->cursor_pending = 0;
 	}
-	for (i = 0; i < c->dirty_n; i++) {
-		if (c->enc_preferred == RFB_ENC_ZRLE)
-			r = enc_zrle(&c->zrle, &c->out, &c->fb, &c->conv,
-			    c->dirty[i].x, c->dirty[i].y, c->dirty[i].w,
-			    c->dirty[i].h);
-		else
-			r = enc_raw(&c->out, &c->fb, &c->conv, c->dirty[i].x,
-			    c->dirty[i].y, c->dirty[i].w, c->dirty[i].h);
-		if (r != 0)
-			return r;
-	}
+	if (use_cr) {
+		debug_f("update: %zu CopyRect of %zu pixel rectangles",
+		    c->cr.nmoves, npix);
+		r = copyrect_write(&c->cr, &c->out, &c->fb, &c->conv, &c->zrle,
+		    c->enc_preferred);
+	} else
+		r = put_pixels(c);
+	if (r != 0)
+		return r;
 	debug_f("update: %u rectangles, %zu bytes", n, buf_len(&c->out));
+	if (npix > 0)
+		c->pending_full = 0;
 	c->dirty_n = 0;
 	c->update_requested = 0;
 	return net_io_write(&c->io, buf_ptr(&c->out), buf_len(&c->out));
+ fail:
+	/* The plan moved pixels in the shadow that the viewer will not get. */
+	if (use_cr)
+		copyrect_forget(&c->cr);
+	return r;
 }
 
 int

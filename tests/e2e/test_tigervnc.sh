@@ -54,10 +54,10 @@ moat_check "a change on the served display appears in the viewer" \
 install -d -o "$USER_NAME" -m 0700 "$T/typer"
 moat_bg typer --as "$USER_NAME" --x "$SERVED" xterm -geometry 40x5+0+0 \
     -title moat-typer -e sh -c "read line; echo \"\$line\" > $T/typer/typed.txt"
-moat_wait -m "the xterm on the served display" \
-    moat_x "$SERVED" xdotool search --name moat-typer
+moat_wait -m "the xterm on the served display, mapped" \
+    moat_x "$SERVED" xdotool search --onlyvisible --name moat-typer
 # No window manager runs: give the xterm the served display's input focus.
-moat_x "$SERVED" xdotool search --name moat-typer windowfocus ||
+moat_x "$SERVED" xdotool search --onlyvisible --name moat-typer windowfocus --sync ||
     moat_fail "cannot focus the xterm on the served display"
 vwin=$(moat_x "$VIEWER" xdotool search --name "TigerVNC\$" | head -1) ||
     moat_fail "no viewer window"
