@@ -103,7 +103,8 @@ create_identity(struct mon_identity *id, const char *key_path,
 	}
 	fclose(f);
 	fd = open(cert_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd == -1 || (f = fdopen(fd, "w")) == NULL) {
+	/* The certificate is public: viewers run by any user pin it. */
+	if (fd == -1 || fchmod(fd, 0644) != 0 || (f = fdopen(fd, "w")) == NULL) {
 		snprintf(err, errlen, "%s: cannot create: %s", cert_path, strerror(errno));
 		if (fd != -1)
 			close(fd);

@@ -46,7 +46,7 @@ moat_start_session()
 	local name=${1:-session}
 
 	moat_bg "$name" --as "$USER_NAME" --x "$SERVED" \
-	    "$(moat_bin moat-session)" --socket "$T/run/session.sock"
+	    "$(moat_user_bin moat-session)" --socket "$T/run/session.sock"
 	moat_wait_log "$EVENTS" "desktop session $SERVED registered"
 }
 

@@ -11,6 +11,12 @@ moat_test_begin "$@"
 
 moat_server_start
 
+# --- the identity moatd created on first start ---
+moat_check_eq "the identity key is private (0600, root)" "600 root" "$(stat -c '%a %U' "$T/etc/identity.key")"
+moat_check_eq "the identity certificate is public (0644)" 644 "$(stat -c %a "$CA")"
+moat_check "moatd --fingerprint prints the certificate's SHA-256 fingerprint" sh -c \
+    "[ \"\$('$(moat_bin moatd)' --fingerprint -f '$CONF')\" = \"SHA256:\$(openssl x509 -in '$CA' -noout -fingerprint -sha256 | cut -d= -f2)\" ]"
+
 # --- moatd -t ---
 "$(moat_bin moatd)" -t -f "$CONF" > "$T/effective.txt"
 moat_check "moatd -t shows a configured value with its file and line" \
@@ -64,7 +70,7 @@ touch /dev/log; mount --bind "$1/logdev/log" /dev/log
 exec "$2" -d -f "$1/etc2/moatd.conf"' _ "$T" "$(moat_bin moatd)"
 moat_wait_port "$PORT2"
 moat_bg session2 --as "$USER_NAME" --x "$SERVED" \
-    "$(moat_bin moat-session)" --socket "$T/run2/session.sock"
+    "$(moat_user_bin moat-session)" --socket "$T/run2/session.sock"
 moat_wait_log moatd2 "desktop session $SERVED registered"
 moat_check "Encryption=AlwaysMaximum negotiates TLS_AES_256_GCM_SHA384" sh -c \
     "python3 '$MOAT_SOURCE_DIR/tests/tools/rfb_probe.py' --port $PORT2 --ca '$CA' --user '$USER_NAME' --password '$USER_PASS' | grep -q 'cipher=TLS_AES_256_GCM_SHA384'"
