@@ -20,6 +20,8 @@
 #include <X11/extensions/Xfixes.h>
 
 #include "cap_util.h"
+#include "privsep/buf.h"
+#include "privsep/ipc_msg.h"
 
 /* Concurrent viewers of one desktop. */
 #define CAP_MAX_CHANNELS	32

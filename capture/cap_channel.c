@@ -129,16 +129,15 @@ permitted(struct cap_channel *ch, unsigned perm)
 static void
 handle_msg(struct cap *c, struct cap_channel *ch, struct ipc_msg *m)
 {
-	const uint8_t *text;
-	size_t len;
-	uint32_t keysym;
-	uint16_t x, y;
-	uint8_t mask;
-	int down, r;
+	static union ipc_msg_any u;	/* views into m's payload only */
+	const struct ipc_cap_pointer *ptr = &u.cap_pointer;
+	const struct ipc_view *text = &u.cap_clipboard.text;
+	const struct ipc_cap_key *key = &u.cap_key;
+	int r;
 
 	switch (m->type) {
 	case IPC_CAP_UPDATE_REQUEST:
-		if (buf_len(&m->payload) != 0) {
+		if (ipc_msg_get_cap_update_request(&m->payload) != 0) {
 			violation(c, ch, m->type,
 			    "payload on an update request");
 			return;
@@ -153,34 +152,25 @@ handle_msg(struct cap *c, struct cap_channel *ch, struct ipc_msg *m)
 		ch->req_pending = 1;
 		return;
 	case IPC_CAP_KEY:
-		if ((r = cap_parse_key(&m->payload, &down, &keysym)) != 0) {
-			violation(c, ch, m->type, moat_strerror(r));
-			return;
-		}
-		if (permitted(ch, IPC_PERM_KEYBOARD))
-			cap_input_key(c, ch, down, keysym);
-		return;
 	case IPC_CAP_POINTER:
-		if ((r = cap_parse_pointer(&m->payload, &mask, &x, &y)) != 0) {
-			violation(c, ch, m->type, moat_strerror(r));
-			return;
-		}
-		if (permitted(ch, IPC_PERM_POINTER))
-			cap_input_pointer(c, ch, mask, x, y);
-		return;
 	case IPC_CAP_CLIPBOARD:
-		if ((r = cap_parse_clipboard(&m->payload, &text, &len)) != 0) {
-			violation(c, ch, m->type, moat_strerror(r));
-			return;
-		}
-		if (permitted(ch, IPC_PERM_CLIP_TO_SERVER))
-			cap_clip_from_client(c, text, len);
-		return;
+		break;
 	default:
 		violation(c, ch, m->type,
 		    "message not allowed on a capture channel");
 		return;
 	}
+	/* Input: malformed closes the channel, unpermitted is dropped. */
+	if ((r = ipc_msg_get_any(m->type, &m->payload, &u)) != 0)
+		violation(c, ch, m->type, moat_strerror(r));
+	else if (m->type == IPC_CAP_KEY) {
+		if (permitted(ch, IPC_PERM_KEYBOARD))
+			cap_input_key(c, ch, key->down, key->keysym);
+	} else if (m->type == IPC_CAP_POINTER) {
+		if (permitted(ch, IPC_PERM_POINTER))
+			cap_input_pointer(c, ch, ptr->mask, ptr->x, ptr->y);
+	} else if (permitted(ch, IPC_PERM_CLIP_TO_SERVER))
+		cap_clip_from_client(c, text->p, text->len);
 }
 
 void
@@ -252,6 +242,7 @@ void
 cap_channels_answer(struct cap *c)
 {
 	static struct cap_rects all;
+	static struct ipc_cap_damage dmg;
 	static uint8_t msg[6 + 8 * IPC_MAX_DAMAGE_RECTS];
 	struct buf b;
 	unsigned i, j;
@@ -284,19 +275,16 @@ cap_channels_answer(struct cap *c)
 
 		if (!answerable(ch) || ch->pending.n == 0)
 			continue;
-		buf_init_fixed(&b, msg, sizeof(msg));
-		if (buf_put_u32(&b, c->generation) != 0 ||
-		    buf_put_u16(&b, (uint16_t)ch->pending.n) != 0)
-			fatal_f("damage encoding");
+		dmg.generation = c->generation;
+		dmg.n = (uint16_t)ch->pending.n;
 		for (j = 0; j < ch->pending.n; j++) {
 			const struct cap_rect *r = &ch->pending.r[j];
 
-			if (buf_put_u16(&b, r->x) != 0 ||
-			    buf_put_u16(&b, r->y) != 0 ||
-			    buf_put_u16(&b, r->w) != 0 ||
-			    buf_put_u16(&b, r->h) != 0)
-				fatal_f("damage encoding");
+			dmg.rects[j] = (struct ipc_rect){ r->x, r->y, r->w, r->h };
 		}
+		buf_init_fixed(&b, msg, sizeof(msg));
+		if (ipc_msg_put_cap_damage(&b, &dmg) != 0)
+			fatal_f("damage encoding");
 		if (ch_send(c, ch, IPC_CAP_DAMAGE, buf_ptr(&b), buf_len(&b),
 		    -1) != 0)
 			continue;

@@ -274,45 +274,50 @@ xfer_start(struct cap *c, struct cap_clip_xfer *x, Time t)
 static void
 xfer_done(struct cap *c, struct cap_clip_xfer *x)
 {
+	static uint8_t text[IPC_MAX_CUT_TEXT];
+	struct ipc_cap_clipboard clip;
+	struct buf b;
 	uint8_t *msg;
-	size_t n = 0, i;
+	size_t n = 0, i, len;
 	int trunc = 0;
 
-	if ((msg = malloc(4 + IPC_MAX_CUT_TEXT)) == NULL) {
-		xfer_reset(x);
-		return;
-	}
 	if (x->dtype != c->a_string)
-		n = cap_utf8_to_latin1(x->data, x->len, msg + 4,
-		    IPC_MAX_CUT_TEXT, &trunc);
+		n = cap_utf8_to_latin1(x->data, x->len, text, sizeof(text),
+		    &trunc);
 	else {	/* STRING is Latin-1 already */
 		for (i = 0; i < x->len; i++) {
 			if (x->data[i] == 0)
 				continue;
-			if (n == IPC_MAX_CUT_TEXT) {
+			if (n == sizeof(text)) {
 				trunc = 1;
 				break;
 			}
-			msg[4 + n++] = x->data[i];
+			text[n++] = x->data[i];
 		}
 	}
 	if (trunc || x->truncated)
 		info_f("%s text truncated to %zu bytes for viewers",
 		    x->selection == c->a_clipboard ? "CLIPBOARD" : "PRIMARY",
 		    n);
-	msg[0] = (uint8_t)(n >> 24);
-	msg[1] = (uint8_t)(n >> 16);
-	msg[2] = (uint8_t)(n >> 8);
-	msg[3] = (uint8_t)n;
 	xfer_reset(x);
-	if (c->clip_msg != NULL && c->clip_msg_len == 4 + n &&
-	    memcmp(c->clip_msg, msg, 4 + n) == 0) {
+	clip.text = (struct ipc_view){ text, n };
+	len = 4 + n;
+	if ((msg = malloc(len)) == NULL) {
+		explicit_bzero(text, n);
+		return;
+	}
+	buf_init_fixed(&b, msg, len);
+	if (ipc_msg_put_cap_clipboard(&b, &clip) != 0)
+		fatal_f("clipboard encoding");
+	explicit_bzero(text, n);
+	if (c->clip_msg != NULL && c->clip_msg_len == len &&
+	    memcmp(c->clip_msg, msg, len) == 0) {
 		/* Same text again (e.g. PRIMARY after CLIPBOARD): nothing new. */
-		wipe_free(msg, 4 + n);
+		wipe_free(msg, len);
 	} else {
 		wipe_free(c->clip_msg, c->clip_msg_len);
 		c->clip_msg = msg;
-		c->clip_msg_len = 4 + n;
+		c->clip_msg_len = len;
 		debug_f("%zu bytes of clipboard text for viewers", n);
 		cap_channels_want_clip(c);
 	}

@@ -25,11 +25,11 @@ cap_cursor_init(struct cap *c)
 void
 cap_cursor_update(struct cap *c)
 {
+	static struct ipc_cap_cursor cur;	/* 64 KiB */
 	XFixesCursorImage *ci;
 	struct buf b;
 	size_t i, npix, len;
 	uint8_t *msg;
-	unsigned hx, hy;
 
 	if ((ci = XFixesGetCursorImage(c->dpy)) == NULL) {
 		debug_f("XFixesGetCursorImage failed");
@@ -48,21 +48,18 @@ cap_cursor_update(struct cap *c)
 		XFree(ci);
 		return;
 	}
-	hx = ci->xhot < ci->width ? ci->xhot : ci->width - 1u;
-	hy = ci->yhot < ci->height ? ci->yhot : ci->height - 1u;
-	buf_init_fixed(&b, msg, len);
-	if (buf_put_u16(&b, (uint16_t)hx) != 0 ||
-	    buf_put_u16(&b, (uint16_t)hy) != 0 ||
-	    buf_put_u16(&b, ci->width) != 0 ||
-	    buf_put_u16(&b, ci->height) != 0)
-		fatal_f("cursor encoding");
-	for (i = 0; i < npix; i++) {
-		/* Xlib hands out 32-bit ARGB in an unsigned long. */
-		if (buf_put_u32(&b, cap_unpremultiply(
-		    (uint32_t)(ci->pixels[i] & 0xffffffffUL))) != 0)
-			fatal_f("cursor encoding");
-	}
+	cur.hot_x = ci->xhot < ci->width ? ci->xhot : ci->width - 1u;
+	cur.hot_y = ci->yhot < ci->height ? ci->yhot : ci->height - 1u;
+	cur.width = ci->width;
+	cur.height = ci->height;
+	/* Xlib hands out 32-bit ARGB in an unsigned long. */
+	for (i = 0; i < npix; i++)
+		cur.argb[i] = cap_unpremultiply(
+		    (uint32_t)(ci->pixels[i] & 0xffffffffUL));
 	XFree(ci);
+	buf_init_fixed(&b, msg, len);
+	if (ipc_msg_put_cap_cursor(&b, &cur) != 0)
+		fatal_f("cursor encoding");
 	if (c->cursor_msg != NULL && c->cursor_len == len &&
 	    memcmp(c->cursor_msg, msg, len) == 0) {
 		free(msg);

@@ -1,15 +1,13 @@
 /*
  * cap_util.c - pure helpers of moat-session (see cap_util.h): damage lists,
- * keysym ranges, text conversion, cursor pixels and the decoders of
- * moat-net's channel messages.
+ * keysym ranges, text conversion and cursor pixels.
  *
- * Runs in moat-session. It trusts nothing it is given: every message
- * payload comes from a moat-net that may be compromised, every string from
- * the X server may come from any client of the display.
+ * Runs in moat-session. It trusts nothing it is given: clipboard text
+ * comes from a moat-net that may be compromised, every string from the X
+ * server may come from any client of the display.
  */
 #include <string.h>
 
-#include "privsep/errors.h"
 #include "cap_util.h"
 
 void
@@ -252,41 +250,4 @@ cap_unpremultiply(uint32_t argb)
 			c[i] = 255;
 	}
 	return (a << 24) | (c[0] << 16) | (c[1] << 8) | c[2];
-}
-
-int
-cap_parse_key(struct buf *p, int *down, uint32_t *keysym)
-{
-	uint8_t d;
-	int r;
-
-	if ((r = buf_get_u8(p, &d)) != 0 || (r = buf_get_u32(p, keysym)) != 0 ||
-	    (r = buf_expect_end(p)) != 0)
-		return r;
-	if (d > 1)
-		return MOAT_ERR_INVALID;
-	*down = d;
-	return 0;
-}
-
-int
-cap_parse_pointer(struct buf *p, uint8_t *mask, uint16_t *x, uint16_t *y)
-{
-	int r;
-
-	if ((r = buf_get_u8(p, mask)) != 0 || (r = buf_get_u16(p, x)) != 0 ||
-	    (r = buf_get_u16(p, y)) != 0 || (r = buf_expect_end(p)) != 0)
-		return r;
-	return 0;
-}
-
-int
-cap_parse_clipboard(struct buf *p, const uint8_t **text, size_t *len)
-{
-	int r;
-
-	if ((r = buf_get_string_direct(p, text, len, IPC_MAX_CUT_TEXT)) != 0 ||
-	    (r = buf_expect_end(p)) != 0)
-		return r;
-	return 0;
 }

@@ -1,7 +1,8 @@
 /*
  * cap_util.h - moat-session's pure helpers: damage rectangle lists, keysym
- * validation, Latin-1/UTF-8 conversion, cursor pixel conversion and the
- * decoders for the messages moat-net sends on a capture channel.
+ * validation, Latin-1/UTF-8 conversion and cursor pixel conversion. The
+ * messages moat-net sends on a capture channel are decoded by
+ * privsep/ipc_msg.c.
  *
  * Runs in moat-session. Nothing here touches X or a descriptor, so unit
  * tests and fuzzers include it directly. Every input is treated as hostile.
@@ -12,7 +13,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "privsep/buf.h"
 #include "privsep/ipc_types.h"
 
 struct cap_rect {
@@ -66,19 +66,5 @@ size_t cap_utf8_to_latin1(const uint8_t *in, size_t n, uint8_t *out,
 
 /* Returns the non-premultiplied ARGB value of a premultiplied ARGB pixel. */
 uint32_t cap_unpremultiply(uint32_t argb);
-
-/*
- * Decodes an IPC_CAP_KEY payload (exact size, down 0 or 1; the keysym is
- * checked by the caller with cap_keysym_valid). Returns 0 or MOAT_ERR_*.
- */
-int cap_parse_key(struct buf *p, int *down, uint32_t *keysym);
-/* Decodes an IPC_CAP_POINTER payload (exact size); returns 0 or MOAT_ERR_*. */
-int cap_parse_pointer(struct buf *p, uint8_t *mask, uint16_t *x, uint16_t *y);
-/*
- * Decodes an IPC_CAP_CLIPBOARD payload: a string of at most
- * IPC_MAX_CUT_TEXT bytes and nothing after it. *text points into p.
- * Returns 0 or MOAT_ERR_*.
- */
-int cap_parse_clipboard(struct buf *p, const uint8_t **text, size_t *len);
 
 #endif

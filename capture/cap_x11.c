@@ -366,19 +366,11 @@ cap_x11_fetch_damage(struct cap *c)
 int
 cap_x11_fb_payload(struct cap *c, struct buf *b)
 {
-	int r;
+	struct ipc_cap_framebuffer f = { (uint16_t)c->width,
+	    (uint16_t)c->height, c->stride, (uint32_t)c->fbsize, 32,
+	    (uint8_t)c->depth, c->rmask, c->gmask, c->bmask };
 
-	if ((r = buf_put_u16(b, (uint16_t)c->width)) != 0 ||
-	    (r = buf_put_u16(b, (uint16_t)c->height)) != 0 ||
-	    (r = buf_put_u32(b, c->stride)) != 0 ||
-	    (r = buf_put_u32(b, (uint32_t)c->fbsize)) != 0 ||
-	    (r = buf_put_u8(b, 32)) != 0 ||
-	    (r = buf_put_u8(b, (uint8_t)c->depth)) != 0 ||
-	    (r = buf_put_u32(b, c->rmask)) != 0 ||
-	    (r = buf_put_u32(b, c->gmask)) != 0 ||
-	    (r = buf_put_u32(b, c->bmask)) != 0)
-		return r;
-	return 0;
+	return ipc_msg_put_cap_framebuffer(b, &f);
 }
 
 static int

@@ -108,19 +108,13 @@ connect_moatd(const char *path)
 static void
 send_register(struct cap *c)
 {
-	const char *name = DisplayString(c->dpy);
-	uint8_t store[IPC_MAX_NAME + 16];
-	struct buf b;
+	struct ipc_sess_register reg = { ipc_view_cstr(DisplayString(c->dpy)),
+	    (uint16_t)c->width, (uint16_t)c->height };
 	int r, flags;
 
-	buf_init_fixed(&b, store, sizeof(store));
-	if (strlen(name) > IPC_MAX_NAME)
+	if (reg.display.len > IPC_MAX_DISPLAY_NAME)
 		fatal_f("display name too long");
-	if ((r = buf_put_cstring(&b, name)) != 0 ||
-	    (r = buf_put_u16(&b, (uint16_t)c->width)) != 0 ||
-	    (r = buf_put_u16(&b, (uint16_t)c->height)) != 0)
-		fatal_fr(r, "encoding registration");
-	if ((r = ipc_send(c->reg_fd, IPC_SESS_REGISTER, &b, -1)) != 0)
+	if ((r = ipc_msg_send_sess_register(c->reg_fd, &reg, -1)) != 0)
 		fatal_fr(r, "registering with moatd");
 	if ((flags = fcntl(c->reg_fd, F_GETFL)) == -1 ||
 	    fcntl(c->reg_fd, F_SETFL, flags | O_NONBLOCK) == -1)
@@ -134,35 +128,22 @@ send_register(struct cap *c)
 static int
 channel_open_msg(struct cap *c, struct ipc_msg *m)
 {
-	const uint8_t *user, *peer;
-	size_t ulen, plen;
-	uint32_t id, perms;
+	struct ipc_sess_channel_open co;
 	int r, fd;
 
 	if ((fd = ipc_msg_take_fd(m)) == -1) {
 		error_f("channel open without a descriptor");
 		return MOAT_ERR_FD;
 	}
-	if ((r = buf_get_u32(&m->payload, &id)) != 0 ||
-	    (r = buf_get_u32(&m->payload, &perms)) != 0 ||
-	    (r = buf_get_string_direct(&m->payload, &user, &ulen,
-	    IPC_MAX_NAME)) != 0 ||
-	    (r = buf_get_string_direct(&m->payload, &peer, &plen,
-	    IPC_MAX_NAME)) != 0 ||
-	    (r = buf_expect_end(&m->payload)) != 0) {
+	/* Unknown permission bits are "invalid value" here. */
+	if ((r = ipc_msg_get_sess_channel_open(&m->payload, &co)) != 0) {
 		error_fr(r, "malformed channel open");
 		close(fd);
 		return r;
 	}
-	if (perms & ~(uint32_t)IPC_PERM_ALL) {
-		error_f("channel open with unknown permission bits 0x%x",
-		    perms);
-		close(fd);
-		return MOAT_ERR_INVALID;
-	}
 	/* A refused channel (too many, duplicate id) is not moatd's violation. */
-	(void)cap_channel_open(c, fd, id, perms, (const char *)user, ulen,
-	    (const char *)peer, plen);
+	(void)cap_channel_open(c, fd, co.id, co.perms, (const char *)co.user.p,
+	    co.user.len, (const char *)co.peer.p, co.peer.len);
 	return 0;
 }
 

@@ -26,6 +26,7 @@
 #include "listener.h"
 #include "privsep/errors.h"
 #include "privsep/ipc.h"
+#include "privsep/ipc_msg.h"
 #include "privsep/log.h"
 
 #define MAX_SESSIONS	64
@@ -250,10 +251,8 @@ drop_session(struct session_reg *s, const char *why)
 static void
 on_session_message(struct session_reg *s)
 {
+	struct ipc_sess_register reg;
 	struct ipc_msg m;
-	const uint8_t *name;
-	uint16_t w, h;
-	size_t n;
 	int r, i;
 
 	if ((r = ipc_recv(s->fd, &m, 0)) != 0) {
@@ -261,14 +260,13 @@ on_session_message(struct session_reg *s)
 		return;
 	}
 	if (m.type != IPC_SESS_REGISTER || s->registered ||
-	    buf_get_string_direct(&m.payload, &name, &n, 63) != 0 ||
-	    buf_get_u16(&m.payload, &w) != 0 || buf_get_u16(&m.payload, &h) != 0 ||
-	    buf_expect_end(&m.payload) != 0) {
+	    ipc_msg_get_sess_register(&m.payload, &reg) != 0) {
 		ipc_msg_clear(&m);
 		drop_session(s, "broke the registration protocol");
 		return;
 	}
-	log_escape(s->display, sizeof(s->display), name, n);
+	log_escape(s->display, sizeof(s->display), reg.display.p,
+	    reg.display.len);
 	ipc_msg_clear(&m);
 	/* One desktop per user: a new registration replaces the old one. */
 	for (i = 0; i < MAX_SESSIONS; i++)
@@ -277,28 +275,24 @@ on_session_message(struct session_reg *s)
 			drop_session(&sessions[i], "replaced by a new registration");
 	s->registered = 1;
 	info_f("desktop session %s registered by uid %u (pid %d), %ux%u",
-	    s->display, (unsigned)s->uid, (int)s->pid, w, h);
+	    s->display, (unsigned)s->uid, (int)s->pid, reg.width, reg.height);
 }
 
 static void
 attach_reply(int fd, int ok, const char *reason)
 {
-	struct buf b;
+	struct ipc_attach_result res = { ok ? 1 : 0, (char *)reason };
 
-	buf_init(&b, 512);
-	if (buf_put_u8(&b, ok ? 1 : 0) == 0 && buf_put_cstring(&b, reason) == 0)
-		(void)ipc_send(fd, IPC_LIS_ATTACH_RESULT, &b, -1);
-	buf_free(&b);
+	(void)ipc_msg_send_attach_result(fd, &res, -1);
 }
 
 static void
 on_monitor_message(struct monitor_ref *mr)
 {
+	struct ipc_attach_session req = { 0, NULL, NULL };
+	struct ipc_sess_channel_open co;
 	struct ipc_msg m;
 	struct passwd *pw;
-	struct buf b;
-	uint32_t perms;
-	char *user = NULL, *peer = NULL;
 	int i, r;
 
 	if ((r = ipc_recv(mr->fd, &m, 1)) != 0) {
@@ -307,14 +301,12 @@ on_monitor_message(struct monitor_ref *mr)
 		return;
 	}
 	if (m.type != IPC_MON_ATTACH_SESSION || m.fd == -1 ||
-	    buf_get_u32(&m.payload, &perms) != 0 ||
-	    buf_get_cstring(&m.payload, &user, NULL, IPC_MAX_NAME) != 0 ||
-	    buf_get_cstring(&m.payload, &peer, NULL, 255) != 0) {
+	    ipc_msg_get_attach_session(&m.payload, &req) != 0) {
 		error_f("monitor %d sent an invalid request", (int)mr->pid);
 		attach_reply(mr->fd, 0, "internal error");
 		goto out;
 	}
-	if ((pw = getpwnam(user)) == NULL) {
+	if ((pw = getpwnam(req.user)) == NULL) {
 		attach_reply(mr->fd, 0, "No desktop session for this user");
 		goto out;
 	}
@@ -325,21 +317,16 @@ on_monitor_message(struct monitor_ref *mr)
 		attach_reply(mr->fd, 0, "No desktop session is running for this user");
 		goto out;
 	}
-	buf_init(&b, 1024);
-	if ((r = buf_put_u32(&b, next_channel_id++)) == 0 &&
-	    (r = buf_put_u32(&b, perms)) == 0 &&
-	    (r = buf_put_cstring(&b, user)) == 0 &&
-	    (r = buf_put_cstring(&b, peer)) == 0)
-		r = ipc_send(sessions[i].fd, IPC_SESS_CHANNEL_OPEN, &b, m.fd);
-	buf_free(&b);
+	co = (struct ipc_sess_channel_open){ next_channel_id++, req.perms,
+	    ipc_view_cstr(req.user), ipc_view_cstr(req.peer) };
+	r = ipc_msg_send_sess_channel_open(sessions[i].fd, &co, m.fd);
 	if (r != 0) {
 		drop_session(&sessions[i], "could not take a channel");
 		attach_reply(mr->fd, 0, "The desktop session is not responding");
 	} else
 		attach_reply(mr->fd, 1, "");
 out:
-	free(user);
-	free(peer);
+	ipc_msg_free_attach_session(&req);
 	ipc_msg_clear(&m);
 }
 

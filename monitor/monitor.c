@@ -28,6 +28,7 @@
 #include "monitor.h"
 #include "privsep/errors.h"
 #include "privsep/ipc.h"
+#include "privsep/ipc_msg.h"
 #include "privsep/log.h"
 
 #define MON_ONCE	0x01	/* may be sent at most once per connection */
@@ -93,38 +94,30 @@ static const char *const mon_phase_names[] = { "preauth", "session", "closing" }
 static int
 mon_answer_log(struct mon_conn *mc, struct ipc_msg *m)
 {
-	const uint8_t *text;
+	struct ipc_net_log lm;
 	char esc[1100];
-	uint8_t level;
-	size_t len;
 	int r;
 
-	if ((r = buf_get_u8(&m->payload, &level)) != 0 ||
-	    (r = buf_get_string_direct(&m->payload, &text, &len, 1024)) != 0 ||
-	    (r = buf_expect_end(&m->payload)) != 0)
+	if ((r = ipc_msg_get_net_log(&m->payload, &lm)) != 0)
 		return r;
-	if (level > LOG_LVL_DEBUG)
-		return MOAT_ERR_INVALID;
-	log_escape(esc, sizeof(esc), text, len);
-	log_msg(level, NULL, "moat-net[%d] %s: %s", (int)mc->net_pid, mc->peer, esc);
+	log_escape(esc, sizeof(esc), lm.text.p, lm.text.len);
+	log_msg(lm.level, NULL, "moat-net[%d] %s: %s", (int)mc->net_pid,
+	    mc->peer, esc);
 	return 0;
 }
 
 static int
 mon_answer_security(struct mon_conn *mc, struct ipc_msg *m)
 {
-	const uint8_t *s[3];
-	size_t n[3];
+	struct ipc_net_security sec;
+	const struct ipc_view *v[3] = { &sec.type, &sec.tls_version, &sec.cipher };
 	char e[3][80];
 	int i, r;
 
-	for (i = 0; i < 3; i++)
-		if ((r = buf_get_string_direct(&m->payload, &s[i], &n[i], 64)) != 0)
-			return r;
-	if ((r = buf_expect_end(&m->payload)) != 0)
+	if ((r = ipc_msg_get_net_security(&m->payload, &sec)) != 0)
 		return r;
 	for (i = 0; i < 3; i++)
-		log_escape(e[i], sizeof(e[i]), s[i], n[i]);
+		log_escape(e[i], sizeof(e[i]), v[i]->p, v[i]->len);
 	info_f("connection from %s: security %s, %s, %s", mc->peer, e[0], e[1], e[2]);
 	return 0;
 }
@@ -133,31 +126,25 @@ mon_answer_security(struct mon_conn *mc, struct ipc_msg *m)
 static int
 attach_session(struct mon_conn *mc, uint32_t perms, char *why, size_t whylen)
 {
+	struct ipc_attach_session req = { perms, mc->user, mc->peer };
+	struct ipc_attach_result res;
 	struct ipc_msg m;
-	struct buf b;
-	uint8_t ok;
-	char *reason = NULL;
 	int sv[2], r;
 
 	if ((r = ipc_socketpair(sv)) != 0)
 		return r;
-	buf_init(&b, 1024);
-	if ((r = buf_put_u32(&b, perms)) == 0 &&
-	    (r = buf_put_cstring(&b, mc->user)) == 0 &&
-	    (r = buf_put_cstring(&b, mc->peer)) == 0)
-		r = ipc_send(mc->lis, IPC_MON_ATTACH_SESSION, &b, sv[1]);
-	buf_free(&b);
+	r = ipc_msg_send_attach_session(mc->lis, &req, sv[1]);
 	close(sv[1]);
 	if (r == 0 && (r = ipc_recv(mc->lis, &m, 0)) == 0) {
-		if (m.type != IPC_LIS_ATTACH_RESULT ||
-		    (r = buf_get_u8(&m.payload, &ok)) != 0 ||
-		    (r = buf_get_cstring(&m.payload, &reason, NULL, 255)) != 0)
-			r = r ? r : MOAT_ERR_PROTOCOL;
-		else if (!ok) {
-			snprintf(why, whylen, "%s", reason);
-			r = MOAT_ERR_UNSUPPORTED;
+		if (m.type != IPC_LIS_ATTACH_RESULT)
+			r = MOAT_ERR_PROTOCOL;
+		else if ((r = ipc_msg_get_attach_result(&m.payload, &res)) == 0) {
+			if (!res.ok) {
+				snprintf(why, whylen, "%s", res.reason);
+				r = MOAT_ERR_UNSUPPORTED;
+			}
+			ipc_msg_free_attach_result(&res);
 		}
-		free(reason);
 		ipc_msg_clear(&m);
 	}
 	if (r != 0) {
@@ -170,53 +157,38 @@ attach_session(struct mon_conn *mc, uint32_t perms, char *why, size_t whylen)
 static int
 send_auth_result(struct mon_conn *mc, int ok, const char *reason)
 {
-	struct buf b;
-	int r;
+	struct ipc_auth_result res = { ok ? 1 : 0, (char *)reason,
+	    ok ? mc->user : "" };
 
-	buf_init(&b, 1024);
-	if ((r = buf_put_u8(&b, ok ? 1 : 0)) == 0 &&
-	    (r = buf_put_cstring(&b, reason)) == 0 &&
-	    (r = buf_put_cstring(&b, ok ? mc->user : "")) == 0)
-		r = ipc_send(mc->ipc, IPC_MON_AUTH_RESULT, &b, -1);
-	buf_free(&b);
-	return r;
+	return ipc_msg_send_auth_result(mc->ipc, &res, -1);
 }
 
 static int
 mon_answer_auth_password(struct mon_conn *mc, struct ipc_msg *m)
 {
-	char *user = NULL, *pass = NULL, reason[128], esc[300];
 	const struct moat_config *cfg = mc->ctx->cfg;
-	uint32_t perms = IPC_PERM_ALL;
-	uint8_t cb[4];
+	struct ipc_session_channel sc = { IPC_PERM_ALL };
+	struct ipc_auth_password ap;
+	char reason[128], esc[300];
 	int r, fd;
 
-	if ((r = buf_get_cstring(&m->payload, &user, NULL, IPC_MAX_NAME)) != 0 ||
-	    (r = buf_get_cstring(&m->payload, &pass, NULL, IPC_MAX_PASSWORD)) != 0 ||
-	    (r = buf_expect_end(&m->payload)) != 0) {
-		free(user);
-		if (pass != NULL)
-			OPENSSL_cleanse(pass, strlen(pass));
-		free(pass);
+	if ((r = ipc_msg_get_auth_password(&m->payload, &ap)) != 0)
 		return r;
-	}
-	log_escape(esc, sizeof(esc), user, strlen(user));
-	r = auth_pam_password(cfg->pam_service, user, pass, mc->peer, reason,
-	    sizeof(reason));
-	OPENSSL_cleanse(pass, strlen(pass));
-	free(pass);
+	log_escape(esc, sizeof(esc), ap.user, strlen(ap.user));
+	r = auth_pam_password(cfg->pam_service, ap.user, ap.password, mc->peer,
+	    reason, sizeof(reason));
+	if (r == 0)
+		snprintf(mc->user, sizeof(mc->user), "%s", ap.user);
+	ipc_msg_free_auth_password(&ap);	/* wipes the password */
 	if (r != 0) {
 		info_f("authentication failed for user \"%s\" from %s: %s", esc,
 		    mc->peer, r == MOAT_ERR_AUTH ? reason : moat_strerror(r));
-		free(user);
 		mc->exit_status = MON_EXIT_AUTH_FAILED;
 		return send_auth_result(mc, 0, r == MOAT_ERR_AUTH ? reason :
 		    "Authentication failed");
 	}
-	snprintf(mc->user, sizeof(mc->user), "%s", user);
-	free(user);
 	info_f("authentication succeeded for user \"%s\" from %s", esc, mc->peer);
-	if ((fd = attach_session(mc, perms, reason, sizeof(reason))) < 0) {
+	if ((fd = attach_session(mc, sc.perms, reason, sizeof(reason))) < 0) {
 		if (fd != MOAT_ERR_UNSUPPORTED)
 			snprintf(reason, sizeof(reason), "The desktop session "
 			    "could not be attached");
@@ -224,14 +196,10 @@ mon_answer_auth_password(struct mon_conn *mc, struct ipc_msg *m)
 		mc->exit_status = MON_EXIT_AUTH_FAILED;
 		return send_auth_result(mc, 0, reason);
 	}
-	info_f("user \"%s\" from %s granted permissions 0x%02x", esc, mc->peer, perms);
-	if ((r = send_auth_result(mc, 1, "")) == 0) {
-		cb[0] = (uint8_t)(perms >> 24);
-		cb[1] = (uint8_t)(perms >> 16);
-		cb[2] = (uint8_t)(perms >> 8);
-		cb[3] = (uint8_t)perms;
-		r = ipc_send_raw(mc->ipc, IPC_MON_SESSION_CHANNEL, cb, 4, fd);
-	}
+	info_f("user \"%s\" from %s granted permissions 0x%02x", esc, mc->peer,
+	    sc.perms);
+	if ((r = send_auth_result(mc, 1, "")) == 0)
+		r = ipc_msg_send_session_channel(mc->ipc, &sc, fd);
 	close(fd);
 	if (r == 0) {
 		mc->phase = PHASE_SESSION;
@@ -243,25 +211,16 @@ mon_answer_auth_password(struct mon_conn *mc, struct ipc_msg *m)
 static int
 mon_answer_closing(struct mon_conn *mc, struct ipc_msg *m)
 {
-	uint32_t reason, hi, lo, ohi, olo;
-	const uint8_t *detail;
-	size_t n;
+	struct ipc_net_closing cl;
 	int r;
 
-	if ((r = buf_get_u32(&m->payload, &reason)) != 0 ||
-	    (r = buf_get_string_direct(&m->payload, &detail, &n, 120)) != 0 ||
-	    (r = buf_get_u32(&m->payload, &hi)) != 0 ||
-	    (r = buf_get_u32(&m->payload, &lo)) != 0 ||
-	    (r = buf_get_u32(&m->payload, &ohi)) != 0 ||
-	    (r = buf_get_u32(&m->payload, &olo)) != 0 ||
-	    (r = buf_expect_end(&m->payload)) != 0)
+	if ((r = ipc_msg_get_net_closing(&m->payload, &cl)) != 0)
 		return r;
-	if (reason < IPC_CLOSE_CLIENT || reason > IPC_CLOSE_ERROR)
-		return MOAT_ERR_INVALID;
-	mc->close_reason = reason;
-	log_escape(mc->close_detail, sizeof(mc->close_detail), detail, n);
-	mc->bytes_in = ((uint64_t)hi << 32) | lo;
-	mc->bytes_out = ((uint64_t)ohi << 32) | olo;
+	mc->close_reason = cl.reason;
+	log_escape(mc->close_detail, sizeof(mc->close_detail), cl.detail.p,
+	    cl.detail.len);
+	mc->bytes_in = cl.bytes_in;
+	mc->bytes_out = cl.bytes_out;
 	mc->phase = PHASE_CLOSING;
 	return 0;
 }
@@ -295,7 +254,7 @@ send_init(struct mon_conn *mc)
 	const struct moat_config *cfg = mc->ctx->cfg;
 	char *chain = NULL, *key = NULL, host[256];
 	const char *name = cfg->desktop_name;
-	struct buf b;
+	struct ipc_net_init in;
 	int r;
 
 	if ((r = mon_identity_issue_leaf(mc->ctx->id, cfg->tls_names, &chain, &key)) != 0)
@@ -306,20 +265,20 @@ send_init(struct mon_conn *mc)
 		host[sizeof(host) - 1] = '\0';
 		name = host;
 	}
-	buf_init(&b, IPC_MAX_PAYLOAD);
-	if ((r = buf_put_u32(&b, mc->ctx->selftest ? IPC_NETF_SELFTEST : 0)) == 0 &&
-	    (r = buf_put_cstring(&b, name)) == 0 &&
-	    (r = buf_put_cstring(&b, chain)) == 0 &&
-	    (r = buf_put_cstring(&b, key)) == 0 &&
-	    (r = buf_put_u8(&b, (uint8_t)cfg->encryption)) == 0 &&
-	    (r = buf_put_u32(&b, cfg->max_cut_text)) == 0 &&
-	    (r = buf_put_u32(&b, cfg->login_grace_time)) == 0 &&
-	    (r = buf_put_cstring(&b, mc->peer)) == 0 &&
-	    (r = buf_put_u32(&b, (uint32_t)mc->ctx->net_uid)) == 0 &&
-	    (r = buf_put_u32(&b, (uint32_t)mc->ctx->net_gid)) == 0 &&
-	    (r = buf_put_cstring(&b, cfg->empty_root)) == 0)
-		r = ipc_send(mc->ipc, IPC_MON_NET_INIT, &b, -1);
-	buf_free(&b);
+	in = (struct ipc_net_init){
+		.flags = mc->ctx->selftest ? IPC_NETF_SELFTEST : 0,
+		.desktop_name = (char *)name,
+		.cert_pem = chain,
+		.key_pem = key,
+		.encryption = (uint8_t)cfg->encryption,
+		.max_cut_text = cfg->max_cut_text,
+		.login_grace = cfg->login_grace_time,
+		.peer = mc->peer,
+		.uid = (uint32_t)mc->ctx->net_uid,
+		.gid = (uint32_t)mc->ctx->net_gid,
+		.empty_root = (char *)cfg->empty_root,
+	};
+	r = ipc_msg_send_net_init(mc->ipc, &in, -1);	/* wipes its copy */
 	OPENSSL_cleanse(key, strlen(key));
 	free(key);
 	free(chain);

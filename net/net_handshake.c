@@ -18,6 +18,7 @@
 #include "net_conn.h"
 #include "privsep/errors.h"
 #include "privsep/ipc.h"
+#include "privsep/ipc_msg.h"
 #include "privsep/log.h"
 #include "rfb_handshake.h"
 
@@ -107,14 +108,11 @@ vencrypt_negotiate(struct net_conn *c)
 static void
 report_security(struct net_conn *c)
 {
-	struct buf b;
+	struct ipc_net_security sec = { ipc_view_cstr("VeNCrypt X509Plain"),
+	    ipc_view_cstr(SSL_get_version(c->io.ssl)),
+	    ipc_view_cstr(SSL_get_cipher_name(c->io.ssl)) };
 
-	buf_init(&b, 512);
-	if (buf_put_cstring(&b, "VeNCrypt X509Plain") == 0 &&
-	    buf_put_cstring(&b, SSL_get_version(c->io.ssl)) == 0 &&
-	    buf_put_cstring(&b, SSL_get_cipher_name(c->io.ssl)) == 0)
-		(void)ipc_send(NET_FD_MONITOR, IPC_NET_SECURITY, &b, -1);
-	buf_free(&b);
+	(void)ipc_msg_send_net_security(NET_FD_MONITOR, &sec, -1);
 }
 
 static int
@@ -163,23 +161,15 @@ selftest_trigger(struct net_conn *c, const char *user)
 
 /* Sends the credentials to the monitor and waits for its verdict. */
 static int
-ask_monitor(struct net_conn *c, const char *user, const char *pass,
-    char *reason, size_t reasonlen)
+ask_monitor(struct net_conn *c, char *user, char *pass, char *reason,
+    size_t reasonlen)
 {
+	struct ipc_auth_password cred = { user, pass };
+	struct ipc_auth_result res;
 	struct ipc_msg m;
-	struct buf b;
-	uint8_t ok;
-	char *why = NULL, *who = NULL;
 	int r;
 
-	buf_init(&b, 8 + RFB_PLAIN_MAX_USER + RFB_PLAIN_MAX_PASS);
-	r = buf_put_cstring(&b, user);
-	if (r == 0)
-		r = buf_put_cstring(&b, pass);
-	if (r == 0)
-		r = ipc_send(NET_FD_MONITOR, IPC_NET_AUTH_PASSWORD, &b, -1);
-	buf_free(&b);
-	if (r != 0)
+	if ((r = ipc_msg_send_auth_password(NET_FD_MONITOR, &cred, -1)) != 0)
 		return r;
 	if ((r = ipc_recv(NET_FD_MONITOR, &m, 0)) != 0)
 		return r;
@@ -187,37 +177,32 @@ ask_monitor(struct net_conn *c, const char *user, const char *pass,
 		ipc_msg_clear(&m);
 		return MOAT_ERR_PROTOCOL;
 	}
-	if ((r = buf_get_u8(&m.payload, &ok)) != 0 ||
-	    (r = buf_get_cstring(&m.payload, &why, NULL, 255)) != 0 ||
-	    (r = buf_get_cstring(&m.payload, &who, NULL, IPC_MAX_NAME)) != 0 ||
-	    (r = buf_expect_end(&m.payload)) != 0) {
-		free(why);
-		free(who);
-		ipc_msg_clear(&m);
-		return r;
-	}
+	r = ipc_msg_get_auth_result(&m.payload, &res);
 	ipc_msg_clear(&m);
-	snprintf(reason, reasonlen, "%s", why);
-	snprintf(c->user, sizeof(c->user), "%s", who);
-	free(why);
-	free(who);
-	return ok ? 0 : MOAT_ERR_AUTH;
+	if (r != 0)
+		return r;
+	snprintf(reason, reasonlen, "%s", res.reason);
+	snprintf(c->user, sizeof(c->user), "%s", res.user);
+	r = res.ok ? 0 : MOAT_ERR_AUTH;
+	ipc_msg_free_auth_result(&res);
+	return r;
 }
 
 static int
 receive_session_channel(struct net_conn *c)
 {
+	struct ipc_session_channel sc;
 	struct ipc_msg m;
 	int r;
 
 	if ((r = ipc_recv(NET_FD_MONITOR, &m, 1)) != 0)
 		return r;
 	if (m.type != IPC_MON_SESSION_CHANNEL || m.fd == -1 ||
-	    (r = buf_get_u32(&m.payload, &c->perms)) != 0 ||
-	    (r = buf_expect_end(&m.payload)) != 0) {
+	    (r = ipc_msg_get_session_channel(&m.payload, &sc)) != 0) {
 		ipc_msg_clear(&m);
 		return r != 0 ? r : MOAT_ERR_PROTOCOL;
 	}
+	c->perms = sc.perms;
 	c->sess_fd = ipc_msg_take_fd(&m);
 	ipc_msg_clear(&m);
 	return 0;

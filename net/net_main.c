@@ -23,6 +23,7 @@
 #include "net_conn.h"
 #include "privsep/errors.h"
 #include "privsep/ipc.h"
+#include "privsep/ipc_msg.h"
 #include "privsep/log.h"
 #include "privsep/sandbox.h"
 
@@ -35,21 +36,16 @@ static struct net_conn conn;
 void
 net_report_closing(struct net_conn *c, uint32_t reason, const char *detail)
 {
-	struct buf b;
+	struct ipc_net_closing cl = { reason, ipc_view_cstr(detail),
+	    c->io.bytes_in, c->io.bytes_out };
 
-	buf_init(&b, 512);
-	if (buf_put_u32(&b, reason) == 0 && buf_put_cstring(&b, detail) == 0 &&
-	    buf_put_u32(&b, (uint32_t)(c->io.bytes_in >> 32)) == 0 &&
-	    buf_put_u32(&b, (uint32_t)c->io.bytes_in) == 0 &&
-	    buf_put_u32(&b, (uint32_t)(c->io.bytes_out >> 32)) == 0 &&
-	    buf_put_u32(&b, (uint32_t)c->io.bytes_out) == 0)
-		(void)ipc_send(NET_FD_MONITOR, IPC_NET_CLOSING, &b, -1);
-	buf_free(&b);
+	(void)ipc_msg_send_net_closing(NET_FD_MONITOR, &cl, -1);
 }
 
 static int
 read_init(struct net_init *in)
 {
+	struct ipc_net_init mi;
 	struct ipc_msg m;
 	int r;
 
@@ -59,24 +55,23 @@ read_init(struct net_init *in)
 		ipc_msg_clear(&m);
 		return MOAT_ERR_PROTOCOL;
 	}
-	if ((r = buf_get_u32(&m.payload, &in->flags)) != 0 ||
-	    (r = buf_get_cstring(&m.payload, &in->desktop_name, NULL, 255)) != 0 ||
-	    (r = buf_get_cstring(&m.payload, &in->cert_pem, NULL, 65536)) != 0 ||
-	    (r = buf_get_cstring(&m.payload, &in->key_pem, NULL, 65536)) != 0 ||
-	    (r = buf_get_u8(&m.payload, &in->encryption)) != 0 ||
-	    (r = buf_get_u32(&m.payload, &in->max_cut_text)) != 0 ||
-	    (r = buf_get_u32(&m.payload, &in->grace)) != 0 ||
-	    (r = buf_get_cstring(&m.payload, &in->peer, NULL, 255)) != 0 ||
-	    (r = buf_get_u32(&m.payload, &in->uid)) != 0 ||
-	    (r = buf_get_u32(&m.payload, &in->gid)) != 0 ||
-	    (r = buf_get_cstring(&m.payload, &in->empty_root, NULL, 4096)) != 0 ||
-	    (r = buf_expect_end(&m.payload)) != 0) {
-		ipc_msg_clear(&m);
-		return r;
-	}
+	r = ipc_msg_get_net_init(&m.payload, &mi);
 	ipc_msg_clear(&m);
-	if (in->max_cut_text > IPC_MAX_CUT_TEXT)
-		in->max_cut_text = IPC_MAX_CUT_TEXT;
+	if (r != 0)
+		return r;
+	/* The strings are moat-net's for its lifetime (net_tls wipes the key). */
+	in->flags = mi.flags;
+	in->desktop_name = mi.desktop_name;
+	in->cert_pem = mi.cert_pem;
+	in->key_pem = mi.key_pem;
+	in->encryption = mi.encryption;
+	in->max_cut_text = mi.max_cut_text > IPC_MAX_CUT_TEXT ?
+	    IPC_MAX_CUT_TEXT : mi.max_cut_text;
+	in->grace = mi.login_grace;
+	in->peer = mi.peer;
+	in->uid = mi.uid;
+	in->gid = mi.gid;
+	in->empty_root = mi.empty_root;
 	return 0;
 }
 

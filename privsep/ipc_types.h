@@ -1,8 +1,9 @@
 /*
  * ipc_types.h - every IPC message type moat uses, on every channel.
  *
- * Payloads are encoded with the buf_put_* API (big-endian integers, strings
- * as u32 length + bytes) in the field order given in the comment. "+fd"
+ * Payloads are big-endian integers and strings (u32 length + bytes) in the
+ * field order given in the comment; privsep/ipc_msg.c is the one encoder
+ * and decoder of every payload, with each field's bound. "+fd"
  * means exactly one descriptor travels with the message; every other
  * message must carry none. Which side may send which message in which
  * state is enforced by the receiver (monitor dispatch tables, moat-net and
@@ -13,7 +14,7 @@
 
 enum ipc_type {
 	/* ---- monitor -> moat-net (fd 4 in moat-net) ---- */
-	/* u32 version, u32 flags (IPC_NETF_*), string desktop-name,
+	/* u32 flags (IPC_NETF_*), string desktop-name,
 	 * string tls-cert-chain-pem, string tls-leaf-key-pem,
 	 * u8 encryption (IPC_ENC_*), u32 max-cut-text, u32 login-grace-seconds,
 	 * string peer-address (for logs), u32 sandbox-uid, u32 sandbox-gid,

@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "errors.h"
 #include "ipc.h"
+#include "ipc_msg.h"
 #include "log.h"
 
 #define LOG_LINE_MAX 1024
@@ -98,13 +99,18 @@ log_emit(int level, const char *func, const char *fmt, va_list ap)
 	else
 		snprintf(full, sizeof(full), "%s", line);
 	if (log_ipc_fd != -1) {
+		struct ipc_net_log lm;
 		struct buf b;
 		uint8_t store[LOG_LINE_MAX + 80];
 
 		/* A fixed, stack-sized message: no allocation in the sandbox. */
 		buf_init_fixed(&b, store, sizeof(store));
-		if (buf_put_u8(&b, (uint8_t)level) == 0 &&
-		    buf_put_cstring(&b, full) == 0)
+		lm.level = (uint8_t)level;
+		lm.text = ipc_view_cstr(full);
+		/* "func: " may push a debug line past what the monitor accepts. */
+		if (lm.text.len > IPC_MAX_LOG_TEXT)
+			lm.text.len = IPC_MAX_LOG_TEXT;
+		if (ipc_msg_put_net_log(&b, &lm) == 0)
 			(void)ipc_send(log_ipc_fd, IPC_NET_LOG, &b, -1);
 		explicit_bzero(store, sizeof(store));
 		errno = saved;

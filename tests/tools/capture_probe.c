@@ -67,6 +67,7 @@
 #include "privsep/buf.h"
 #include "privsep/errors.h"
 #include "privsep/ipc.h"
+#include "privsep/ipc_msg.h"
 
 #ifndef F_SEAL_FUTURE_WRITE
 #define F_SEAL_FUTURE_WRITE 0x0010
@@ -106,6 +107,9 @@ static int listen_fd = -1, reg_fd = -1;
 static struct pch chans[MAX_CH];
 static unsigned nchans, cur;
 static uint32_t next_id = 1;
+
+static void say(const char *, ...) __attribute__((format(printf, 1, 2)));
+static void note(const char *, ...) __attribute__((format(printf, 1, 2)));
 
 static void
 say(const char *fmt, ...)
@@ -263,40 +267,29 @@ check_memfd(int fd, size_t size)
 static int
 on_framebuffer(struct pch *p, struct ipc_msg *m)
 {
-	uint16_t w, h;
-	uint32_t stride, size, mk[3];
-	uint8_t bpp, depth;
+	struct ipc_cap_framebuffer f;
 	void *map;
-	int fd;
+	int fd, r;
 
 	if ((fd = ipc_msg_take_fd(m)) == -1) {
 		note("FRAMEBUFFER without a descriptor");
 		return -1;
 	}
-	if (buf_get_u16(&m->payload, &w) != 0 ||
-	    buf_get_u16(&m->payload, &h) != 0 ||
-	    buf_get_u32(&m->payload, &stride) != 0 ||
-	    buf_get_u32(&m->payload, &size) != 0 ||
-	    buf_get_u8(&m->payload, &bpp) != 0 ||
-	    buf_get_u8(&m->payload, &depth) != 0 ||
-	    buf_get_u32(&m->payload, &mk[0]) != 0 ||
-	    buf_get_u32(&m->payload, &mk[1]) != 0 ||
-	    buf_get_u32(&m->payload, &mk[2]) != 0 ||
-	    buf_expect_end(&m->payload) != 0) {
-		note("malformed FRAMEBUFFER");
+	if ((r = ipc_msg_get_cap_framebuffer(&m->payload, &f)) != 0) {
+		note("malformed FRAMEBUFFER: %s", moat_strerror(r));
 		close(fd);
 		return -1;
 	}
-	if (w == 0 || h == 0 || bpp != 32 || stride != (uint32_t)w * 4 ||
-	    size != stride * h || mk[0] == 0 || mk[1] == 0 || mk[2] == 0) {
+	/* Stricter than moat-net: moat-session packs rows exactly. */
+	if (f.stride != (uint32_t)f.width * 4 || f.size != f.stride * f.height) {
 		note("FRAMEBUFFER geometry %ux%u stride %u size %u bpp %u",
-		    w, h, stride, size, bpp);
+		    f.width, f.height, f.stride, f.size, f.bpp);
 		close(fd);
 		return -1;
 	}
-	if (check_memfd(fd, size) != 0)
+	if (check_memfd(fd, f.size) != 0)
 		p->fb_bad = 1;
-	map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+	map = mmap(NULL, f.size, PROT_READ, MAP_SHARED, fd, 0);
 	close(fd);
 	if (map == MAP_FAILED) {
 		note("mmap framebuffer: %s", strerror(errno));
@@ -305,12 +298,14 @@ on_framebuffer(struct pch *p, struct ipc_msg *m)
 	if (p->fb != NULL)
 		munmap(p->fb, p->fbsize);
 	p->fb = map;
-	p->fbsize = size;
-	p->w = w;
-	p->h = h;
-	p->stride = stride;
-	p->depth = depth;
-	memcpy(p->mask, mk, sizeof(mk));
+	p->fbsize = f.size;
+	p->w = f.width;
+	p->h = f.height;
+	p->stride = f.stride;
+	p->depth = f.depth;
+	p->mask[0] = f.red_mask;
+	p->mask[1] = f.green_mask;
+	p->mask[2] = f.blue_mask;
 	p->fbcount++;
 	return 0;
 }
@@ -318,35 +313,33 @@ on_framebuffer(struct pch *p, struct ipc_msg *m)
 static int
 on_damage(struct pch *p, struct ipc_msg *m)
 {
-	uint16_t n, i, r[4];
-	uint32_t gen;
+	struct ipc_cap_damage d;
+	const struct ipc_rect *r;
+	uint16_t i;
 
 	if (!p->req_out) {
 		note("DAMAGE without a request");
 		return -1;
 	}
-	if (buf_get_u32(&m->payload, &gen) != 0 ||
-	    buf_get_u16(&m->payload, &n) != 0 || n == 0 ||
-	    n > IPC_MAX_DAMAGE_RECTS || buf_len(&m->payload) != (size_t)n * 8) {
+	if (ipc_msg_get_cap_damage(&m->payload, &d) != 0 || d.n == 0) {
 		note("malformed DAMAGE");
 		return -1;
 	}
-	for (i = 0; i < n; i++) {
-		if (buf_get_u16(&m->payload, &r[0]) != 0 ||
-		    buf_get_u16(&m->payload, &r[1]) != 0 ||
-		    buf_get_u16(&m->payload, &r[2]) != 0 ||
-		    buf_get_u16(&m->payload, &r[3]) != 0)
-			return -1;
-		if (r[2] == 0 || r[3] == 0 || (unsigned)r[0] + r[2] > p->w ||
-		    (unsigned)r[1] + r[3] > p->h) {
-			note("damage rect %u,%u %ux%u outside %ux%u", r[0], r[1],
-			    r[2], r[3], p->w, p->h);
+	for (i = 0; i < d.n; i++) {
+		r = &d.rects[i];
+		if (r->w == 0 || r->h == 0 || (unsigned)r->x + r->w > p->w ||
+		    (unsigned)r->y + r->h > p->h) {
+			note("damage rect %u,%u %ux%u outside %ux%u", r->x, r->y,
+			    r->w, r->h, p->w, p->h);
 			return -1;
 		}
-		memcpy(p->rects[i], r, sizeof(r));
+		p->rects[i][0] = r->x;
+		p->rects[i][1] = r->y;
+		p->rects[i][2] = r->w;
+		p->rects[i][3] = r->h;
 	}
-	p->nrects = n;
-	p->gen = gen;
+	p->nrects = d.n;
+	p->gen = d.generation;
 	p->req_out = 0;
 	p->ndamage++;
 	return 0;
@@ -355,25 +348,19 @@ on_damage(struct pch *p, struct ipc_msg *m)
 static int
 on_cursor(struct pch *p, struct ipc_msg *m)
 {
-	uint16_t hx, hy, w, h;
-	uint32_t first = 0;
+	static struct ipc_cap_cursor cur;
 
-	if (buf_get_u16(&m->payload, &hx) != 0 ||
-	    buf_get_u16(&m->payload, &hy) != 0 ||
-	    buf_get_u16(&m->payload, &w) != 0 ||
-	    buf_get_u16(&m->payload, &h) != 0 || w == 0 || h == 0 ||
-	    w > IPC_MAX_CURSOR_DIM || h > IPC_MAX_CURSOR_DIM ||
-	    hx >= w || hy >= h ||
-	    buf_len(&m->payload) != (size_t)w * h * 4) {
+	/* moat-session never sends an empty cursor. */
+	if (ipc_msg_get_cap_cursor(&m->payload, &cur) != 0 ||
+	    cur.width == 0 || cur.height == 0) {
 		note("malformed CURSOR");
 		return -1;
 	}
-	(void)buf_get_u32(&m->payload, &first);
-	p->cw = w;
-	p->ch = h;
-	p->chx = hx;
-	p->chy = hy;
-	p->cfirst = first;
+	p->cw = cur.width;
+	p->ch = cur.height;
+	p->chx = cur.hot_x;
+	p->chy = cur.hot_y;
+	p->cfirst = cur.argb[0];
 	p->cserial++;
 	return 0;
 }
@@ -381,15 +368,17 @@ on_cursor(struct pch *p, struct ipc_msg *m)
 static int
 on_clipboard(struct pch *p, struct ipc_msg *m)
 {
+	struct ipc_cap_clipboard clip;
 	const uint8_t *t;
 	size_t n;
 	uint8_t *copy;
 
-	if (buf_get_string_direct(&m->payload, &t, &n, IPC_MAX_CUT_TEXT) != 0 ||
-	    buf_expect_end(&m->payload) != 0) {
+	if (ipc_msg_get_cap_clipboard(&m->payload, &clip) != 0) {
 		note("malformed CLIPBOARD");
 		return -1;
 	}
+	t = clip.text.p;
+	n = clip.text.len;
 	if (p->clip_tail - p->clip_head == CLIPQ) {
 		note("clipboard queue full");
 		return -1;
@@ -453,18 +442,23 @@ pump(struct pch *p, double deadline)
 	return rv == 0 ? 1 : -2;
 }
 
+/* Notes why sending a message of type failed; returns 0 if r is 0, else -1. */
+static int
+sent(uint16_t type, int r)
+{
+	if (r == 0)
+		return 0;
+	note("send %s: %s", ipc_type_name(type), moat_strerror(r));
+	return -1;
+}
+
+/* Sends raw bytes: for messages without a payload and deliberately malformed ones. */
 static int
 send_msg(int fd, uint16_t type, const void *p, size_t n, int passfd)
 {
-	int r;
-
 	if (fd == -1)
 		return -1;
-	if ((r = ipc_send_raw(fd, type, p, n, passfd)) != 0) {
-		note("send %s: %s", ipc_type_name(type), moat_strerror(r));
-		return -1;
-	}
-	return 0;
+	return sent(type, ipc_send_raw(fd, type, p, n, passfd));
 }
 
 static struct pch *
@@ -492,11 +486,10 @@ static void
 cmd_accept(char **av, int ac)
 {
 	double deadline = now() + timeout_arg(ac > 1 ? av[1] : NULL);
+	struct ipc_sess_register reg;
 	struct ucred cred;
 	socklen_t sl = sizeof(cred);
 	struct ipc_msg m;
-	char *name = NULL;
-	uint16_t w, h;
 
 	if (!wait_readable(listen_fd, deadline)) {
 		say("fail no registration connection");
@@ -514,17 +507,14 @@ cmd_accept(char **av, int ac)
 		return;
 	}
 	if (m.type != IPC_SESS_REGISTER ||
-	    buf_get_cstring(&m.payload, &name, NULL, IPC_MAX_NAME) != 0 ||
-	    buf_get_u16(&m.payload, &w) != 0 || buf_get_u16(&m.payload, &h) != 0 ||
-	    buf_expect_end(&m.payload) != 0) {
+	    ipc_msg_get_sess_register(&m.payload, &reg) != 0) {
 		say("fail malformed registration (%s)", ipc_type_name(m.type));
 		ipc_msg_clear(&m);
-		free(name);
 		return;
 	}
-	say("ok registered %s %u %u uid %ld", name, w, h, (long)cred.uid);
+	say("ok registered %.*s %u %u uid %ld", (int)reg.display.len,
+	    (const char *)reg.display.p, reg.width, reg.height, (long)cred.uid);
 	ipc_msg_clear(&m);
-	free(name);
 }
 
 static int
@@ -565,8 +555,7 @@ static void
 cmd_open(char **av, int ac)
 {
 	double deadline = now() + timeout_arg(ac > 2 ? av[2] : NULL);
-	uint8_t store[256];
-	struct buf b;
+	struct ipc_sess_channel_open co;
 	struct pch *p;
 	uint32_t perms;
 	int sv[2], r;
@@ -588,12 +577,10 @@ cmd_open(char **av, int ac)
 	p->fd = sv[0];
 	p->id = next_id++;
 	p->perms = perms;
-	buf_init_fixed(&b, store, sizeof(store));
-	if (buf_put_u32(&b, p->id) != 0 || buf_put_u32(&b, perms) != 0 ||
-	    buf_put_cstring(&b, "tester") != 0 ||
-	    buf_put_cstring(&b, "192.0.2.7:50123") != 0 ||
-	    send_msg(reg_fd, IPC_SESS_CHANNEL_OPEN, buf_ptr(&b), buf_len(&b),
-	    sv[1]) != 0) {
+	co = (struct ipc_sess_channel_open){ p->id, perms,
+	    ipc_view_cstr("tester"), ipc_view_cstr("192.0.2.7:50123") };
+	if (sent(IPC_SESS_CHANNEL_OPEN,
+	    ipc_msg_send_sess_channel_open(reg_fd, &co, sv[1])) != 0) {
 		close(sv[0]);
 		close(sv[1]);
 		say("fail sending channel open");
@@ -889,14 +876,9 @@ cmd_dump(char **av, int ac)
 static int
 send_key(struct pch *p, int down, uint32_t ks)
 {
-	uint8_t m[5];
+	struct ipc_cap_key k = { (uint8_t)down, ks };
 
-	m[0] = (uint8_t)down;
-	m[1] = (uint8_t)(ks >> 24);
-	m[2] = (uint8_t)(ks >> 16);
-	m[3] = (uint8_t)(ks >> 8);
-	m[4] = (uint8_t)ks;
-	return send_msg(p->fd, IPC_CAP_KEY, m, sizeof(m), -1);
+	return sent(IPC_CAP_KEY, ipc_msg_send_cap_key(p->fd, &k, -1));
 }
 
 static void
@@ -950,22 +932,16 @@ static void
 cmd_pointer(char **av, int ac)
 {
 	struct pch *p = current();
-	unsigned mask, x, y;
-	uint8_t m[5];
+	struct ipc_cap_pointer m;
 
 	if (ac < 4 || p == NULL) {
 		say("fail usage: pointer MASK X Y");
 		return;
 	}
-	mask = (unsigned)strtoul(av[1], NULL, 0);
-	x = (unsigned)strtoul(av[2], NULL, 0);
-	y = (unsigned)strtoul(av[3], NULL, 0);
-	m[0] = (uint8_t)mask;
-	m[1] = (uint8_t)(x >> 8);
-	m[2] = (uint8_t)x;
-	m[3] = (uint8_t)(y >> 8);
-	m[4] = (uint8_t)y;
-	if (send_msg(p->fd, IPC_CAP_POINTER, m, sizeof(m), -1) != 0) {
+	m.mask = (uint8_t)strtoul(av[1], NULL, 0);
+	m.x = (uint16_t)strtoul(av[2], NULL, 0);
+	m.y = (uint16_t)strtoul(av[3], NULL, 0);
+	if (sent(IPC_CAP_POINTER, ipc_msg_send_cap_pointer(p->fd, &m, -1)) != 0) {
 		say("fail send");
 		return;
 	}
@@ -1001,24 +977,15 @@ unhex(const char *s, uint8_t **out, size_t *n)
 static void
 cmd_clip(const uint8_t *t, size_t n)
 {
+	struct ipc_cap_clipboard m = { { t, n } };
 	struct pch *p = current();
-	uint8_t *m;
 
-	if (p == NULL || (m = malloc(n + 4)) == NULL) {
+	if (p == NULL) {
 		say("fail no channel");
 		return;
 	}
-	m[0] = (uint8_t)(n >> 24);
-	m[1] = (uint8_t)(n >> 16);
-	m[2] = (uint8_t)(n >> 8);
-	m[3] = (uint8_t)n;
-	if (n > 0)
-		memcpy(m + 4, t, n);
-	if (send_msg(p->fd, IPC_CAP_CLIPBOARD, m, n + 4, -1) != 0)
-		say("fail send");
-	else
-		say("ok");
-	free(m);
+	say(sent(IPC_CAP_CLIPBOARD, ipc_msg_send_cap_clipboard(p->fd, &m, -1)) ?
+	    "fail send" : "ok");
 }
 
 static void

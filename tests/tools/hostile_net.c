@@ -19,33 +19,33 @@
 
 #include "privsep/buf.h"
 #include "privsep/ipc.h"
+#include "privsep/ipc_msg.h"
 
+/* Well-formed messages go through the real encoders; malformed ones below are built by hand. */
 static void
 send_auth(const char *user, const char *pass)
 {
-	struct buf b;
+	struct ipc_auth_password ap = { (char *)user, (char *)pass };
 
-	buf_init(&b, 4096);
-	buf_put_cstring(&b, user);
-	buf_put_cstring(&b, pass);
-	ipc_send(4, IPC_NET_AUTH_PASSWORD, &b, -1);
-	buf_free(&b);
+	ipc_msg_send_auth_password(4, &ap, -1);
 }
 
 static void
 send_closing(void)
 {
-	struct buf b;
+	struct ipc_net_closing cl = { IPC_CLOSE_CLIENT, ipc_view_cstr("bye"),
+	    1, 2 };
 
-	buf_init(&b, 4096);
-	buf_put_u32(&b, IPC_CLOSE_CLIENT);
-	buf_put_cstring(&b, "bye");
-	buf_put_u32(&b, 0);
-	buf_put_u32(&b, 1);
-	buf_put_u32(&b, 0);
-	buf_put_u32(&b, 2);
-	ipc_send(4, IPC_NET_CLOSING, &b, -1);
-	buf_free(&b);
+	ipc_msg_send_net_closing(4, &cl, -1);
+}
+
+/* Sends a well-formed info line, with descriptor fd unless it is -1. */
+static void
+send_log(const char *text, int fd)
+{
+	struct ipc_net_log lm = { 2, ipc_view_cstr(text) };
+
+	ipc_msg_send_net_log(4, &lm, fd);
 }
 
 int
@@ -78,9 +78,7 @@ main(void)
 		send_auth("nosuchuser", "b");
 	} else if (strcmp(cmd, "fd") == 0) {
 		fd = open("/dev/null", O_RDONLY);
-		buf_put_u8(&b, 2);
-		buf_put_cstring(&b, "here is a descriptor");
-		ipc_send(4, IPC_NET_LOG, &b, fd);
+		send_log("here is a descriptor", fd);
 	} else if (strcmp(cmd, "oversize-log") == 0) {
 		char big[5000];
 
@@ -100,12 +98,11 @@ main(void)
 		ipc_send(4, IPC_NET_LOG, &b, -1);
 	} else if (strcmp(cmd, "session-msg") == 0) {
 		/* A message only the monitor may send. */
-		buf_put_u32(&b, IPC_PERM_ALL);
-		ipc_send(4, IPC_MON_SESSION_CHANNEL, &b, -1);
+		struct ipc_session_channel sc = { IPC_PERM_ALL };
+
+		ipc_msg_send_session_channel(4, &sc, -1);
 	} else {
-		buf_put_u8(&b, 2);
-		buf_put_cstring(&b, "hostile_net: well-behaved log line");
-		ipc_send(4, IPC_NET_LOG, &b, -1);
+		send_log("hostile_net: well-behaved log line", -1);
 		send_closing();
 		if (write(3, "done\n", 5) != 5)
 			return 1;

@@ -1,8 +1,8 @@
 /*
  * test_cap_util.c - unit tests for moat-session's pure helpers
  * (capture/cap_util.c): damage lists, keysym ranges, Latin-1/UTF-8
- * conversion, cursor un-premultiplication and the channel message decoders,
- * including every truncation and trailing byte of valid messages.
+ * conversion and cursor un-premultiplication. The channel messages' decoders
+ * are privsep/ipc_msg.c's, tested by test_ipc_msg.c.
  *
  * Test-only; includes the source directly because moat-session's objects
  * are not in a library.
@@ -169,110 +169,6 @@ test_cursor(void)
 	CHECK(cap_unpremultiply(0x10ff00ff) == 0x10ff00ff);
 }
 
-/* Every strict prefix of a valid message must be refused, and so must one trailing byte. */
-static void
-mutate(const uint8_t *msg, size_t n, int (*parse)(struct buf *))
-{
-	uint8_t tmp[64];
-	struct buf b;
-	size_t i;
-
-	buf_view(&b, msg, n);
-	CHECK(parse(&b) == 0);
-	for (i = 0; i < n; i++) {
-		buf_view(&b, msg, i);
-		CHECK(parse(&b) != 0);
-	}
-	memcpy(tmp, msg, n);
-	tmp[n] = 0;
-	buf_view(&b, tmp, n + 1);
-	CHECK(parse(&b) != 0);
-}
-
-static int
-parse_key(struct buf *b)
-{
-	uint32_t ks;
-	int down;
-
-	return cap_parse_key(b, &down, &ks);
-}
-
-static int
-parse_pointer(struct buf *b)
-{
-	uint16_t x, y;
-	uint8_t m;
-
-	return cap_parse_pointer(b, &m, &x, &y);
-}
-
-static int
-parse_clip(struct buf *b)
-{
-	const uint8_t *t;
-	size_t n;
-
-	return cap_parse_clipboard(b, &t, &n);
-}
-
-static void
-test_parsers(void)
-{
-	static const uint8_t key[] = { 1, 0, 0, 0xff, 0x0d };
-	static const uint8_t key_bad[] = { 2, 0, 0, 0xff, 0x0d };
-	static const uint8_t key_zero[] = { 0, 0, 0, 0, 0 };
-	static const uint8_t ptr[] = { 0x81, 0x01, 0x02, 0x03, 0x04 };
-	static const uint8_t clip[] = { 0, 0, 0, 3, 'a', 'b', 'c' };
-	static const uint8_t clip_short[] = { 0, 0, 0, 4, 'a', 'b', 'c' };
-	uint8_t *big;
-	const uint8_t *t;
-	struct buf b;
-	uint32_t ks;
-	uint16_t x, y;
-	uint8_t m;
-	size_t n, sz;
-	int down;
-
-	buf_view(&b, key, sizeof(key));
-	CHECK(cap_parse_key(&b, &down, &ks) == 0 && down == 1 && ks == 0xff0d);
-	buf_view(&b, key_bad, sizeof(key_bad));
-	CHECK(cap_parse_key(&b, &down, &ks) == MOAT_ERR_INVALID);
-	/* Structurally fine; the keysym check is the injector's. */
-	buf_view(&b, key_zero, sizeof(key_zero));
-	CHECK(cap_parse_key(&b, &down, &ks) == 0 && ks == 0 &&
-	    !cap_keysym_valid(ks));
-	mutate(key, sizeof(key), parse_key);
-
-	buf_view(&b, ptr, sizeof(ptr));
-	CHECK(cap_parse_pointer(&b, &m, &x, &y) == 0 && m == 0x81 &&
-	    x == 0x102 && y == 0x304);
-	mutate(ptr, sizeof(ptr), parse_pointer);
-
-	buf_view(&b, clip, sizeof(clip));
-	CHECK(cap_parse_clipboard(&b, &t, &n) == 0 && n == 3 &&
-	    memcmp(t, "abc", 3) == 0);
-	buf_view(&b, clip_short, sizeof(clip_short));
-	CHECK(cap_parse_clipboard(&b, &t, &n) != 0);
-	mutate(clip, sizeof(clip), parse_clip);
-
-	/* The limit is IPC_MAX_CUT_TEXT, inclusive. */
-	sz = 4 + IPC_MAX_CUT_TEXT + 1;
-	if ((big = calloc(1, sz)) == NULL)
-		abort();
-	big[1] = (uint8_t)(IPC_MAX_CUT_TEXT >> 16);
-	big[2] = (uint8_t)(IPC_MAX_CUT_TEXT >> 8);
-	big[3] = (uint8_t)IPC_MAX_CUT_TEXT;
-	buf_view(&b, big, 4 + IPC_MAX_CUT_TEXT);
-	CHECK(cap_parse_clipboard(&b, &t, &n) == 0 && n == IPC_MAX_CUT_TEXT);
-	big[1] = (uint8_t)((IPC_MAX_CUT_TEXT + 1) >> 16);
-	big[2] = (uint8_t)((IPC_MAX_CUT_TEXT + 1) >> 8);
-	big[3] = (uint8_t)(IPC_MAX_CUT_TEXT + 1);
-	buf_view(&b, big, sz);
-	CHECK(cap_parse_clipboard(&b, &t, &n) == MOAT_ERR_TOO_LONG);
-	free(big);
-}
-
 int
 main(void)
 {
@@ -280,7 +176,6 @@ main(void)
 	test_keysyms();
 	test_text();
 	test_cursor();
-	test_parsers();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed == 0 ? 0 : 1;
 }

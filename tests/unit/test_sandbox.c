@@ -65,6 +65,9 @@ static int passed, failed;
 static volatile long sink;	/* keeps results of forbidden calls "used" */
 static int child_max_fd;	/* max_fd a child passed to sandbox_enter */
 
+static void check(int, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static void
 check(int ok, const char *fmt, ...)
 {
@@ -873,6 +876,8 @@ aes_gcm(EVP_CIPHER_CTX *ctx, const EVP_CIPHER *cipher, const uint8_t *in,
 }
 
 static int child_failures;
+
+static void cfail(const char *, ...) __attribute__((format(printf, 1, 2)));
 
 static void
 cfail(const char *fmt, ...)

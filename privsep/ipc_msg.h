@@ -1,0 +1,315 @@
+/*
+ * ipc_msg.h - one typed encoder and one decoder for every IPC message
+ * payload of privsep/ipc_types.h, used by both ends of every channel.
+ *
+ * Runs in every process. A decoder trusts nothing: it reads exactly the
+ * payload (trailing bytes are MOAT_ERR_TRAILING), bounds every length before
+ * using it (MOAT_ERR_TOO_LONG), and validates every enumeration, boolean and
+ * bit set (MOAT_ERR_INVALID) after the payload parsed completely, so a
+ * malformed payload yields the same error whichever side looks at it.
+ * An encoder applies the same checks first and writes nothing unless the
+ * whole message is valid, so what one side sends the other side accepts.
+ * Checks that need the receiver's state (a request outstanding, a
+ * descriptor present, the memfd's size, a configured limit below the
+ * ceiling) stay with the receiver.
+ *
+ * Strings come in two kinds, chosen per field:
+ *  - char * fields are owned copies: NUL-terminated, embedded NULs rejected
+ *    (MOAT_ERR_INVALID); free them with the struct's ipc_msg_free_*(), which
+ *    wipes each one (the password, the TLS leaf key, ...) before freeing.
+ *  - struct ipc_view fields are bounded views into the payload: any bytes,
+ *    not NUL-terminated, valid only while the payload buffer is.
+ * Structs without char * fields own nothing and need no free.
+ *
+ * Every ipc_msg_get_*() zeroes *m first; on failure *m is zeroed again,
+ * nothing stays allocated and the buffer's read position is unchanged. On
+ * success the buffer is empty. Every ipc_msg_put_*() appends the payload to
+ * b and returns 0, or returns a negative MOAT_ERR_* and leaves b unchanged.
+ * Every ipc_msg_send_*() encodes into a buffer of its own (wiped after use)
+ * and sends it on sock with descriptor fd (-1 for none); it returns 0, the
+ * encoder's error, or ipc_send()'s. Descriptors are the receiver's to
+ * demand or refuse (ipc_recv()); the decoders never see them.
+ */
+#ifndef MOAT_IPC_MSG_H
+#define MOAT_IPC_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "ipc_types.h"
+
+/* Per-field bounds (in bytes) beside those in ipc_types.h. */
+#define IPC_MAX_PEM		65536u	/* NET_INIT certificate chain and leaf key */
+#define IPC_MAX_PATH		4096u	/* NET_INIT empty root */
+#define IPC_MAX_PEER		255u	/* peer address strings */
+#define IPC_MAX_REASON		255u	/* AUTH_RESULT and ATTACH_RESULT reasons */
+#define IPC_MAX_LOG_TEXT	1024u	/* NET_LOG text */
+#define IPC_MAX_SECURITY_TEXT	64u	/* each NET_SECURITY string */
+#define IPC_MAX_CLOSE_DETAIL	120u	/* NET_CLOSING detail */
+#define IPC_MAX_DISPLAY_NAME	63u	/* SESS_REGISTER display name */
+
+/* A bounded, read-only run of bytes inside a payload (see above). */
+struct ipc_view {
+	const uint8_t *p;
+	size_t len;
+};
+
+/* IPC_MON_NET_INIT (monitor -> moat-net) */
+struct ipc_net_init {
+	uint32_t flags;			/* IPC_NETF_* only */
+	char *desktop_name;		/* owned, <= IPC_MAX_NAME */
+	char *cert_pem;			/* owned, <= IPC_MAX_PEM */
+	char *key_pem;			/* owned secret, <= IPC_MAX_PEM */
+	uint8_t encryption;		/* IPC_ENC_* */
+	uint32_t max_cut_text;		/* any value; moat-net clamps it */
+	uint32_t login_grace;		/* seconds */
+	char *peer;			/* owned, <= IPC_MAX_PEER */
+	uint32_t uid, gid;		/* moat-net's sandbox identity */
+	char *empty_root;		/* owned, <= IPC_MAX_PATH */
+};
+
+/* IPC_MON_AUTH_RESULT (monitor -> moat-net) */
+struct ipc_auth_result {
+	uint8_t ok;			/* 0 or 1 */
+	char *reason;			/* owned, <= IPC_MAX_REASON */
+	char *user;			/* owned, <= IPC_MAX_NAME */
+};
+
+/* IPC_MON_SESSION_CHANNEL (monitor -> moat-net, + fd) */
+struct ipc_session_channel {
+	uint32_t perms;			/* within IPC_PERM_ALL */
+};
+
+/* IPC_NET_LOG (moat-net -> monitor) */
+struct ipc_net_log {
+	uint8_t level;			/* LOG_LVL_* */
+	struct ipc_view text;		/* <= IPC_MAX_LOG_TEXT */
+};
+
+/* IPC_NET_SECURITY (moat-net -> monitor) */
+struct ipc_net_security {
+	struct ipc_view type;		/* each <= IPC_MAX_SECURITY_TEXT */
+	struct ipc_view tls_version;
+	struct ipc_view cipher;
+};
+
+/* IPC_NET_AUTH_PASSWORD (moat-net -> monitor) */
+struct ipc_auth_password {
+	char *user;			/* owned, <= IPC_MAX_NAME */
+	char *password;			/* owned secret, <= IPC_MAX_PASSWORD */
+};
+
+/* IPC_NET_CLOSING (moat-net -> monitor) */
+struct ipc_net_closing {
+	uint32_t reason;		/* IPC_CLOSE_* */
+	struct ipc_view detail;		/* <= IPC_MAX_CLOSE_DETAIL */
+	uint64_t bytes_in, bytes_out;	/* each sent as two u32, high first */
+};
+
+/* IPC_MON_ATTACH_SESSION (monitor -> listener, + fd) */
+struct ipc_attach_session {
+	uint32_t perms;			/* within IPC_PERM_ALL */
+	char *user;			/* owned, <= IPC_MAX_NAME */
+	char *peer;			/* owned, <= IPC_MAX_PEER */
+};
+
+/* IPC_LIS_ATTACH_RESULT (listener -> monitor) */
+struct ipc_attach_result {
+	uint8_t ok;			/* 0 or 1 */
+	char *reason;			/* owned, <= IPC_MAX_REASON */
+};
+
+/* IPC_SESS_REGISTER (moat-session -> moatd) */
+struct ipc_sess_register {
+	struct ipc_view display;	/* <= IPC_MAX_DISPLAY_NAME */
+	uint16_t width, height;
+};
+
+/* IPC_SESS_CHANNEL_OPEN (moatd -> moat-session, + fd) */
+struct ipc_sess_channel_open {
+	uint32_t id;
+	uint32_t perms;			/* within IPC_PERM_ALL */
+	struct ipc_view user;		/* <= IPC_MAX_NAME */
+	struct ipc_view peer;		/* <= IPC_MAX_PEER */
+};
+
+/*
+ * IPC_CAP_FRAMEBUFFER (moat-session -> moat-net, + fd). Valid: bpp 32,
+ * width and height nonzero, stride >= width * 4, stride * height <= size,
+ * and three nonzero, contiguous, disjoint masks.
+ */
+struct ipc_cap_framebuffer {
+	uint16_t width, height;
+	uint32_t stride, size;
+	uint8_t bpp, depth;
+	uint32_t red_mask, green_mask, blue_mask;
+};
+
+/* IPC_CAP_UPDATE_REQUEST (moat-net -> moat-session) has no payload. */
+
+struct ipc_rect {
+	uint16_t x, y, w, h;
+};
+
+/* IPC_CAP_DAMAGE (moat-session -> moat-net); n <= IPC_MAX_DAMAGE_RECTS */
+struct ipc_cap_damage {
+	uint32_t generation;
+	uint16_t n;
+	struct ipc_rect rects[IPC_MAX_DAMAGE_RECTS];
+};
+
+/* IPC_CAP_KEY (moat-net -> moat-session); the injector checks the keysym */
+struct ipc_cap_key {
+	uint8_t down;			/* 0 or 1 */
+	uint32_t keysym;
+};
+
+/* IPC_CAP_POINTER (moat-net -> moat-session) */
+struct ipc_cap_pointer {
+	uint8_t mask;
+	uint16_t x, y;
+};
+
+/* IPC_CAP_CLIPBOARD (both ways) */
+struct ipc_cap_clipboard {
+	struct ipc_view text;		/* <= IPC_MAX_CUT_TEXT */
+};
+
+/*
+ * IPC_CAP_CURSOR (moat-session -> moat-net): width and height at most
+ * IPC_MAX_CURSOR_DIM, the hotspot inside a nonempty cursor, width * height
+ * pixels of non-premultiplied ARGB in argb[]. 64 KiB: keep it off small
+ * stacks.
+ */
+struct ipc_cap_cursor {
+	uint16_t hot_x, hot_y, width, height;
+	uint32_t argb[IPC_MAX_CURSOR_DIM * IPC_MAX_CURSOR_DIM];
+};
+
+/* Returns a view of the bytes of NUL-terminated s (without the NUL). */
+struct ipc_view ipc_view_cstr(const char *s);
+
+int ipc_msg_put_net_init(struct buf *b, const struct ipc_net_init *m);
+int ipc_msg_get_net_init(struct buf *b, struct ipc_net_init *m);
+int ipc_msg_send_net_init(int sock, const struct ipc_net_init *m, int fd);
+void ipc_msg_free_net_init(struct ipc_net_init *m);
+
+int ipc_msg_put_auth_result(struct buf *b, const struct ipc_auth_result *m);
+int ipc_msg_get_auth_result(struct buf *b, struct ipc_auth_result *m);
+int ipc_msg_send_auth_result(int sock, const struct ipc_auth_result *m, int fd);
+void ipc_msg_free_auth_result(struct ipc_auth_result *m);
+
+int ipc_msg_put_session_channel(struct buf *b,
+    const struct ipc_session_channel *m);
+int ipc_msg_get_session_channel(struct buf *b, struct ipc_session_channel *m);
+int ipc_msg_send_session_channel(int sock,
+    const struct ipc_session_channel *m, int fd);
+
+int ipc_msg_put_net_log(struct buf *b, const struct ipc_net_log *m);
+int ipc_msg_get_net_log(struct buf *b, struct ipc_net_log *m);
+int ipc_msg_send_net_log(int sock, const struct ipc_net_log *m, int fd);
+
+int ipc_msg_put_net_security(struct buf *b, const struct ipc_net_security *m);
+int ipc_msg_get_net_security(struct buf *b, struct ipc_net_security *m);
+int ipc_msg_send_net_security(int sock,
+    const struct ipc_net_security *m, int fd);
+
+int ipc_msg_put_auth_password(struct buf *b, const struct ipc_auth_password *m);
+int ipc_msg_get_auth_password(struct buf *b, struct ipc_auth_password *m);
+int ipc_msg_send_auth_password(int sock,
+    const struct ipc_auth_password *m, int fd);
+void ipc_msg_free_auth_password(struct ipc_auth_password *m);
+
+int ipc_msg_put_net_closing(struct buf *b, const struct ipc_net_closing *m);
+int ipc_msg_get_net_closing(struct buf *b, struct ipc_net_closing *m);
+int ipc_msg_send_net_closing(int sock, const struct ipc_net_closing *m, int fd);
+
+int ipc_msg_put_attach_session(struct buf *b,
+    const struct ipc_attach_session *m);
+int ipc_msg_get_attach_session(struct buf *b, struct ipc_attach_session *m);
+int ipc_msg_send_attach_session(int sock,
+    const struct ipc_attach_session *m, int fd);
+void ipc_msg_free_attach_session(struct ipc_attach_session *m);
+
+int ipc_msg_put_attach_result(struct buf *b, const struct ipc_attach_result *m);
+int ipc_msg_get_attach_result(struct buf *b, struct ipc_attach_result *m);
+int ipc_msg_send_attach_result(int sock,
+    const struct ipc_attach_result *m, int fd);
+void ipc_msg_free_attach_result(struct ipc_attach_result *m);
+
+int ipc_msg_put_sess_register(struct buf *b, const struct ipc_sess_register *m);
+int ipc_msg_get_sess_register(struct buf *b, struct ipc_sess_register *m);
+int ipc_msg_send_sess_register(int sock,
+    const struct ipc_sess_register *m, int fd);
+
+int ipc_msg_put_sess_channel_open(struct buf *b,
+    const struct ipc_sess_channel_open *m);
+int ipc_msg_get_sess_channel_open(struct buf *b,
+    struct ipc_sess_channel_open *m);
+int ipc_msg_send_sess_channel_open(int sock,
+    const struct ipc_sess_channel_open *m, int fd);
+
+int ipc_msg_put_cap_framebuffer(struct buf *b,
+    const struct ipc_cap_framebuffer *m);
+int ipc_msg_get_cap_framebuffer(struct buf *b, struct ipc_cap_framebuffer *m);
+int ipc_msg_send_cap_framebuffer(int sock,
+    const struct ipc_cap_framebuffer *m, int fd);
+
+/* The update request has no payload: put writes nothing, get demands nothing. */
+int ipc_msg_put_cap_update_request(struct buf *b);
+int ipc_msg_get_cap_update_request(struct buf *b);
+int ipc_msg_send_cap_update_request(int sock);
+
+int ipc_msg_put_cap_damage(struct buf *b, const struct ipc_cap_damage *m);
+int ipc_msg_get_cap_damage(struct buf *b, struct ipc_cap_damage *m);
+int ipc_msg_send_cap_damage(int sock, const struct ipc_cap_damage *m, int fd);
+
+int ipc_msg_put_cap_key(struct buf *b, const struct ipc_cap_key *m);
+int ipc_msg_get_cap_key(struct buf *b, struct ipc_cap_key *m);
+int ipc_msg_send_cap_key(int sock, const struct ipc_cap_key *m, int fd);
+
+int ipc_msg_put_cap_pointer(struct buf *b, const struct ipc_cap_pointer *m);
+int ipc_msg_get_cap_pointer(struct buf *b, struct ipc_cap_pointer *m);
+int ipc_msg_send_cap_pointer(int sock, const struct ipc_cap_pointer *m, int fd);
+
+int ipc_msg_put_cap_clipboard(struct buf *b, const struct ipc_cap_clipboard *m);
+int ipc_msg_get_cap_clipboard(struct buf *b, struct ipc_cap_clipboard *m);
+int ipc_msg_send_cap_clipboard(int sock,
+    const struct ipc_cap_clipboard *m, int fd);
+
+int ipc_msg_put_cap_cursor(struct buf *b, const struct ipc_cap_cursor *m);
+int ipc_msg_get_cap_cursor(struct buf *b, struct ipc_cap_cursor *m);
+int ipc_msg_send_cap_cursor(int sock, const struct ipc_cap_cursor *m, int fd);
+
+/* Any message by type number (generic dispatch, tests, fuzzing). */
+union ipc_msg_any {
+	struct ipc_net_init net_init;
+	struct ipc_auth_result auth_result;
+	struct ipc_session_channel session_channel;
+	struct ipc_net_log net_log;
+	struct ipc_net_security net_security;
+	struct ipc_auth_password auth_password;
+	struct ipc_net_closing net_closing;
+	struct ipc_attach_session attach_session;
+	struct ipc_attach_result attach_result;
+	struct ipc_sess_register sess_register;
+	struct ipc_sess_channel_open sess_channel_open;
+	struct ipc_cap_framebuffer cap_framebuffer;
+	struct ipc_cap_damage cap_damage;
+	struct ipc_cap_key cap_key;
+	struct ipc_cap_pointer cap_pointer;
+	struct ipc_cap_clipboard cap_clipboard;
+	struct ipc_cap_cursor cap_cursor;
+};
+
+/* Returns the i-th message type (every type has a codec), or 0 past the last. */
+uint16_t ipc_msg_type_at(size_t i);
+/* Decodes as ipc_msg_get_*(); MOAT_ERR_UNSUPPORTED for an unknown type. */
+int ipc_msg_get_any(uint16_t type, struct buf *b, union ipc_msg_any *m);
+/* Encodes as ipc_msg_put_*(); MOAT_ERR_UNSUPPORTED for an unknown type. */
+int ipc_msg_put_any(uint16_t type, struct buf *b, const union ipc_msg_any *m);
+/* Frees what ipc_msg_get_any() decoded (no-op without owned strings). */
+void ipc_msg_free_any(uint16_t type, union ipc_msg_any *m);
+
+#endif
