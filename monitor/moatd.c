@@ -8,7 +8,8 @@
  *   -d             debug: stay in the foreground and log to stderr too
  *   -t             check the configuration, print the effective values, exit
  *   -f FILE        configuration file (default /etc/moat/moatd.conf)
- *   --fingerprint  print the identity certificate's SHA-256 fingerprint, exit
+ *   --fingerprint  print the identity certificate's SHA-256 fingerprint and,
+ *                  on a second line, the identity's catchphrase, exit
  */
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -79,6 +80,7 @@ main(int argc, char **argv)
 	static struct config_origin origin[64];
 	const char *conf = DEFAULT_CONFIG;
 	char err[1024], fp[128], net_binary[PATH_MAX];
+	struct catchphrase_id desc;
 	struct mon_identity id;
 	struct mon_ctx ctx;
 	struct passwd *pw;
@@ -126,10 +128,12 @@ main(int argc, char **argv)
 		fprintf(stderr, "moatd: %s\n", err);
 		return 1;
 	}
-	if (mon_identity_fingerprint(&id, fp, sizeof(fp)) != 0)
+	if (mon_identity_fingerprint(&id, fp, sizeof(fp)) != 0 ||
+	    mon_identity_describe(&id, &desc) != 0)
 		fatal_f("cannot compute the identity fingerprint");
 	if (fingerprint) {
-		printf("%s\n", fp);
+		/* Line 1 stays the bare fingerprint: scripts compare it. */
+		printf("%s\n%s\n", fp, desc.words);
 		return 0;
 	}
 	if ((pw = getpwnam(cfg.net_user)) == NULL || pw->pw_uid == 0 ||
@@ -164,8 +168,9 @@ main(int argc, char **argv)
 	}
 	if (!debug && daemon(0, 0) != 0)
 		fatal_f("daemon: %s", strerror(errno));
-	info_f("moatd listening on %s port %u; identity %s%s", cfg.listen_address,
-	    cfg.listen_port, fp, ctx.selftest ? " (TEST BUILD: self-test hooks enabled)" : "");
+	info_f("moatd listening on %s port %u; identity %s catchphrase \"%s\"%s",
+	    cfg.listen_address, cfg.listen_port, fp, desc.words,
+	    ctx.selftest ? " (TEST BUILD: self-test hooks enabled)" : "");
 	r = listener_run(&ctx, tcp_fd, sess_fd);
 	unlink(cfg.session_socket);
 	return r;

@@ -1,7 +1,8 @@
 /*
  * mon_identity.c - identity key handling and per-connection leaf
- * certificates (see mon_identity.h). Runs in moatd and its monitors as
- * root. Trusts its configuration; reads nothing from the network.
+ * certificates (see mon_identity.h). Runs as root in moatd and its
+ * monitors, and in moatctl (identity generate/show/export-ca). Trusts its
+ * configuration and the root-owned key file; reads nothing from the network.
  *
  * Why leaf certificates rather than remote signing: TLS 1.3 needs a
  * CertificateVerify signature from the server key inside moat-net's
@@ -62,14 +63,53 @@ set_serial(X509 *cert)
 	return ok ? 0 : MOAT_ERR_CRYPTO;
 }
 
+/*
+ * Writes one PEM file at path, created exclusively (never following a
+ * link) with mode, flushed to disk. On failure unlinks what it created.
+ * which: 0 = private key of id, 1 = certificate of id.
+ */
 static int
-create_identity(struct mon_identity *id, const char *key_path,
-    const char *cert_path, char *err, size_t errlen)
+write_pem(const struct mon_identity *id, int which, const char *path,
+    mode_t mode, char *err, size_t errlen)
+{
+	FILE *f;
+	int fd, ok;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd == -1) {
+		snprintf(err, errlen, "%s: cannot create: %s", path, strerror(errno));
+		return MOAT_ERR_CONFIG;
+	}
+	/* Explicit, whatever the umask or a set-group-ID directory: the key
+	 * is root's alone, the certificate public (viewers run by any user
+	 * pin it). */
+	if (fchmod(fd, mode) != 0 || (geteuid() == 0 && fchown(fd, 0, 0) != 0) ||
+	    (f = fdopen(fd, "w")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return MOAT_ERR_CONFIG;
+	}
+	ok = which == 0 ?
+	    PEM_write_PrivateKey(f, id->key, NULL, NULL, 0, NULL, NULL) == 1 :
+	    PEM_write_X509(f, id->cert) == 1;
+	ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
+	if (fclose(f) != 0)
+		ok = 0;
+	if (!ok) {
+		snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+		unlink(path);
+		return MOAT_ERR_CONFIG;
+	}
+	return 0;
+}
+
+/* Generates a new key and its self-signed CA certificate in memory. */
+static int
+generate_identity(struct mon_identity *id, char *err, size_t errlen)
 {
 	char host[256], cn[300];
 	X509_NAME *name;
-	FILE *f;
-	int fd;
 
 	if ((id->key = EVP_RSA_gen(2048)) == NULL || (id->cert = X509_new()) == NULL)
 		goto crypto;
@@ -90,32 +130,6 @@ create_identity(struct mon_identity *id, const char *key_path,
 	    add_ext(id->cert, id->cert, NID_subject_key_identifier, "hash") != 0 ||
 	    X509_sign(id->cert, id->key, EVP_sha256()) == 0)
 		goto crypto;
-	fd = open(key_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd == -1 || (f = fdopen(fd, "w")) == NULL) {
-		snprintf(err, errlen, "%s: cannot create: %s", key_path, strerror(errno));
-		if (fd != -1)
-			close(fd);
-		return MOAT_ERR_CONFIG;
-	}
-	if (PEM_write_PrivateKey(f, id->key, NULL, NULL, 0, NULL, NULL) != 1) {
-		fclose(f);
-		goto crypto;
-	}
-	fclose(f);
-	fd = open(cert_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	/* The certificate is public: viewers run by any user pin it. */
-	if (fd == -1 || fchmod(fd, 0644) != 0 || (f = fdopen(fd, "w")) == NULL) {
-		snprintf(err, errlen, "%s: cannot create: %s", cert_path, strerror(errno));
-		if (fd != -1)
-			close(fd);
-		return MOAT_ERR_CONFIG;
-	}
-	if (PEM_write_X509(f, id->cert) != 1) {
-		fclose(f);
-		goto crypto;
-	}
-	fclose(f);
-	info_f("created identity key %s and certificate %s", key_path, cert_path);
 	return 0;
 crypto:
 	snprintf(err, errlen, "creating the identity key failed: %s",
@@ -124,17 +138,55 @@ crypto:
 }
 
 int
-mon_identity_load(struct mon_identity *id, const char *key_path,
+mon_identity_create(struct mon_identity *id, const char *key_path,
     const char *cert_path, char *err, size_t errlen)
+{
+	struct stat st;
+	const char *p;
+	int i, r;
+
+	memset(id, 0, sizeof(*id));
+	if (strcmp(key_path, cert_path) == 0) {
+		snprintf(err, errlen, "%s: the key and the certificate need "
+		    "different files", key_path);
+		return MOAT_ERR_CONFIG;
+	}
+	/* Check both before writing either (write_pem's O_EXCL still
+	 * guards against a file appearing meanwhile). */
+	for (i = 0; i < 2; i++) {
+		p = i == 0 ? key_path : cert_path;
+		if (lstat(p, &st) == 0) {
+			snprintf(err, errlen, "%s: exists; refusing to overwrite "
+			    "an identity", p);
+			return MOAT_ERR_CONFIG;
+		}
+		if (errno != ENOENT) {
+			snprintf(err, errlen, "%s: %s", p, strerror(errno));
+			return MOAT_ERR_CONFIG;
+		}
+	}
+	if ((r = generate_identity(id, err, errlen)) != 0 ||
+	    (r = write_pem(id, 0, key_path, 0600, err, errlen)) != 0)
+		goto fail;
+	if ((r = write_pem(id, 1, cert_path, 0644, err, errlen)) != 0) {
+		unlink(key_path);
+		goto fail;
+	}
+	info_f("created identity key %s and certificate %s", key_path, cert_path);
+	return 0;
+fail:
+	mon_identity_free(id);
+	return r;
+}
+
+/* Loads the private key at path, which must be root's alone. */
+static int
+load_key(struct mon_identity *id, const char *key_path, char *err, size_t errlen)
 {
 	struct stat st;
 	FILE *f;
 	int fd;
 
-	memset(id, 0, sizeof(*id));
-	if (lstat(key_path, &st) != 0 && errno == ENOENT &&
-	    lstat(cert_path, &st) != 0 && errno == ENOENT)
-		return create_identity(id, key_path, cert_path, err, errlen);
 	fd = open(key_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1 || fstat(fd, &st) != 0) {
 		snprintf(err, errlen, "%s: %s", key_path, strerror(errno));
@@ -160,34 +212,75 @@ mon_identity_load(struct mon_identity *id, const char *key_path,
 		    "2048 bits", key_path);
 		return MOAT_ERR_CONFIG;
 	}
+	return 0;
+}
+
+int
+mon_identity_open(struct mon_identity *id, const char *key_path,
+    const char *cert_path, char *err, size_t errlen)
+{
+	FILE *f;
+	int r;
+
+	memset(id, 0, sizeof(*id));
+	if (key_path != NULL && (r = load_key(id, key_path, err, errlen)) != 0)
+		goto fail;
 	if ((f = fopen(cert_path, "re")) == NULL) {
 		snprintf(err, errlen, "%s: %s", cert_path, strerror(errno));
-		return MOAT_ERR_CONFIG;
+		r = MOAT_ERR_CONFIG;
+		goto fail;
 	}
 	id->cert = PEM_read_X509(f, NULL, NULL, NULL);
 	fclose(f);
-	if (id->cert == NULL || X509_check_private_key(id->cert, id->key) != 1) {
+	if (id->cert == NULL) {
+		snprintf(err, errlen, "%s: not a PEM certificate", cert_path);
+		r = MOAT_ERR_CONFIG;
+		goto fail;
+	}
+	if (id->key != NULL && X509_check_private_key(id->cert, id->key) != 1) {
 		snprintf(err, errlen, "%s: not a certificate for the key in %s",
 		    cert_path, key_path);
-		return MOAT_ERR_CONFIG;
+		r = MOAT_ERR_CONFIG;
+		goto fail;
 	}
 	return 0;
+fail:
+	mon_identity_free(id);
+	return r;
+}
+
+int
+mon_identity_load(struct mon_identity *id, const char *key_path,
+    const char *cert_path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	memset(id, 0, sizeof(*id));
+	if (lstat(key_path, &st) != 0 && errno == ENOENT &&
+	    lstat(cert_path, &st) != 0 && errno == ENOENT)
+		return mon_identity_create(id, key_path, cert_path, err, errlen);
+	return mon_identity_open(id, key_path, cert_path, err, errlen);
 }
 
 int
 mon_identity_fingerprint(const struct mon_identity *id, char *out, size_t outlen)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n, i;
-	size_t o;
+	unsigned int n;
 
 	if (X509_digest(id->cert, EVP_sha256(), md, &n) != 1)
 		return MOAT_ERR_CRYPTO;
-	o = (size_t)snprintf(out, outlen, "SHA256");
-	for (i = 0; i < n && o + 3 < outlen; i++)
-		o += (size_t)snprintf(out + o, outlen - o, "%c%02X",
-		    i == 0 ? ':' : ':', md[i]);
-	return 0;
+	return catchphrase_hex_fp(md, n, out, outlen);
+}
+
+int
+mon_identity_describe(const struct mon_identity *id, struct catchphrase_id *desc)
+{
+	EVP_PKEY *pub;
+
+	if ((pub = X509_get0_pubkey(id->cert)) == NULL)
+		return MOAT_ERR_CRYPTO;
+	return catchphrase_describe(pub, desc);
 }
 
 /* Builds "DNS:a,IP:1.2.3.4,..." from "a,1.2.3.4". */
@@ -242,6 +335,8 @@ mon_identity_issue_leaf(const struct mon_identity *id, const char *names,
 	const char *comma;
 
 	*chain_pem = *key_pem = NULL;
+	if (id->key == NULL)
+		return MOAT_ERR_INVALID;
 	if (san_value(names, san, sizeof(san)) != 0)
 		return MOAT_ERR_INVALID;
 	comma = strchr(names, ',');
