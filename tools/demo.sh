@@ -272,7 +272,8 @@ wait_for "$identity_cert" 30 test -s "$identity_cert"
 start moat-session --as "$demo_user" "${xenv[@]}" \
     "$run_dir/moat-session" --socket "$session_socket" --display "$display"
 
-fingerprint=$(openssl x509 -in "$identity_cert" -noout -fingerprint -sha256)
+# Line 1: the certificate's SHA-256 fingerprint; line 2: the catchphrase.
+{ read -r fingerprint; read -r catchphrase; } < <("$build/moatd" --fingerprint -f "$conf")
 note=""
 if [[ "$(stat -c %a "$identity_cert")" != *[4-7] ]]; then
 	note=" (the certificate is readable by root only: run the viewer as root, or
@@ -289,6 +290,7 @@ cat <<EOF
  Account:   $demo_user
  Password:  $password
  Identity:  $fingerprint
+ Catchphrase: $catchphrase
 
  Connect with TigerVNC, which checks the server against the identity$note:
    VNC_USERNAME=$demo_user VNC_PASSWORD=$password xtigervncviewer -SecurityTypes X509Plain -X509CA $identity_cert $viewer_host::$listen_port
