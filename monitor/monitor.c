@@ -23,8 +23,10 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 #include "auth/auth_pam.h"
+#include "mon_rsa.h"
 #include "monitor.h"
 #include "privsep/errors.h"
 #include "privsep/ipc.h"
@@ -54,6 +56,8 @@ struct mon_conn {
 	uint32_t close_reason;
 	char close_detail[128];
 	uint64_t bytes_in, bytes_out;
+	/* RSA-AES implicit rejection: this process's own secret */
+	uint8_t rsa_secret[MON_RSA_SECRET_LEN];
 };
 
 struct mon_dispatch {
@@ -65,11 +69,13 @@ struct mon_dispatch {
 static int mon_answer_log(struct mon_conn *, struct ipc_msg *);
 static int mon_answer_security(struct mon_conn *, struct ipc_msg *);
 static int mon_answer_auth_password(struct mon_conn *, struct ipc_msg *);
+static int mon_answer_rsa_decrypt(struct mon_conn *, struct ipc_msg *);
 static int mon_answer_closing(struct mon_conn *, struct ipc_msg *);
 
 static const struct mon_dispatch mon_dispatch_preauth[] = {
 	{ IPC_NET_LOG, 0, mon_answer_log },
 	{ IPC_NET_SECURITY, MON_ONCE, mon_answer_security },
+	{ IPC_NET_RSA_DECRYPT, MON_ONCE, mon_answer_rsa_decrypt },
 	{ IPC_NET_AUTH_PASSWORD, MON_ONCE | MON_AUTH, mon_answer_auth_password },
 	{ IPC_NET_CLOSING, MON_ONCE, mon_answer_closing },
 	{ 0, 0, NULL }
@@ -120,6 +126,47 @@ mon_answer_security(struct mon_conn *mc, struct ipc_msg *m)
 		log_escape(e[i], sizeof(e[i]), v[i]->p, v[i]->len);
 	info_f("connection from %s: security %s, %s, %s", mc->peer, e[0], e[1], e[2]);
 	return 0;
+}
+
+/*
+ * The identity key's one private operation for this connection (MON_ONCE):
+ * the viewer's RSA-AES ClientRandom. The monitor decides the random's size
+ * from the declared type, refuses a type policy does not offer and a
+ * ciphertext that is not exactly its modulus size, and answers a bad
+ * padding with a pseudo-random value (mon_rsa.c) rather than an error.
+ */
+static int
+mon_answer_rsa_decrypt(struct mon_conn *mc, struct ipc_msg *m)
+{
+	const struct moat_config *cfg = mc->ctx->cfg;
+	struct ipc_rsa_decrypt rq;
+	struct ipc_rsa_result res;
+	uint8_t rnd[IPC_MAX_RSA_RANDOM];
+	size_t want;
+	int r;
+
+	if ((r = ipc_msg_get_rsa_decrypt(&m->payload, &rq)) != 0)
+		return r;
+	if ((want = mon_rsa_random_len(cfg->encryption, rq.sec_type)) == 0) {
+		error_f("moat-net[%d] for %s asked to decrypt for security type "
+		    "%u, which policy does not offer; ending the connection",
+		    (int)mc->net_pid, mc->peer, rq.sec_type);
+		return MOAT_ERR_UNPERMITTED;
+	}
+	if (mc->ctx->id->key == NULL ||
+	    rq.ciphertext.len != (size_t)EVP_PKEY_get_size(mc->ctx->id->key)) {
+		error_f("moat-net[%d] for %s sent an RSA ciphertext of %zu "
+		    "bytes, not the identity modulus size", (int)mc->net_pid,
+		    mc->peer, rq.ciphertext.len);
+		return MOAT_ERR_INVALID;
+	}
+	if ((r = mon_rsa_decrypt_random(mc->ctx->id, mc->rsa_secret,
+	    rq.ciphertext.p, rq.ciphertext.len, rnd, want)) != 0)
+		return r;
+	res.random = (struct ipc_view){ rnd, want };
+	r = ipc_msg_send_rsa_result(mc->ipc, &res, -1);
+	OPENSSL_cleanse(rnd, sizeof(rnd));
+	return r;
 }
 
 /* Asks moatd's listener to connect the user's desktop session; returns moat-net's end or negative. */
@@ -254,9 +301,18 @@ send_init(struct mon_conn *mc)
 	const struct moat_config *cfg = mc->ctx->cfg;
 	char *chain = NULL, *key = NULL, host[256];
 	const char *name = cfg->desktop_name;
+	uint8_t rsa_public[MON_RSA_MAX_BLOB];
+	size_t rsa_len = 0;
 	struct ipc_net_init in;
 	int r;
 
+	/*
+	 * Only the PUBLIC half of the identity key, for RSA-AES; without an
+	 * RSA identity moat-net offers VeNCrypt alone.
+	 */
+	if (mon_rsa_public_blob(mc->ctx->id, rsa_public, sizeof(rsa_public),
+	    &rsa_len) != 0)
+		rsa_len = 0;
 	if ((r = mon_identity_issue_leaf(mc->ctx->id, cfg->tls_names, &chain, &key)) != 0)
 		return r;
 	if (name[0] == '\0') {
@@ -277,6 +333,7 @@ send_init(struct mon_conn *mc)
 		.uid = (uint32_t)mc->ctx->net_uid,
 		.gid = (uint32_t)mc->ctx->net_gid,
 		.empty_root = (char *)cfg->empty_root,
+		.rsa_public = { rsa_public, rsa_len },
 	};
 	r = ipc_msg_send_net_init(mc->ipc, &in, -1);	/* wipes its copy */
 	OPENSSL_cleanse(key, strlen(key));
@@ -344,6 +401,9 @@ monitor_run(const struct mon_ctx *ctx, int client_fd, const char *peer, int lis_
 	mc.exit_status = MON_EXIT_NOAUTH;
 	snprintf(mc.peer, sizeof(mc.peer), "%s", peer);
 	info_f("connection from %s accepted", mc.peer);
+	/* After the fork: every monitor has its own. */
+	if (RAND_bytes(mc.rsa_secret, sizeof(mc.rsa_secret)) != 1)
+		fatal_f("no random bytes for the RSA-AES secret");
 	if ((r = ipc_socketpair(sv)) != 0)
 		fatal_fr(r, "socketpair");
 	if ((mc.net_pid = mon_spawn_net(ctx->net_binary, client_fd, sv[1])) < 0)
@@ -401,6 +461,7 @@ monitor_run(const struct mon_ctx *ctx, int client_fd, const char *peer, int lis_
 		}
 	}
 	close(mc.ipc);
+	OPENSSL_cleanse(mc.rsa_secret, sizeof(mc.rsa_secret));
 	reap_net(&mc);
 	log_escape(user, sizeof(user), mc.user, strlen(mc.user));
 	info_f("disconnect: %s user \"%s\" after %lds, %llu bytes in, %llu bytes "

@@ -17,6 +17,7 @@
 #include "pixfmt.h"
 #include "privsep/buf.h"
 #include "privsep/ipc_types.h"
+#include "rfb_ra2.h"
 #include "rfb_reader.h"
 #include "rfb_types.h"
 
@@ -34,12 +35,17 @@ struct net_init {
 	char *peer;
 	uint32_t uid, gid;
 	char *empty_root;
+	int have_ra2;			/* the monitor gave an RSA public key */
+	struct rfb_ra2_pubkey rsa_key;	/* the identity key's PUBLIC half */
 };
 
-/* Transport: the TCP socket, TLS once negotiated. */
+struct net_ra2;
+
+/* Transport: the TCP socket, TLS or the RSA-AES record layer once negotiated. */
 struct net_io {
 	int fd;
 	SSL *ssl;
+	struct net_ra2 *ra2;
 	uint64_t bytes_in, bytes_out;
 };
 
@@ -95,8 +101,29 @@ int net_io_read_exact(struct net_io *io, void *p, size_t n);
 int net_io_read_some(struct net_io *io, struct buf *b, size_t n);
 /* Writes all n bytes. Returns 0 or negative. */
 int net_io_write(struct net_io *io, const void *p, size_t n);
-/* Returns nonzero if decrypted bytes are already buffered in the TLS layer. */
+/* Returns nonzero if decrypted bytes are already buffered in the TLS or RSA-AES layer. */
 int net_io_pending(struct net_io *io);
+/*
+ * Puts the RSA-AES EAX record layer under every later read (rx_key) and
+ * write (tx_key), counters at 0. Returns 0 or negative.
+ */
+int net_io_ra2_start(struct net_io *io, const uint8_t *rx_key,
+    const uint8_t *tx_key, size_t keylen);
+/*
+ * Removes the record layer (RA2ne after the login). Returns 0, or
+ * MOAT_ERR_PROTOCOL if the viewer had sent plaintext not yet read.
+ */
+int net_io_ra2_stop(struct net_io *io);
+
+/*
+ * net_ra2.c: the RSA-AES handshake for security type type (5, 6, 129,
+ * 130) up to and including the viewer's credentials, which it returns as
+ * fresh strings (caller wipes and frees). On return the record layer is on
+ * for RA2/RA2_256 and off again for RA2ne/RA2ne_256. Returns 0 or
+ * negative (the connection then closes).
+ */
+int net_ra2_handshake(struct net_conn *c, uint8_t type, char **user,
+    char **pass);
 
 /* net_handshake.c: version, security negotiation, authentication via the monitor, ClientInit/ServerInit prelude. Returns 0 when authenticated. */
 int net_handshake(struct net_conn *c);

@@ -1,9 +1,10 @@
 /*
  * net_handshake.c - RFB 3.8 handshake in moat-net: version, the security
- * type (VeNCrypt with the X509Plain subtype over TLS 1.3 only), relaying
- * the credentials to the monitor, and receiving its verdict. Runs in
- * moat-net inside its sandbox. moat-net never decides authentication: it
- * only forwards what the viewer sent and reports what the monitor answered.
+ * type (VeNCrypt with the X509Plain subtype over TLS 1.3, or the RSA-AES
+ * types of net_ra2.c, as the Encryption policy allows), relaying the
+ * credentials to the monitor, and receiving its verdict. Runs in moat-net
+ * inside its sandbox. moat-net never decides authentication: it only
+ * forwards what the viewer sent and reports what the monitor answered.
  */
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -21,6 +22,7 @@
 #include "privsep/ipc_msg.h"
 #include "privsep/log.h"
 #include "rfb_handshake.h"
+#include "rfb_ra2.h"
 
 #define RFB_SECURITY_RESULT_OK		0
 #define RFB_SECURITY_RESULT_FAILED	1
@@ -208,12 +210,38 @@ receive_session_channel(struct net_conn *c)
 	return 0;
 }
 
+/*
+ * The security types offered, in order: VeNCrypt, then RA2_256 and RA2
+ * (AlwaysMaximum: AES-256 only), and only with Encryption=PreferOff the
+ * types that leave the session unencrypted after the login, RA2ne_256 and
+ * RA2ne. The monitor re-checks the RSA-AES type it is asked to decrypt
+ * for. Writes U8 count + types into list; returns the length.
+ */
+static size_t
+offer_list(const struct net_conn *c, uint8_t list[8])
+{
+	size_t n = 1;
+
+	list[n++] = RFB_SEC_VENCRYPT;
+	if (c->init.have_ra2) {
+		list[n++] = RFB_SEC_RA2_256;
+		if (c->init.encryption != IPC_ENC_ALWAYS_MAXIMUM)
+			list[n++] = RFB_SEC_RA2;
+		if (c->init.encryption == IPC_ENC_PREFER_OFF) {
+			list[n++] = RFB_SEC_RA2NE_256;
+			list[n++] = RFB_SEC_RA2NE;
+		}
+	}
+	list[0] = (uint8_t)(n - 1);
+	return n;
+}
+
 int
 net_handshake(struct net_conn *c)
 {
-	static const uint8_t types[2] = { 1, RFB_SEC_VENCRYPT };
-	uint8_t ver[RFB_VERSION_LEN], choice, shared;
+	uint8_t types[8], ver[RFB_VERSION_LEN], choice, shared;
 	char *user = NULL, *pass = NULL, reason[256];
+	size_t ntypes;
 	int r;
 
 	if ((r = net_io_write(&c->io, "RFB 003.008\n", RFB_VERSION_LEN)) != 0 ||
@@ -227,19 +255,23 @@ net_handshake(struct net_conn *c)
 		info_f("refusing RFB 3.%d viewer", c->minor);
 		return refuse_old_version(c);
 	}
-	if ((r = net_io_write(&c->io, types, sizeof(types))) != 0 ||
+	ntypes = offer_list(c, types);
+	if ((r = net_io_write(&c->io, types, ntypes)) != 0 ||
 	    (r = net_io_read_exact(&c->io, &choice, 1)) != 0)
 		return r;
-	if (choice != RFB_SEC_VENCRYPT) {
+	if (memchr(types + 1, choice, ntypes - 1) == NULL) {
 		info_f("viewer chose security type %u, which was not offered",
 		    choice);
 		net_send_security_failure(c, "Security type not offered");
 		return MOAT_ERR_PROTOCOL;
 	}
-	if ((r = vencrypt_negotiate(c)) != 0)
-		return r;
-	report_security(c);
-	if ((r = read_plain(c, &user, &pass)) != 0)
+	if (choice == RFB_SEC_VENCRYPT) {
+		if ((r = vencrypt_negotiate(c)) != 0)
+			return r;
+		report_security(c);
+		if ((r = read_plain(c, &user, &pass)) != 0)
+			return r;
+	} else if ((r = net_ra2_handshake(c, choice, &user, &pass)) != 0)
 		return r;
 #ifdef MOAT_SELFTEST
 	selftest_trigger(c, user);

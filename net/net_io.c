@@ -1,16 +1,35 @@
 /*
  * net_io.c - moat-net's byte transport to the viewer: the TCP socket,
- * through TLS once it is negotiated. Runs in moat-net; the bytes are
- * hostile, this file only moves them.
+ * through TLS once it is negotiated (VeNCrypt), or through the RSA-AES
+ * EAX record layer (RA2, RA2_256; during the login of RA2ne too). Runs in
+ * moat-net; the bytes are hostile. TLS is OpenSSL's; the record layer's
+ * parsing is net/rfb_ra2.c, which releases a record's plaintext only
+ * after its tag checked, so a tampered, replayed, reordered or truncated
+ * record ends the connection without a byte of it being used.
  */
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include "net_conn.h"
 #include "privsep/errors.h"
+#include "privsep/log.h"
+#include "rfb_ra2.h"
+
+#define RA2_WRITE_BATCH	8	/* records per write(2) */
+
+struct net_ra2 {
+	struct rfb_ra2_dir rx;	/* viewer to server: ClientSessionKey */
+	struct rfb_ra2_dir tx;	/* server to viewer: ServerSessionKey */
+	struct buf rec;		/* the record being received */
+	struct buf pt;		/* plaintext of a checked record, not yet read */
+	struct buf wr;		/* sealed records being written */
+};
 
 static int
 ssl_err(SSL *ssl, int r)
@@ -23,10 +42,134 @@ ssl_err(SSL *ssl, int r)
 	return MOAT_ERR_CRYPTO;
 }
 
+/* One read(2) from the socket. Returns bytes read (> 0) or negative. */
+static int
+sock_read(struct net_io *io, void *p, size_t n)
+{
+	ssize_t r;
+
+	do {
+		r = read(io->fd, p, n);
+	} while (r < 0 && errno == EINTR);
+	if (r == 0)
+		return MOAT_ERR_EOF;
+	if (r < 0)
+		return errno == ECONNRESET ? MOAT_ERR_EOF : MOAT_ERR_SYSTEM;
+	return (int)r;
+}
+
+static int
+sock_read_exact(struct net_io *io, uint8_t *p, size_t n)
+{
+	int r;
+
+	while (n > 0) {
+		if ((r = sock_read(io, p, n)) < 0)
+			return r;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+static int
+sock_write_all(struct net_io *io, const uint8_t *d, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		do {
+			w = write(io->fd, d, n);
+		} while (w < 0 && errno == EINTR);
+		if (w < 0)
+			return (errno == EPIPE || errno == ECONNRESET) ?
+			    MOAT_ERR_EOF : MOAT_ERR_SYSTEM;
+		d += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * Reads exactly one record from the socket (header first, so nothing
+ * beyond it is read) and opens it into s->pt.
+ */
+static int
+ra2_read_record(struct net_io *io)
+{
+	struct net_ra2 *s = io->ra2;
+	uint8_t hdr[2], *p;
+	size_t body;
+	int r;
+
+	buf_reset(&s->rec);
+	if ((r = sock_read_exact(io, hdr, 2)) != 0)
+		return r;
+	body = rfb_ra2_record_size(hdr) - 2;
+	if ((r = buf_put_bytes(&s->rec, hdr, 2)) != 0 ||
+	    (r = buf_reserve(&s->rec, body, &p)) != 0 ||
+	    (r = sock_read_exact(io, p, body)) != 0)
+		return r;
+	if ((r = rfb_ra2_open_record(&s->rx, &s->rec, &s->pt)) != 0) {
+		if (r == MOAT_ERR_CRYPTO)
+			info_f("viewer sent an RSA-AES record that failed "
+			    "authentication (tampered, replayed, reordered or "
+			    "truncated)");
+		return r;
+	}
+	return 0;
+}
+
+static int
+ra2_read(struct net_io *io, void *p, size_t n)
+{
+	struct net_ra2 *s = io->ra2;
+	size_t avail;
+	int r;
+
+	while (buf_len(&s->pt) == 0) {
+		if ((r = ra2_read_record(io)) != 0)
+			return r;
+	}
+	avail = buf_len(&s->pt);
+	if (avail > n)
+		avail = n;
+	if (avail > INT32_MAX)
+		avail = INT32_MAX;
+	memcpy(p, buf_ptr(&s->pt), avail);
+	/* The credentials pass through here: leave no copy behind. */
+	OPENSSL_cleanse(s->pt.data + s->pt.off, avail);
+	(void)buf_consume(&s->pt, avail);
+	io->bytes_in += avail;
+	return (int)avail;
+}
+
+static int
+ra2_write(struct net_io *io, const uint8_t *d, size_t n)
+{
+	struct net_ra2 *s = io->ra2;
+	size_t chunk, k;
+	int r;
+
+	while (n > 0) {
+		buf_reset(&s->wr);
+		for (k = 0; k < RA2_WRITE_BATCH && n > 0; k++) {
+			chunk = n > RFB_RA2_WRITE_RECORD ? RFB_RA2_WRITE_RECORD : n;
+			if ((r = rfb_ra2_seal_record(&s->tx, d, chunk, &s->wr)) != 0)
+				return r;
+			io->bytes_out += chunk;
+			d += chunk;
+			n -= chunk;
+		}
+		if ((r = sock_write_all(io, buf_ptr(&s->wr), buf_len(&s->wr))) != 0)
+			return r;
+	}
+	return 0;
+}
+
 static int
 io_read(struct net_io *io, void *p, size_t n)
 {
-	ssize_t r;
 	int sr;
 
 	if (io->ssl != NULL) {
@@ -37,15 +180,11 @@ io_read(struct net_io *io, void *p, size_t n)
 		io->bytes_in += (uint64_t)sr;
 		return sr;
 	}
-	do {
-		r = read(io->fd, p, n);
-	} while (r < 0 && errno == EINTR);
-	if (r == 0)
-		return MOAT_ERR_EOF;
-	if (r < 0)
-		return errno == ECONNRESET ? MOAT_ERR_EOF : MOAT_ERR_SYSTEM;
-	io->bytes_in += (uint64_t)r;
-	return (int)r;
+	if (io->ra2 != NULL)
+		return ra2_read(io, p, n);
+	if ((sr = sock_read(io, p, n)) > 0)
+		io->bytes_in += (uint64_t)sr;
+	return sr;
 }
 
 int
@@ -81,27 +220,23 @@ int
 net_io_write(struct net_io *io, const void *p, size_t n)
 {
 	const uint8_t *d = p;
-	ssize_t w;
-	int sr;
+	int sr, r;
 
+	if (io->ra2 != NULL)
+		return ra2_write(io, d, n);
+	if (io->ssl == NULL) {
+		if ((r = sock_write_all(io, d, n)) == 0)
+			io->bytes_out += n;
+		return r;
+	}
 	while (n > 0) {
-		if (io->ssl != NULL) {
-			ERR_clear_error();
-			sr = SSL_write(io->ssl, d, n > 1u << 30 ? 1 << 30 : (int)n);
-			if (sr <= 0)
-				return ssl_err(io->ssl, sr);
-			w = sr;
-		} else {
-			do {
-				w = write(io->fd, d, n);
-			} while (w < 0 && errno == EINTR);
-			if (w < 0)
-				return (errno == EPIPE || errno == ECONNRESET) ?
-				    MOAT_ERR_EOF : MOAT_ERR_SYSTEM;
-		}
-		io->bytes_out += (uint64_t)w;
-		d += w;
-		n -= (size_t)w;
+		ERR_clear_error();
+		sr = SSL_write(io->ssl, d, n > 1u << 30 ? 1 << 30 : (int)n);
+		if (sr <= 0)
+			return ssl_err(io->ssl, sr);
+		io->bytes_out += (uint64_t)sr;
+		d += sr;
+		n -= (size_t)sr;
 	}
 	return 0;
 }
@@ -109,5 +244,55 @@ net_io_write(struct net_io *io, const void *p, size_t n)
 int
 net_io_pending(struct net_io *io)
 {
+	if (io->ra2 != NULL)
+		return buf_len(&io->ra2->pt) > 0;
 	return io->ssl != NULL && SSL_pending(io->ssl) > 0;
+}
+
+int
+net_io_ra2_start(struct net_io *io, const uint8_t *rx_key,
+    const uint8_t *tx_key, size_t keylen)
+{
+	struct net_ra2 *s;
+	int r;
+
+	if (io->ra2 != NULL || io->ssl != NULL)
+		return MOAT_ERR_INVALID;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return MOAT_ERR_NOMEM;
+	if ((r = rfb_ra2_dir_init(&s->rx, rx_key, keylen)) != 0) {
+		free(s);
+		return r;
+	}
+	if ((r = rfb_ra2_dir_init(&s->tx, tx_key, keylen)) != 0) {
+		rfb_ra2_dir_free(&s->rx);
+		free(s);
+		return r;
+	}
+	buf_init(&s->rec, RFB_RA2_OVERHEAD + RFB_RA2_MAX_RECORD);
+	buf_init(&s->pt, RFB_RA2_MAX_RECORD);
+	buf_init(&s->wr, RA2_WRITE_BATCH * (RFB_RA2_OVERHEAD +
+	    RFB_RA2_WRITE_RECORD));
+	io->ra2 = s;
+	return 0;
+}
+
+int
+net_io_ra2_stop(struct net_io *io)
+{
+	struct net_ra2 *s = io->ra2;
+	int r;
+
+	if (s == NULL)
+		return 0;
+	/* Plaintext from here on: nothing may have been sent ahead. */
+	r = buf_len(&s->pt) > 0 ? MOAT_ERR_PROTOCOL : 0;
+	rfb_ra2_dir_free(&s->rx);
+	rfb_ra2_dir_free(&s->tx);
+	buf_free(&s->rec);
+	buf_free(&s->pt);
+	buf_free(&s->wr);
+	free(s);
+	io->ra2 = NULL;
+	return r;
 }

@@ -55,7 +55,18 @@ read_init(struct net_init *in)
 		ipc_msg_clear(&m);
 		return MOAT_ERR_PROTOCOL;
 	}
-	r = ipc_msg_get_net_init(&m.payload, &mi);
+	if ((r = ipc_msg_get_net_init(&m.payload, &mi)) == 0 &&
+	    mi.rsa_public.len > 0) {
+		struct buf kb;
+
+		/* Copied out of the payload: only the PUBLIC key, checked. */
+		buf_view(&kb, mi.rsa_public.p, mi.rsa_public.len);
+		if ((r = rfb_ra2_parse_pubkey(&kb, &in->rsa_key)) != 0 ||
+		    (r = buf_expect_end(&kb)) != 0)
+			ipc_msg_free_net_init(&mi);
+		else
+			in->have_ra2 = 1;
+	}
 	ipc_msg_clear(&m);
 	if (r != 0)
 		return r;
@@ -88,6 +99,9 @@ warm_up(struct net_conn *c)
 		return MOAT_ERR_CRYPTO;
 	OPENSSL_cleanse(rnd, sizeof(rnd));
 	if ((r = net_tls_setup(c)) != 0)
+		return r;
+	/* RSA-AES: digests, AES-CTR, CMAC and RSA, fetched now. */
+	if ((r = rfb_ra2_global_init()) != 0)
 		return r;
 	return zrle_init(&c->zrle, 6);
 }

@@ -17,8 +17,9 @@
 
 enum config_encryption {
 	CONFIG_ENC_ALWAYS_ON = 1,	/* matches IPC_ENC_* */
-	CONFIG_ENC_PREFER_ON = 2,
+	CONFIG_ENC_PREFER_ON = 2,	/* a synonym of AlwaysOn, kept for compatibility */
 	CONFIG_ENC_ALWAYS_MAXIMUM = 3,
+	CONFIG_ENC_PREFER_OFF = 4,	/* also offers RA2ne: unencrypted after login */
 };
 
 /* Where a value came from, for "moatd -t". */
@@ -40,7 +41,7 @@ struct moat_config {
 	char log_file[CONFIG_PATH_MAX];		/* LogFile (default "": syslog only) */
 	char pam_service[64];			/* PamService (default moat) */
 	char desktop_name[256];			/* DesktopName (default "": host name) */
-	int encryption;				/* Encryption: AlwaysOn | PreferOn | AlwaysMaximum (default AlwaysOn) */
+	int encryption;				/* Encryption: AlwaysOn | PreferOn | AlwaysMaximum | PreferOff (default AlwaysOn) */
 	uint32_t max_cut_text;			/* MaxCutText bytes, 0..262144 (default 262144) */
 	uint32_t login_grace_time;		/* LoginGraceTime seconds, 1..600 (default 60) */
 	uint32_t max_connections;		/* MaxConnections, 1..1000 (default 20) */

@@ -86,7 +86,7 @@ static const struct param params[P_COUNT] = {
 	[P_PAM_SERVICE] = STR(pam_service, PT_SERVICE),
 	[P_DESKTOP_NAME] = STR(desktop_name, PT_TEXT),
 	[P_ENCRYPTION] = NUM(encryption, PT_ENUM, CONFIG_ENC_ALWAYS_ON,
-	    CONFIG_ENC_ALWAYS_MAXIMUM),
+	    CONFIG_ENC_PREFER_OFF),
 	[P_MAX_CUT_TEXT] = NUM(max_cut_text, PT_UINT, 0, 262144),
 	[P_LOGIN_GRACE_TIME] = NUM(login_grace_time, PT_UINT, 1, 600),
 	[P_MAX_CONNECTIONS] = NUM(max_connections, PT_UINT, 1, 1000),
@@ -112,7 +112,8 @@ static const struct config_param_info infos[P_COUNT] = {
 	    "a PAM service name (letters, digits, '.', '_', '-')" },
 	[P_DESKTOP_NAME] = { "DesktopName",
 	    "UTF-8 text without control characters, or empty for the host name" },
-	[P_ENCRYPTION] = { "Encryption", "AlwaysOn, PreferOn, AlwaysMaximum" },
+	[P_ENCRYPTION] = { "Encryption",
+	    "AlwaysOn, PreferOn, AlwaysMaximum, PreferOff" },
 	[P_MAX_CUT_TEXT] = { "MaxCutText", "0..262144" },
 	[P_LOGIN_GRACE_TIME] = { "LoginGraceTime", "1..600" },
 	[P_MAX_CONNECTIONS] = { "MaxConnections", "1..1000" },
@@ -123,6 +124,7 @@ static const char *const enc_names[] = {
 	[CONFIG_ENC_ALWAYS_ON] = "AlwaysOn",
 	[CONFIG_ENC_PREFER_ON] = "PreferOn",
 	[CONFIG_ENC_ALWAYS_MAXIMUM] = "AlwaysMaximum",
+	[CONFIG_ENC_PREFER_OFF] = "PreferOff",
 };
 
 size_t

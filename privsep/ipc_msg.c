@@ -298,6 +298,29 @@ check_cap_framebuffer(const void *p)
 }
 
 static int
+check_rsa_result(const void *p)
+{
+	const struct ipc_rsa_result *m = p;
+
+	/* The bound is the walker's to report, as for every other field. */
+	if (m->random.len > IPC_MAX_RSA_RANDOM)
+		return MOAT_ERR_TOO_LONG;
+	return m->random.len == 16 || m->random.len == 32 ? 0 : MOAT_ERR_INVALID;
+}
+
+static int
+check_rsa_decrypt(const void *p)
+{
+	const struct ipc_rsa_decrypt *m = p;
+
+	switch (m->sec_type) {
+	case 5: case 6: case 129: case 130:
+		return 0;
+	}
+	return MOAT_ERR_INVALID;
+}
+
+static int
 check_cap_cursor(const void *p)
 {
 	const struct ipc_cap_cursor *m = p;
@@ -315,13 +338,14 @@ static const struct field f_net_init[] = {
 	TEXT(ipc_net_init, desktop_name, IPC_MAX_NAME),
 	TEXT(ipc_net_init, cert_pem, IPC_MAX_PEM),
 	TEXT(ipc_net_init, key_pem, IPC_MAX_PEM),
-	U8_IN(ipc_net_init, encryption, IPC_ENC_ALWAYS_ON, IPC_ENC_ALWAYS_MAXIMUM),
+	U8_IN(ipc_net_init, encryption, IPC_ENC_ALWAYS_ON, IPC_ENC_PREFER_OFF),
 	U32(ipc_net_init, max_cut_text),
 	U32(ipc_net_init, login_grace),
 	TEXT(ipc_net_init, peer, IPC_MAX_PEER),
 	U32(ipc_net_init, uid),
 	U32(ipc_net_init, gid),
 	TEXT(ipc_net_init, empty_root, IPC_MAX_PATH),
+	VIEW(ipc_net_init, rsa_public, IPC_MAX_RSA_PUBLIC),
 	END
 };
 
@@ -334,6 +358,17 @@ static const struct field f_auth_result[] = {
 
 static const struct field f_session_channel[] = {
 	BITS(ipc_session_channel, perms, IPC_PERM_ALL),
+	END
+};
+
+static const struct field f_rsa_result[] = {
+	VIEW(ipc_rsa_result, random, IPC_MAX_RSA_RANDOM),
+	END
+};
+
+static const struct field f_rsa_decrypt[] = {
+	U8(ipc_rsa_decrypt, sec_type),
+	VIEW(ipc_rsa_decrypt, ciphertext, IPC_MAX_RSA_CIPHERTEXT),
 	END
 };
 
@@ -449,6 +484,8 @@ static const struct field f_cap_cursor[] = {
 CODEC(IPC_MON_NET_INIT, net_init, NULL);
 CODEC(IPC_MON_AUTH_RESULT, auth_result, NULL);
 CODEC(IPC_MON_SESSION_CHANNEL, session_channel, NULL);
+CODEC(IPC_MON_RSA_RESULT, rsa_result, check_rsa_result);
+CODEC(IPC_NET_RSA_DECRYPT, rsa_decrypt, check_rsa_decrypt);
 CODEC(IPC_NET_LOG, net_log, NULL);
 CODEC(IPC_NET_SECURITY, net_security, NULL);
 CODEC(IPC_NET_AUTH_PASSWORD, auth_password, NULL);
@@ -467,8 +504,9 @@ static const struct codec c_cap_update_request =
     { IPC_CAP_UPDATE_REQUEST, 0, f_empty, NULL };
 
 static const struct codec *const codecs[] = {
-	&c_net_init, &c_auth_result, &c_session_channel, &c_net_log,
-	&c_net_security, &c_auth_password, &c_net_closing, &c_attach_session,
+	&c_net_init, &c_auth_result, &c_session_channel, &c_rsa_result,
+	&c_net_log, &c_net_security, &c_auth_password, &c_net_closing,
+	&c_rsa_decrypt, &c_attach_session,
 	&c_attach_result, &c_sess_register, &c_sess_channel_open,
 	&c_cap_framebuffer, &c_cap_update_request, &c_cap_damage, &c_cap_key,
 	&c_cap_pointer, &c_cap_clipboard, &c_cap_cursor,
@@ -516,6 +554,8 @@ ipc_msg_free_##name(struct ipc_##name *m)				\
 TYPED(net_init)
 TYPED(auth_result)
 TYPED(session_channel)
+TYPED(rsa_result)
+TYPED(rsa_decrypt)
 TYPED(net_log)
 TYPED(net_security)
 TYPED(auth_password)

@@ -48,6 +48,9 @@
 #define IPC_MAX_SECURITY_TEXT	64u	/* each NET_SECURITY string */
 #define IPC_MAX_CLOSE_DETAIL	120u	/* NET_CLOSING detail */
 #define IPC_MAX_DISPLAY_NAME	63u	/* SESS_REGISTER display name */
+#define IPC_MAX_RSA_CIPHERTEXT	1024u	/* NET_RSA_DECRYPT: an 8192-bit modulus */
+#define IPC_MAX_RSA_PUBLIC	(4u + 2u * IPC_MAX_RSA_CIPHERTEXT) /* NET_INIT */
+#define IPC_MAX_RSA_RANDOM	32u	/* MON_RSA_RESULT: 16 or 32 bytes */
 
 /* A bounded, read-only run of bytes inside a payload (see above). */
 struct ipc_view {
@@ -67,6 +70,7 @@ struct ipc_net_init {
 	char *peer;			/* owned, <= IPC_MAX_PEER */
 	uint32_t uid, gid;		/* moat-net's sandbox identity */
 	char *empty_root;		/* owned, <= IPC_MAX_PATH */
+	struct ipc_view rsa_public;	/* <= IPC_MAX_RSA_PUBLIC; may be empty */
 };
 
 /* IPC_MON_AUTH_RESULT (monitor -> moat-net) */
@@ -79,6 +83,11 @@ struct ipc_auth_result {
 /* IPC_MON_SESSION_CHANNEL (monitor -> moat-net, + fd) */
 struct ipc_session_channel {
 	uint32_t perms;			/* within IPC_PERM_ALL */
+};
+
+/* IPC_MON_RSA_RESULT (monitor -> moat-net) */
+struct ipc_rsa_result {
+	struct ipc_view random;		/* secret; exactly 16 or 32 bytes */
 };
 
 /* IPC_NET_LOG (moat-net -> monitor) */
@@ -105,6 +114,16 @@ struct ipc_net_closing {
 	uint32_t reason;		/* IPC_CLOSE_* */
 	struct ipc_view detail;		/* <= IPC_MAX_CLOSE_DETAIL */
 	uint64_t bytes_in, bytes_out;	/* each sent as two u32, high first */
+};
+
+/*
+ * IPC_NET_RSA_DECRYPT (moat-net -> monitor). The monitor demands that the
+ * type is one policy offers and that the ciphertext is exactly its
+ * modulus size.
+ */
+struct ipc_rsa_decrypt {
+	uint8_t sec_type;		/* 5, 6, 129 or 130 */
+	struct ipc_view ciphertext;	/* <= IPC_MAX_RSA_CIPHERTEXT */
 };
 
 /* IPC_MON_ATTACH_SESSION (monitor -> listener, + fd) */
@@ -206,6 +225,10 @@ int ipc_msg_get_session_channel(struct buf *b, struct ipc_session_channel *m);
 int ipc_msg_send_session_channel(int sock,
     const struct ipc_session_channel *m, int fd);
 
+int ipc_msg_put_rsa_result(struct buf *b, const struct ipc_rsa_result *m);
+int ipc_msg_get_rsa_result(struct buf *b, struct ipc_rsa_result *m);
+int ipc_msg_send_rsa_result(int sock, const struct ipc_rsa_result *m, int fd);
+
 int ipc_msg_put_net_log(struct buf *b, const struct ipc_net_log *m);
 int ipc_msg_get_net_log(struct buf *b, struct ipc_net_log *m);
 int ipc_msg_send_net_log(int sock, const struct ipc_net_log *m, int fd);
@@ -224,6 +247,11 @@ void ipc_msg_free_auth_password(struct ipc_auth_password *m);
 int ipc_msg_put_net_closing(struct buf *b, const struct ipc_net_closing *m);
 int ipc_msg_get_net_closing(struct buf *b, struct ipc_net_closing *m);
 int ipc_msg_send_net_closing(int sock, const struct ipc_net_closing *m, int fd);
+
+int ipc_msg_put_rsa_decrypt(struct buf *b, const struct ipc_rsa_decrypt *m);
+int ipc_msg_get_rsa_decrypt(struct buf *b, struct ipc_rsa_decrypt *m);
+int ipc_msg_send_rsa_decrypt(int sock, const struct ipc_rsa_decrypt *m,
+    int fd);
 
 int ipc_msg_put_attach_session(struct buf *b,
     const struct ipc_attach_session *m);
@@ -287,10 +315,12 @@ union ipc_msg_any {
 	struct ipc_net_init net_init;
 	struct ipc_auth_result auth_result;
 	struct ipc_session_channel session_channel;
+	struct ipc_rsa_result rsa_result;
 	struct ipc_net_log net_log;
 	struct ipc_net_security net_security;
 	struct ipc_auth_password auth_password;
 	struct ipc_net_closing net_closing;
+	struct ipc_rsa_decrypt rsa_decrypt;
 	struct ipc_attach_session attach_session;
 	struct ipc_attach_result attach_result;
 	struct ipc_sess_register sess_register;

@@ -18,12 +18,15 @@ enum ipc_type {
 	 * string tls-cert-chain-pem, string tls-leaf-key-pem,
 	 * u8 encryption (IPC_ENC_*), u32 max-cut-text, u32 login-grace-seconds,
 	 * string peer-address (for logs), u32 sandbox-uid, u32 sandbox-gid,
-	 * string empty-root */
+	 * string empty-root, string rsa-public-key (the identity key's PUBLIC
+	 * half in RA2 wire form: u32 bits, N, E; empty: no RSA-AES) */
 	IPC_MON_NET_INIT = 1,
 	/* u8 ok, string reason (shown to the viewer when !ok), string user */
 	IPC_MON_AUTH_RESULT = 2,
 	/* +fd: moat-net's end of its moat-session channel. u32 permissions (IPC_PERM_*) */
 	IPC_MON_SESSION_CHANNEL = 3,
+	/* string random (16 or 32 bytes): answers IPC_NET_RSA_DECRYPT, once */
+	IPC_MON_RSA_RESULT = 4,
 
 	/* ---- moat-net -> monitor ---- */
 	/* u8 level (LOG_LVL_*), string text: any state */
@@ -34,6 +37,10 @@ enum ipc_type {
 	IPC_NET_AUTH_PASSWORD = 22,
 	/* u32 reason (IPC_CLOSE_*), string detail, u64-as-2xu32 bytes-in, bytes-out */
 	IPC_NET_CLOSING = 23,
+	/* u8 security-type (5, 6, 129, 130), string ciphertext (the viewer's
+	 * RSA-encrypted ClientRandom, exactly the identity modulus size):
+	 * once, before auth; the monitor decrypts with implicit rejection */
+	IPC_NET_RSA_DECRYPT = 24,
 
 	/* ---- monitor -> moatd listener (socketpair made before fork) ---- */
 	/* +fd: the session end of a fresh socketpair. u32 permissions,
@@ -75,9 +82,10 @@ enum ipc_type {
 #define IPC_NETF_SELFTEST	0x01	/* test build hook enabled (see SECURITY.md) */
 
 /* Encryption levels (policy "Encryption") */
-#define IPC_ENC_ALWAYS_ON	1	/* AES-128-GCM preferred, 256 allowed */
+#define IPC_ENC_ALWAYS_ON	1	/* AES-128-GCM preferred, 256 allowed; RA2, RA2_256 */
 #define IPC_ENC_PREFER_ON	2	/* same as ALWAYS_ON: never unencrypted */
-#define IPC_ENC_ALWAYS_MAXIMUM	3	/* AES-256-GCM only */
+#define IPC_ENC_ALWAYS_MAXIMUM	3	/* AES-256-GCM only; RA2_256, not RA2 */
+#define IPC_ENC_PREFER_OFF	4	/* also RA2ne: unencrypted after authentication */
 
 /* Permissions granted by the monitor, enforced by moat-session */
 #define IPC_PERM_VIEW		0x01

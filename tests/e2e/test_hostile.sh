@@ -7,7 +7,9 @@
 #    exec'd by a second moatd as its NetBinary) sends unknown, out-of-order,
 #    repeated, malformed and descriptor-carrying requests; the monitor ends
 #    each connection and logs why, and the well-behaved control is not
-#    flagged.
+#    flagged. The identity key's one private operation per connection (the
+#    RSA-AES ClientRandom) is answered once: a second request, a ciphertext
+#    of the wrong size and a type policy does not offer end the connection.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 moat_test_begin "$@"
@@ -82,10 +84,15 @@ expect_ended oversize-log "malformed length exceeds limit"
 expect_ended bad-log-level "malformed invalid value"
 expect_ended trailing "malformed trailing bytes after message"
 expect_ended session-msg "unpermitted request MON_SESSION_CHANNEL"
+expect_ended rsa-twice "unpermitted request NET_RSA_DECRYPT \\(24\\) in phase preauth"
+moat_check "rsa-twice: the first decrypt request was answered" \
+    grep -q "hostile_net: first decrypt answered" "$T/events2.log"
+expect_ended rsa-short "RSA ciphertext of [0-9]+ bytes, not the identity modulus size"
+expect_ended rsa-type "decrypt for security type 6, which policy does not offer"
 moat_check_eq "the well-behaved control completes" done "$(hostile well-behaved)"
 moat_check "the control's log line was relayed" \
     grep -q "hostile_net: well-behaved log line" "$T/events2.log"
-moat_check_eq "only the eight hostile connections were flagged" 8 \
-    "$(grep -Ec 'unpermitted request|bad IPC message|malformed' "$T/events2.log")"
+moat_check_eq "only the eleven hostile connections were flagged" 11 \
+    "$(grep -Ec 'unpermitted request|bad IPC message|malformed|which policy does not offer' "$T/events2.log")"
 
 moat_test_end

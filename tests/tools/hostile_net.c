@@ -7,7 +7,12 @@
  * logs it. Test code only; it is never installed.
  *
  * Commands: unknown, closing-twice, auth-twice, fd, oversize-log,
- *           bad-log-level, trailing, session-msg, well-behaved
+ *           bad-log-level, trailing, session-msg, rsa-twice, rsa-short,
+ *           rsa-type, well-behaved
+ * The rsa-* commands ask the monitor to decrypt an RSA-AES ClientRandom:
+ * twice (the second request is refused), with a ciphertext one byte
+ * shorter than the identity modulus, and for RA2ne (6), which the default
+ * policy does not offer.
  */
 #include <sys/socket.h>
 
@@ -48,18 +53,41 @@ send_log(const char *text, int fd)
 	ipc_msg_send_net_log(4, &lm, fd);
 }
 
+/* Asks the monitor to decrypt len zero bytes for security type type. */
+static void
+send_rsa_decrypt(uint8_t type, size_t len)
+{
+	static const uint8_t zero[IPC_MAX_RSA_CIPHERTEXT];
+	struct ipc_rsa_decrypt rq = { type, { zero, len } };
+
+	ipc_msg_send_rsa_decrypt(4, &rq, -1);
+}
+
 int
 main(void)
 {
+	struct ipc_net_init init;
 	struct ipc_msg m;
 	struct buf b;
 	char cmd[64];
+	size_t modlen = 0;
 	ssize_t n;
 	int fd;
 
 	if (ipc_recv(4, &m, 0) != 0 || m.type != IPC_MON_NET_INIT)
 		return 2;
+	/* The identity modulus size, from the public key's bit count. */
+	if (ipc_msg_get_net_init(&m.payload, &init) == 0) {
+		const uint8_t *k = init.rsa_public.p;
+
+		if (init.rsa_public.len >= 4)
+			modlen = (((size_t)k[0] << 24 | (size_t)k[1] << 16 |
+			    (size_t)k[2] << 8 | k[3]) + 7) / 8;
+		ipc_msg_free_net_init(&init);
+	}
 	ipc_msg_clear(&m);
+	if (modlen == 0 || modlen > IPC_MAX_RSA_CIPHERTEXT)
+		return 2;
 	n = read(3, cmd, sizeof(cmd) - 1);
 	if (n <= 0)
 		return 2;
@@ -96,6 +124,18 @@ main(void)
 		buf_put_cstring(&b, "ok");
 		buf_put_u8(&b, 0);
 		ipc_send(4, IPC_NET_LOG, &b, -1);
+	} else if (strcmp(cmd, "rsa-twice") == 0) {
+		send_rsa_decrypt(129, modlen);
+		if (ipc_recv(4, &m, 0) == 0) {
+			if (m.type == IPC_MON_RSA_RESULT)
+				send_log("hostile_net: first decrypt answered", -1);
+			ipc_msg_clear(&m);
+		}
+		send_rsa_decrypt(129, modlen);
+	} else if (strcmp(cmd, "rsa-short") == 0) {
+		send_rsa_decrypt(129, modlen - 1);
+	} else if (strcmp(cmd, "rsa-type") == 0) {
+		send_rsa_decrypt(6, modlen);
 	} else if (strcmp(cmd, "session-msg") == 0) {
 		/* A message only the monitor may send. */
 		struct ipc_session_channel sc = { IPC_PERM_ALL };

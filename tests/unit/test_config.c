@@ -229,7 +229,7 @@ test_errors(void)
 	    "Encryption, MaxCutText, LoginGraceTime, MaxConnections");
 	EXPECT_ERROR("# x\nEncryption = x\n",
 	    "t.conf:2: Encryption: invalid value 'x'; allowed: AlwaysOn, "
-	    "PreferOn, AlwaysMaximum");
+	    "PreferOn, AlwaysMaximum, PreferOff");
 	EXPECT_ERROR("ListenPort=5900\n# c\nListenAddress=::\nlistenport = 5901\n",
 	    "t.conf:4: duplicate parameter 'ListenPort' (first set at t.conf:1)");
 	EXPECT_ERROR("ListenPort=5900\nListenAddress\n",
@@ -352,6 +352,31 @@ test_values(void)
 	    c.encryption == CONFIG_ENC_PREFER_ON, "x");
 	CHECK(accepts("Encryption", "AlwaysMaximum", &c) &&
 	    c.encryption == CONFIG_ENC_ALWAYS_MAXIMUM, "x");
+	CHECK(accepts("Encryption", "PreferOff", &c) &&
+	    c.encryption == CONFIG_ENC_PREFER_OFF, "x");
+	CHECK(accepts("Encryption", "preferoff", &c) &&
+	    c.encryption == CONFIG_ENC_PREFER_OFF, "x");
+	CHECK(!accepts("Encryption", "PreferOffX", &c), "x");
+	CHECK(!accepts("Encryption", "AlwaysOff", &c), "x");
+	CHECK(!accepts("Encryption", "Off", &c), "x");
+	/* moatd -t names the value it parsed. */
+	{
+		char text[4096];
+		int fds[2];
+		ssize_t n;
+		size_t len = 0;
+
+		CHECK(accepts("Encryption", "preferOFF", &c), "x");
+		CHECK(pipe(fds) == 0, "pipe");
+		config_dump(&c, NULL, fds[1]);
+		close(fds[1]);
+		while ((n = read(fds[0], text + len, sizeof(text) - 1 - len)) > 0)
+			len += (size_t)n;
+		close(fds[0]);
+		text[len] = '\0';
+		CHECK(strstr(text, "\nEncryption=PreferOff  # default\n") != NULL,
+		    "%s", text);
+	}
 	CHECK(!accepts("Encryption", "Always", &c), "x");
 	CHECK(!accepts("Encryption", "AlwaysOnX", &c), "x");
 	CHECK(!accepts("Encryption", "", &c), "x");

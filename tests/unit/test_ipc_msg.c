@@ -59,13 +59,19 @@ typical(uint16_t type, union ipc_msg_any *m)
 	case IPC_MON_NET_INIT:
 		m->net_init = (struct ipc_net_init){ IPC_NETF_SELFTEST,
 		    "moat-test", CERT, KEY, IPC_ENC_ALWAYS_ON, 262144, 60, PEER,
-		    65534, 65533, "/var/empty/moat" };
+		    65534, 65533, "/var/empty/moat", V("\0\0\x04\0nnnnee") };
 		break;
 	case IPC_MON_AUTH_RESULT:
 		m->auth_result = (struct ipc_auth_result){ 1, "", "alice" };
 		break;
 	case IPC_MON_SESSION_CHANNEL:
 		m->session_channel.perms = IPC_PERM_ALL;
+		break;
+	case IPC_MON_RSA_RESULT:
+		m->rsa_result.random = V("0123456789abcdef");
+		break;
+	case IPC_NET_RSA_DECRYPT:
+		m->rsa_decrypt = (struct ipc_rsa_decrypt){ 129, V("ciphertext") };
 		break;
 	case IPC_NET_LOG:
 		m->net_log = (struct ipc_net_log){ LOG_LVL_INFO,
@@ -230,7 +236,7 @@ test_types(void)
 		    MOAT_ERR_UNSUPPORTED, "type %u has a decoder", t);
 		ipc_msg_free_any((uint16_t)t, &msg);
 	}
-	CHECK(n == i && n == 18, "%u named types, %zu codecs", n, i);
+	CHECK(n == i && n == 20, "%u named types, %zu codecs", n, i);
 	buf_view(&b, NULL, 0);
 	CHECK(ipc_msg_get_any(999, &b, &msg) == MOAT_ERR_UNSUPPORTED);
 	buf_init(&b, 64);
@@ -319,6 +325,10 @@ static const struct bound {
 	{ IPC_MON_NET_INIT, AT(ipc_net_init, key_pem), 1, IPC_MAX_PEM },
 	{ IPC_MON_NET_INIT, AT(ipc_net_init, peer), 1, IPC_MAX_PEER },
 	{ IPC_MON_NET_INIT, AT(ipc_net_init, empty_root), 1, IPC_MAX_PATH },
+	{ IPC_MON_NET_INIT, AT(ipc_net_init, rsa_public), 0, IPC_MAX_RSA_PUBLIC },
+	{ IPC_MON_RSA_RESULT, AT(ipc_rsa_result, random), 0, IPC_MAX_RSA_RANDOM },
+	{ IPC_NET_RSA_DECRYPT, AT(ipc_rsa_decrypt, ciphertext), 0,
+	    IPC_MAX_RSA_CIPHERTEXT },
 	{ IPC_MON_AUTH_RESULT, AT(ipc_auth_result, reason), 1, IPC_MAX_REASON },
 	{ IPC_MON_AUTH_RESULT, AT(ipc_auth_result, user), 1, IPC_MAX_NAME },
 	{ IPC_NET_LOG, AT(ipc_net_log, text), 0, IPC_MAX_LOG_TEXT },
@@ -529,7 +539,12 @@ static const struct patch {
 } invalid[] = {
 	{ IPC_MON_NET_INIT, 0, IN(ipc_net_init, flags), 0x02 },
 	{ IPC_MON_NET_INIT, SIZE_MAX, IN(ipc_net_init, encryption), 0 },
-	{ IPC_MON_NET_INIT, SIZE_MAX, IN(ipc_net_init, encryption), 4 },
+	{ IPC_MON_NET_INIT, SIZE_MAX, IN(ipc_net_init, encryption), 5 },
+	{ IPC_NET_RSA_DECRYPT, 0, IN(ipc_rsa_decrypt, sec_type), 0 },
+	{ IPC_NET_RSA_DECRYPT, 0, IN(ipc_rsa_decrypt, sec_type), 7 },
+	{ IPC_NET_RSA_DECRYPT, 0, IN(ipc_rsa_decrypt, sec_type), 19 },
+	{ IPC_NET_RSA_DECRYPT, 0, IN(ipc_rsa_decrypt, sec_type), 128 },
+	{ IPC_NET_RSA_DECRYPT, 0, IN(ipc_rsa_decrypt, sec_type), 131 },
 	{ IPC_MON_AUTH_RESULT, 0, IN(ipc_auth_result, ok), 2 },
 	{ IPC_MON_SESSION_CHANNEL, 0, IN(ipc_session_channel, perms), 0x20 },
 	{ IPC_NET_LOG, 0, IN(ipc_net_log, level), LOG_LVL_DEBUG + 1 },
@@ -593,6 +608,30 @@ test_values(void)
 	typical(IPC_CAP_KEY, &msg2);
 	msg2.cap_key.keysym = 0;	/* the injector's to refuse, not ours */
 	expect_put(IPC_CAP_KEY, &msg2, 0);
+	/* Every RSA-AES type is accepted; so is no public key at all. */
+	typical(IPC_NET_RSA_DECRYPT, &msg2);
+	for (i = 0; i < 4; i++) {
+		msg2.rsa_decrypt.sec_type = (uint8_t)(i < 2 ? 5 + i : 127 + i);
+		expect_put(IPC_NET_RSA_DECRYPT, &msg2, 0);
+	}
+	typical(IPC_MON_NET_INIT, &msg2);
+	msg2.net_init.rsa_public = (struct ipc_view){ NULL, 0 };
+	msg2.net_init.encryption = IPC_ENC_PREFER_OFF;
+	expect_put(IPC_MON_NET_INIT, &msg2, 0);
+	/* The random is exactly 16 or 32 bytes, both ways. */
+	typical(IPC_MON_RSA_RESULT, &msg2);
+	msg2.rsa_result.random = V("0123456789abcdef0123456789abcdef");
+	expect_put(IPC_MON_RSA_RESULT, &msg2, 0);
+	for (k = 0; k <= IPC_MAX_RSA_RANDOM; k++) {
+		uint8_t p[4 + IPC_MAX_RSA_RANDOM] = { 0, 0, 0, (uint8_t)k };
+
+		if (k == 16 || k == 32)
+			continue;
+		msg2.rsa_result.random = (struct ipc_view){ p + 4, k };
+		expect_put(IPC_MON_RSA_RESULT, &msg2, MOAT_ERR_INVALID);
+		CHECK(decode(IPC_MON_RSA_RESULT, p, 4 + k) == MOAT_ERR_INVALID,
+		    "a random of %zu bytes is refused", k);
+	}
 }
 
 /* A put that does not fit leaves the buffer as it was; appends work. */
