@@ -52,6 +52,8 @@ print("-".join("%02x" % b for b in hashlib.sha1(blob).digest()[:8]))
 PY
 )
 moat_log "identity RealVNC fingerprint $FP"
+moat_check_eq "moatctl identity show prints the fingerprint RSA-AES viewers see" \
+    "$FP" "$("$(moat_bin moatctl)" identity show -f "$CONF" | awk '/^RealVNC fingerprint:/ { print $3 }')"
 
 # --- logins over RA2_256 and RA2 ---
 moat_check "RA2_256: login with the pinned fingerprint" \
