@@ -8,6 +8,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 
@@ -139,6 +140,31 @@ format_peer(const struct sockaddr_storage *ss, char *out, size_t outlen)
 	}
 }
 
+/*
+ * A viewer that accepts no data for VIEWER_SEND_TIMEOUT seconds, or whose
+ * host stops answering keepalives, is disconnected: moat-net's blocked write
+ * fails instead of holding the connection slot forever. (moat-net cannot
+ * set socket options itself; its sandbox allows only TCP_NODELAY.)
+ */
+#define VIEWER_SEND_TIMEOUT	60
+#define VIEWER_KEEPIDLE		60
+#define VIEWER_KEEPINTVL	10
+#define VIEWER_KEEPCNT		6
+
+static void
+set_viewer_timeouts(int fd)
+{
+	struct timeval tv = { VIEWER_SEND_TIMEOUT, 0 };
+	int one = 1, idle = VIEWER_KEEPIDLE, intvl = VIEWER_KEEPINTVL,
+	    cnt = VIEWER_KEEPCNT;
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+}
+
 static int
 count_monitors(void)
 {
@@ -173,6 +199,7 @@ on_accept(const struct mon_ctx *ctx, int tcp_fd, int sess_listen)
 		return;
 	}
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	set_viewer_timeouts(fd);
 	if (ipc_socketpair(sv) != 0) {
 		close(fd);
 		return;

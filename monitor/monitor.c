@@ -342,6 +342,16 @@ send_init(struct mon_conn *mc)
 	return r;
 }
 
+/* Milliseconds on a clock that never jumps (for the login grace time). */
+static int64_t
+monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static const char *
 close_reason_name(uint32_t r)
 {
@@ -391,7 +401,7 @@ monitor_run(const struct mon_ctx *ctx, int client_fd, const char *peer, int lis_
 	struct ipc_msg m;
 	struct pollfd pfd;
 	int sv[2], r, timeout;
-	time_t now, deadline;
+	int64_t now, deadline;
 	char user[300];
 
 	memset(&mc, 0, sizeof(mc));
@@ -417,11 +427,11 @@ monitor_run(const struct mon_ctx *ctx, int client_fd, const char *peer, int lis_
 		reap_net(&mc);
 		_exit(MON_EXIT_ERROR);
 	}
-	deadline = mc.start + (time_t)ctx->cfg->login_grace_time;
+	deadline = monotonic_ms() + (int64_t)ctx->cfg->login_grace_time * 1000;
 	for (;;) {
 		timeout = -1;
 		if (mc.phase == PHASE_PREAUTH) {
-			now = time(NULL);
+			now = monotonic_ms();
 			if (now >= deadline) {
 				info_f("connection from %s: login grace time "
 				    "exceeded", mc.peer);
@@ -430,7 +440,7 @@ monitor_run(const struct mon_ctx *ctx, int client_fd, const char *peer, int lis_
 				kill(mc.net_pid, SIGKILL);
 				break;
 			}
-			timeout = (int)(deadline - now) * 1000;
+			timeout = (int)(deadline - now);
 		}
 		pfd.fd = mc.ipc;
 		pfd.events = POLLIN;

@@ -221,9 +221,12 @@ main(int argc, char **argv)
 		_exit(0);
 	}
 	pixfmt_server_default(&c->pf);
-	if (pixconv_init(&c->conv, &c->fb.fmt, &c->pf) != 0 ||
-	    (r = net_send_server_init(c)) != 0) {
-		net_report_closing(c, IPC_CLOSE_ERROR, "server init");
+	if (pixconv_init(&c->conv, &c->fb.fmt, &c->pf) != 0) {
+		net_report_closing(c, IPC_CLOSE_ERROR, "server pixel format");
+		_exit(0);
+	}
+	if ((r = net_send_server_init(c)) != 0) {
+		net_report_closing(c, close_reason(r), moat_strerror(r));
 		_exit(0);
 	}
 	r = serve(c);
