@@ -954,13 +954,8 @@ def abort_cases(t):
                               R_ABORT))
     for stage in ("result", "client-init", "server-init"):
         for how in ("half", "rst"):
-            # moat-net reports a failed ServerInit write as "internal error -
-            # server init" even when the viewer reset the connection
-            # (net/net_main.c); accepted only where that write can meet the RST.
-            reason = R_ABORT + ("|internal error - server init$"
-                                if (stage, how) == ("server-init", "rst") else "")
             cases.append(Case("after login: %s before %s" % (how, stage), c_abort_after(stage, how),
-                              reason))
+                              R_ABORT))
     return cases
 
 
