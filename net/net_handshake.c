@@ -1,7 +1,8 @@
 /*
  * net_handshake.c - RFB 3.8 handshake in moat-net: version, the security
  * type (VeNCrypt with the X509Plain subtype over TLS 1.3, or the RSA-AES
- * types of net_ra2.c, as the Encryption policy allows), relaying the
+ * types of net_ra2.c, at top level or, for RA2ne, also as VeNCrypt
+ * subtypes, as the Encryption policy allows), relaying the
  * credentials to the monitor, and receiving its verdict. Runs in moat-net
  * inside its sandbox. moat-net never decides authentication: it only
  * forwards what the viewer sent and reports what the monitor answered.
@@ -66,12 +67,31 @@ net_send_security_failure(struct net_conn *c, const char *reason)
 	return MOAT_ERR_AUTH;
 }
 
+/* True if the Encryption policy lets RA2ne_256 and RA2ne be offered. */
 static int
-vencrypt_negotiate(struct net_conn *c)
+offers_ra2ne(const struct net_conn *c)
+{
+	return c->init.have_ra2 && c->init.encryption == IPC_ENC_PREFER_OFF;
+}
+
+/*
+ * VeNCrypt 0.2. The subtypes offered are X509Plain and, where the policy
+ * offers RA2ne (Encryption=PreferOff), RA2ne_256 and RA2ne after it:
+ * rfbproto allows plain security types as subtypes, and no ack byte
+ * follows them. This is for noVNC, which takes the first top-level type
+ * it knows (VeNCrypt, listed first) and then the first subtype it knows
+ * (RA2ne); viewers that know X509Plain keep choosing it. X509Plain
+ * continues with TLS here; for an RA2ne subtype *chosen is set and the
+ * caller runs the RSA-AES handshake on the plain stream.
+ */
+static int
+vencrypt_negotiate(struct net_conn *c, uint32_t *chosen)
 {
 	static const uint8_t version[2] = { 0, 2 };
-	uint8_t peer[2], ack, list[5], rbuf[4];
+	uint8_t peer[2], ack, storage[2 + 3 * 4], rbuf[4];
+	const int ra2ne = offers_ra2ne(c);
 	uint32_t subtype;
+	struct buf b;
 	int r;
 
 	if ((r = net_io_write(&c->io, version, 2)) != 0 ||
@@ -84,18 +104,26 @@ vencrypt_negotiate(struct net_conn *c)
 		    peer[0], peer[1]);
 		return MOAT_ERR_PROTOCOL;
 	}
-	ack = 0;
-	list[0] = 1;	/* one subtype: X509Plain */
-	list[1] = 0;
-	list[2] = 0;
-	list[3] = (uint8_t)(RFB_VENCRYPT_X509PLAIN >> 8);
-	list[4] = (uint8_t)RFB_VENCRYPT_X509PLAIN;
-	if ((r = net_io_write(&c->io, &ack, 1)) != 0 ||
-	    (r = net_io_write(&c->io, list, sizeof(list))) != 0 ||
+	/* ack 0 (version accepted), U8 count, U32 subtypes */
+	buf_init_fixed(&b, storage, sizeof(storage));
+	if ((r = buf_put_u8(&b, 0)) != 0 ||
+	    (r = buf_put_u8(&b, ra2ne ? 3 : 1)) != 0 ||
+	    (r = buf_put_u32(&b, RFB_VENCRYPT_X509PLAIN)) != 0)
+		return r;
+	if (ra2ne && ((r = buf_put_u32(&b, RFB_SEC_RA2NE_256)) != 0 ||
+	    (r = buf_put_u32(&b, RFB_SEC_RA2NE)) != 0))
+		return r;
+	if ((r = net_io_write(&c->io, buf_ptr(&b), buf_len(&b))) != 0 ||
 	    (r = net_io_read_exact(&c->io, rbuf, 4)) != 0)
 		return r;
 	subtype = ((uint32_t)rbuf[0] << 24) | ((uint32_t)rbuf[1] << 16) |
 	    ((uint32_t)rbuf[2] << 8) | rbuf[3];
+	*chosen = subtype;
+	if (ra2ne && (subtype == RFB_SEC_RA2NE_256 || subtype == RFB_SEC_RA2NE)) {
+		debug_f("viewer chose %s as a VeNCrypt subtype",
+		    subtype == RFB_SEC_RA2NE ? "RA2ne" : "RA2ne_256");
+		return 0;
+	}
 	if (subtype != RFB_VENCRYPT_X509PLAIN) {
 		info_f("viewer chose VeNCrypt subtype %u, which was not offered",
 		    subtype);
@@ -227,7 +255,7 @@ offer_list(const struct net_conn *c, uint8_t list[8])
 		list[n++] = RFB_SEC_RA2_256;
 		if (c->init.encryption != IPC_ENC_ALWAYS_MAXIMUM)
 			list[n++] = RFB_SEC_RA2;
-		if (c->init.encryption == IPC_ENC_PREFER_OFF) {
+		if (offers_ra2ne(c)) {
 			list[n++] = RFB_SEC_RA2NE_256;
 			list[n++] = RFB_SEC_RA2NE;
 		}
@@ -241,6 +269,7 @@ net_handshake(struct net_conn *c)
 {
 	uint8_t types[8], ver[RFB_VERSION_LEN], choice, shared;
 	char *user = NULL, *pass = NULL, reason[256];
+	uint32_t subtype;
 	size_t ntypes;
 	int r;
 
@@ -266,10 +295,14 @@ net_handshake(struct net_conn *c)
 		return MOAT_ERR_PROTOCOL;
 	}
 	if (choice == RFB_SEC_VENCRYPT) {
-		if ((r = vencrypt_negotiate(c)) != 0)
+		if ((r = vencrypt_negotiate(c, &subtype)) != 0)
 			return r;
-		report_security(c);
-		if ((r = read_plain(c, &user, &pass)) != 0)
+		if (subtype == RFB_VENCRYPT_X509PLAIN) {
+			report_security(c);
+			if ((r = read_plain(c, &user, &pass)) != 0)
+				return r;
+		} else if ((r = net_ra2_handshake(c, (uint8_t)subtype, &user,
+		    &pass)) != 0)
 			return r;
 	} else if ((r = net_ra2_handshake(c, choice, &user, &pass)) != 0)
 		return r;
