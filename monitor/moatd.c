@@ -134,24 +134,28 @@ main(int argc, char **argv)
 	if (fingerprint) {
 		/* Line 1 stays the bare fingerprint: scripts compare it. */
 		printf("%s\n%s\n", fp, desc.words);
-		return 0;
+		r = 0;
+		goto done;
 	}
 	if ((pw = getpwnam(cfg.net_user)) == NULL || pw->pw_uid == 0 ||
 	    pw->pw_gid == 0) {
 		fprintf(stderr, "moatd: NetUser %s must be an existing user other "
 		    "than root (create it with: useradd --system --no-create-home "
 		    "--shell /usr/sbin/nologin %s)\n", cfg.net_user, cfg.net_user);
-		return 1;
+		r = 1;
+		goto done;
 	}
 	if (sandbox_check_empty_root(cfg.empty_root) != 0) {
 		fprintf(stderr, "moatd: EmptyRoot %s must be an empty directory "
 		    "owned by root and writable only by root\n", cfg.empty_root);
-		return 1;
+		r = 1;
+		goto done;
 	}
 	if (net_binary_path(&cfg, net_binary, sizeof(net_binary)) != 0 ||
 	    access(net_binary, X_OK) != 0) {
 		fprintf(stderr, "moatd: cannot execute moat-net at %s\n", net_binary);
-		return 1;
+		r = 1;
+		goto done;
 	}
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.cfg = &cfg;
@@ -164,7 +168,8 @@ main(int argc, char **argv)
 #endif
 	if (listener_open(&cfg, &tcp_fd, &sess_fd, err, sizeof(err)) != 0) {
 		fprintf(stderr, "moatd: %s\n", err);
-		return 1;
+		r = 1;
+		goto done;
 	}
 	if (!debug && daemon(0, 0) != 0)
 		fatal_f("daemon: %s", strerror(errno));
@@ -173,5 +178,7 @@ main(int argc, char **argv)
 	    ctx.selftest ? " (TEST BUILD: self-test hooks enabled)" : "");
 	r = listener_run(&ctx, tcp_fd, sess_fd);
 	unlink(cfg.session_socket);
+done:
+	mon_identity_free(&id);
 	return r;
 }

@@ -16,19 +16,26 @@
 # Sourced, it defines moat_deps_install, moat_deps_missing and the arrays.
 
 # Compilers, headers and libraries for the C build (CMakeLists.txt).
+# clang with its sanitizer and libFuzzer runtimes (libclang-rt-dev, only
+# recommended by clang) and llvm-symbolizer (llvm) for tools/assure.sh.
 MOAT_DEPS_BUILD=(
-	build-essential cmake pkg-config clang
+	build-essential cmake pkg-config clang libclang-rt-dev llvm
 	libssl-dev libseccomp-dev libcap-ng-dev libpam0g-dev zlib1g-dev
 	libx11-dev libxext-dev libxdamage-dev libxfixes-dev libxtst-dev
 )
 
 # What the end-to-end tests and the demo run: an X server and clients, real
-# viewers, image checks, PAM, user management, namespaces and process tools.
+# viewers, image checks, PAM, user management, namespaces and process tools;
+# valgrind and checksec for tests/e2e/test_valgrind.sh and test_hardening.sh.
 MOAT_DEPS_RUNTIME=(
 	xvfb xauth x11-utils x11-xserver-utils x11-apps xdotool xclip xterm twm
 	imagemagick tigervnc-viewer gvncviewer
 	openssl procps iproute2 util-linux bsdutils bsdextrautils
 	libcap-ng-utils python3 passwd login pamtester
+	valgrind checksec
+	# tests/e2e/test_novnc.sh: noVNC (fetched with npm, which comes with the
+	# machine's nodejs) in headless Chromium behind a WebSocket bridge.
+	chromium websockify
 )
 
 # Prints the package names of SET (all, build or runtime), one a line.

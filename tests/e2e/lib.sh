@@ -414,7 +414,7 @@ _moat_on_exit()
 # sets _MOAT_NOPTS to the number of option words used.
 _moat_prefix()
 {
-	local user="" display="" home uid gid xauth
+	local user="" display="" home uid gid xauth v
 	local -a envs=()
 	_MOAT_NOPTS=0
 	while (($# > 0)); do
@@ -433,6 +433,11 @@ _moat_prefix()
 		gid=$(id -g -- "$user")
 		home=$(getent passwd "$user" | cut -d: -f6)
 		[[ -d "$home" ]] || home=/
+		# Sanitizer builds (tools/assure.sh): the runtime options reach
+		# programs run as users too.
+		for v in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS; do
+			[[ -z "${!v:-}" ]] || envs+=("$v=${!v}")
+		done
 		_MOAT_ARGV=(setpriv "--reuid=$uid" "--regid=$gid" --init-groups
 		    env -i -C "$home" "PATH=/usr/local/bin:/usr/bin:/bin"
 		    "HOME=$home" "USER=$user" "LOGNAME=$user" "SHELL=/bin/sh"

@@ -11,9 +11,15 @@
 #   SERVED    the served display (":N")
 #   USER_NAME / USER_PASS   the account that may log in
 #   EVENTS    moatd's LogFile (every log line, as sent to syslog)
+#
+# MOAT_MOATD_WRAPPER and MOAT_SESSION_WRAPPER (arrays, empty by default) are
+# command words put before moatd and moat-session, e.g. valgrind and its
+# options (tests/e2e/test_valgrind.sh).
 
 USER_NAME=moattest
 USER_PASS='Tr1cky pass!'
+MOAT_MOATD_WRAPPER=("${MOAT_MOATD_WRAPPER[@]}")
+MOAT_SESSION_WRAPPER=("${MOAT_SESSION_WRAPPER[@]}")
 
 # moat_server_start [Key=Value ...]: extra configuration lines are appended
 # (for parameters not set here). PORT, when set before the call, is used as
@@ -35,7 +41,7 @@ moat_server_start()
 	    "LogFile=$EVENTS" "$@"
 	moat_start_xvfb SERVED 800x600
 	moat_draw_pattern "$SERVED"
-	moat_bg moatd "$(moat_bin moatd)" -d -f "$CONF"
+	moat_bg moatd "${MOAT_MOATD_WRAPPER[@]}" "$(moat_bin moatd)" -d -f "$CONF"
 	moat_wait_port "$PORT"
 	moat_start_session
 }
@@ -46,7 +52,8 @@ moat_start_session()
 	local name=${1:-session}
 
 	moat_bg "$name" --as "$USER_NAME" --x "$SERVED" \
-	    "$(moat_user_bin moat-session)" --socket "$T/run/session.sock"
+	    "${MOAT_SESSION_WRAPPER[@]}" "$(moat_user_bin moat-session)" \
+	    --socket "$T/run/session.sock"
 	moat_wait_log "$EVENTS" "desktop session $SERVED registered"
 }
 

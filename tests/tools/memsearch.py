@@ -13,6 +13,8 @@ import re
 import subprocess
 import sys
 
+MAX_MAPPING = 1 << 30
+
 
 def key_numbers(path):
     text = subprocess.run(["openssl", "rsa", "-in", path, "-noout", "-text"],
@@ -45,6 +47,11 @@ def main():
                 continue
             start, end = (int(x, 16) for x in parts[0].split("-"))
             if parts[-1] in ("[vvar]", "[vsyscall]"):
+                continue
+            # Larger mappings are reservations, such as a sanitizer build's
+            # shadow memory (terabytes), not heap; moat-net cannot map them
+            # at all (RLIMIT_AS is 1 GiB).
+            if end - start > MAX_MAPPING:
                 continue
             try:
                 mem.seek(start)

@@ -4,15 +4,33 @@
 Test code, for programs that read secrets from the terminal (gvnccapture).
   pty_answer.py [--timeout S] PROMPT-REGEX ANSWER [PROMPT-REGEX ANSWER ...] -- CMD...
 Each answer is typed (with a newline) only after its prompt has appeared in the
-program's output, so no input is lost to a terminal flush. Exits with the
-program's status (124 on timeout); the program's output is copied to stdout.
+program's output. The answer to a password prompt (one matching "pass", any
+case) also waits, at most ECHO_WAIT seconds, until the terminal stops echoing:
+getpass() prints the prompt first and then turns echo off with TCSAFLUSH, which
+discards whatever was typed in between. Exits with the program's status (124 on
+timeout); the program's output is copied to stdout.
 """
 import os
 import pty
 import re
 import select
 import sys
+import termios
 import time
+
+ECHO_WAIT = 10.0
+
+
+def wait_echo_off(fd):
+    """Waits until the terminal on fd has ECHO off, or ECHO_WAIT has passed."""
+    end = time.time() + ECHO_WAIT
+    while time.time() < end:
+        try:
+            if not termios.tcgetattr(fd)[3] & termios.ECHO:
+                return
+        except termios.error:
+            return
+        time.sleep(0.01)
 
 
 def main():
@@ -47,6 +65,8 @@ def main():
             break
         seen += data
         while pairs and re.search(pairs[0][0], seen):
+            if re.search("pass", pairs[0][0], re.IGNORECASE):
+                wait_echo_off(fd)
             os.write(fd, (pairs[0][1] + "\n").encode())
             seen = seen[re.search(pairs[0][0], seen).end():]
             pairs.pop(0)
