@@ -1,0 +1,235 @@
+/*
+ * conn_vencrypt.c - moat-viewer's VeNCrypt X509Plain client: version 0.2,
+ * the subtype, TLS 1.3 with the server's chain verified up to its
+ * self-signed identity certificate (and the leaf's name to the host
+ * connected to), whose key viewer/trust.c must accept (pinned, known, or
+ * accepted on first use), then the Plain credentials.
+ * Runs in moat-viewer; trusts nothing the server sends; the credentials
+ * leave only after the identity checked out.
+ */
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+
+#include "privsep/catchphrase.h"
+#include "privsep/errors.h"
+#include "viewer/trust.h"
+#include "viewer/viewer.h"
+
+#define VENCRYPT_MAX_SUBTYPES	255
+#define VENCRYPT_X509PLAIN	262
+
+int
+viewer_ca_key_sha256(const char *path, uint8_t out[32])
+{
+	struct catchphrase_id id;
+	X509 *x = NULL;
+	FILE *f;
+	int r = MOAT_ERR_INVALID;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		viewer_err("%s: cannot open", path);
+		return MOAT_ERR_INVALID;
+	}
+	x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	if (x == NULL)
+		viewer_err("%s: not a PEM certificate", path);
+	else if (catchphrase_describe(X509_get0_pubkey(x), &id) != 0)
+		viewer_err("%s: cannot hash its public key", path);
+	else {
+		memcpy(out, id.key_sha256, 32);
+		r = 0;
+	}
+	X509_free(x);
+	return r;
+}
+
+/* The state of one TLS verification (the callback's argument). */
+struct verify_state {
+	struct viewer_trust *trust;
+	STACK_OF(X509) *anchors;	/* the one accepted root, for the store */
+	int mismatch;			/* no self-signed cert carried the pin */
+	int have_root;
+	uint8_t root[32];		/* key hash of the root used */
+};
+
+static int
+key_sha256(X509 *x, uint8_t out[32])
+{
+	struct catchphrase_id id;
+
+	if (catchphrase_describe(X509_get0_pubkey(x), &id) != 0)
+		return -1;
+	memcpy(out, id.key_sha256, 32);
+	return 0;
+}
+
+/*
+ * Replaces OpenSSL's chain building: the trust anchor is the self-signed
+ * certificate in the presented chain whose key is the pinned one (or, on
+ * first use, the chain's last self-signed certificate); the chain is then
+ * verified up to it with the usual checks (signatures, validity, the host
+ * name set with SSL_set1_host).
+ */
+static int
+on_verify(X509_STORE_CTX *ctx, void *arg)
+{
+	struct verify_state *vs = arg;
+	struct viewer_trust *t = vs->trust;
+	STACK_OF(X509) *chain = X509_STORE_CTX_get0_untrusted(ctx);
+	X509 *leaf = X509_STORE_CTX_get0_cert(ctx), *x, *anchor = NULL;
+	uint8_t h[32];
+	int i, n = chain != NULL ? sk_X509_num(chain) : 0;
+
+	for (i = -1; i < n; i++) {
+		x = i < 0 ? leaf : sk_X509_value(chain, i);
+		if (x == NULL || X509_self_signed(x, 1) != 1 ||
+		    key_sha256(x, h) != 0)
+			continue;
+		if (t->have_pin && CRYPTO_memcmp(h, t->pin, 32) != 0) {
+			memcpy(t->presented, h, 32);	/* for the warning */
+			t->have_presented = 1;
+			continue;
+		}
+		anchor = x;
+		memcpy(vs->root, h, 32);
+		vs->have_root = 1;
+		if (t->have_pin)
+			break;
+	}
+	if (anchor == NULL) {
+		vs->mismatch = t->have_pin;
+		X509_STORE_CTX_set_error(ctx,
+		    X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY);
+		return 0;
+	}
+	if (vs->anchors == NULL && (vs->anchors = sk_X509_new_null()) == NULL)
+		return 0;
+	while (sk_X509_num(vs->anchors) > 0)
+		(void)sk_X509_pop(vs->anchors);
+	if (sk_X509_push(vs->anchors, anchor) <= 0)
+		return 0;
+	X509_STORE_CTX_set0_trusted_stack(ctx, vs->anchors);
+	return X509_verify_cert(ctx) == 1;
+}
+
+static int
+start_tls(struct viewer_conn *c, const struct viewer_auth *a)
+{
+	struct verify_state vs;
+	long v;
+	int r = MOAT_ERR_CRYPTO;
+
+	memset(&vs, 0, sizeof(vs));
+	vs.trust = a->trust;
+	if ((c->ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
+	    SSL_CTX_set_min_proto_version(c->ctx, TLS1_3_VERSION) != 1) {
+		viewer_err("cannot set up TLS");
+		return MOAT_ERR_CRYPTO;
+	}
+	SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_cert_verify_callback(c->ctx, on_verify, &vs);
+	if ((c->ssl = SSL_new(c->ctx)) == NULL ||
+	    SSL_set_fd(c->ssl, c->fd) != 1 ||
+	    SSL_set1_host(c->ssl, a->host) != 1) {
+		viewer_err("cannot set up TLS");
+		goto out;
+	}
+	ERR_clear_error();
+	if (SSL_connect(c->ssl) != 1) {
+		v = SSL_get_verify_result(c->ssl);
+		if (vs.mismatch)
+			viewer_trust_warn(a->trust);
+		else if (v != X509_V_OK)
+			viewer_err("the server's certificate does not verify: "
+			    "%s", X509_verify_cert_error_string(v));
+		else
+			viewer_err("TLS handshake failed");
+		goto out;
+	}
+	if (SSL_get_verify_result(c->ssl) != X509_V_OK || !vs.have_root)
+		goto out;
+	/* The chain verified to vs.root; is that key the one to trust? */
+	if ((r = viewer_trust_check(a->trust, vs.root)) != 0)
+		goto out;
+	fprintf(stderr, "moat-viewer: %s, %s\n", SSL_get_version(c->ssl),
+	    SSL_get_cipher_name(c->ssl));
+	r = 0;
+out:
+	/* The callback is done: it may not see vs once we return. */
+	SSL_CTX_set_cert_verify_callback(c->ctx, NULL, NULL);
+	sk_X509_free(vs.anchors);
+	return r == MOAT_ERR_SYSTEM ? r : r != 0 ? MOAT_ERR_CRYPTO : 0;
+}
+
+static int
+send_plain(struct viewer_conn *c, const char *user, const char *pass)
+{
+	size_t ul = strlen(user), pl = strlen(pass);
+	struct buf b;
+	int r;
+
+	buf_init(&b, 8 + 2 * VIEWER_MAX_CRED);
+	if ((r = buf_put_u32(&b, (uint32_t)ul)) != 0 ||
+	    (r = buf_put_u32(&b, (uint32_t)pl)) != 0 ||
+	    (r = buf_put_bytes(&b, user, ul)) != 0 ||
+	    (r = buf_put_bytes(&b, pass, pl)) != 0 ||
+	    (r = viewer_conn_write(c, buf_ptr(&b), buf_len(&b))) != 0) {
+		buf_free(&b);
+		return r;
+	}
+	buf_free(&b);	/* wipes */
+	return 0;
+}
+
+int
+viewer_vencrypt(struct viewer_conn *c, const struct viewer_auth *a)
+{
+	static const uint8_t version[2] = { 0, 2 };
+	uint8_t peer[2], ack, n, list[4 * VENCRYPT_MAX_SUBTYPES];
+	uint8_t choice[4] = { 0, 0, VENCRYPT_X509PLAIN >> 8,
+	    VENCRYPT_X509PLAIN & 0xff };
+	int r, found = 0, i;
+
+	if ((r = viewer_conn_read(c, peer, 2)) != 0)
+		return r;
+	if (peer[0] != 0 || peer[1] < 2) {
+		viewer_err("the server speaks VeNCrypt %u.%u, not 0.2",
+		    peer[0], peer[1]);
+		return MOAT_ERR_PROTOCOL;
+	}
+	if ((r = viewer_conn_write(c, version, 2)) != 0 ||
+	    (r = viewer_conn_read(c, &ack, 1)) != 0)
+		return r;
+	if (ack != 0) {
+		viewer_err("the server refused VeNCrypt 0.2");
+		return MOAT_ERR_PROTOCOL;
+	}
+	if ((r = viewer_conn_read(c, &n, 1)) != 0 ||
+	    (r = viewer_conn_read(c, list, 4 * (size_t)n)) != 0)
+		return r;
+	for (i = 0; i < n; i++)
+		if (memcmp(list + 4 * i, choice, 4) == 0)
+			found = 1;
+	if (!found) {
+		viewer_err("the server does not offer X509Plain");
+		return MOAT_ERR_PROTOCOL;
+	}
+	if ((r = viewer_conn_write(c, choice, 4)) != 0 ||
+	    (r = viewer_conn_read(c, &ack, 1)) != 0)
+		return r;
+	if (ack != 1) {
+		viewer_err("the server refused the X509Plain subtype");
+		return MOAT_ERR_PROTOCOL;
+	}
+	if ((r = start_tls(c, a)) != 0)
+		return r;
+	if ((r = send_plain(c, a->user, a->pass)) != 0)
+		return r;
+	return viewer_security_result(c);
+}
