@@ -69,3 +69,55 @@ moat_probe()
 	python3 "$MOAT_SOURCE_DIR/tests/tools/rfb_probe.py" --port "$PORT" \
 	    --ca "$CA" "$@"
 }
+
+# moat_start_typer NAME [GEOMETRY]: starts (as process NAME) an xterm on the
+# served display that saves the first line typed into it; waits until it is
+# mapped and gives it the input focus (no window manager runs).
+# moat_typed_is NAME TEXT is true once that line is TEXT.
+moat_start_typer()
+{
+	local name=$1 geometry=${2:-40x5+400+300}
+
+	install -d -o "$USER_NAME" -m 0700 "$T/typer"
+	moat_bg "$name" --as "$USER_NAME" --x "$SERVED" xterm -geometry "$geometry" \
+	    -title "moat-$name" -e sh -c \
+	    "read line; echo \"\$line\" > $T/typer/$name.txt; exec sleep 600"
+	moat_wait -m "the xterm $name on the served display, mapped" \
+	    moat_x "$SERVED" xdotool search --onlyvisible --name "moat-$name"
+	moat_x "$SERVED" xdotool search --onlyvisible --name "moat-$name" \
+	    windowfocus --sync || moat_fail "cannot focus the xterm $name"
+}
+
+moat_typed_is()
+{
+	grep -qx -- "$2" "$T/typer/$1.txt" 2>/dev/null
+}
+
+# moat_scroll_and_move LINES "X Y"...: an xterm (process "term") on the served
+# display scrolls LINES lines, paced so that viewers see many separate scroll
+# steps, then is moved to each position in turn: CopyRect's workload.
+moat_scroll_and_move()
+{
+	local lines=$1 w p
+	shift
+	install -d -o "$USER_NAME" -m 0700 "$T/term"
+	cat > "$T/term/scroll.sh" <<'EOS'
+i=0
+while [ $i -lt "$2" ]; do
+	echo "line $i $(head -c 36 /dev/urandom | base64)"
+	i=$((i + 1))
+	sleep 0.02
+done
+touch "$1/done"
+exec sleep 1000
+EOS
+	chown "$USER_NAME" "$T/term/scroll.sh"
+	moat_bg term --as "$USER_NAME" --x "$SERVED" xterm -geometry 80x30+20+150 \
+	    -title moat-scroll -e sh "$T/term/scroll.sh" "$T/term" "$lines"
+	moat_wait -t 120 -m "the xterm finished scrolling" test -e "$T/term/done"
+	w=$(moat_x "$SERVED" xdotool search --name moat-scroll | head -1)
+	for p in "$@"; do
+		# shellcheck disable=SC2086 # "X Y"
+		moat_x "$SERVED" xdotool windowmove --sync "$w" $p
+	done
+}

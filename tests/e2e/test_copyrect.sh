@@ -24,28 +24,7 @@ read -r px py _ _ < <(moat_find_rect "$T/viewer.png" "$MOAT_PATTERN_FG")
 ox=$((px - MOAT_PATTERN_X))
 oy=$((py - MOAT_PATTERN_Y))
 
-# The workload: 300 lines scrolling through an xterm, paced so that the
-# viewer sees many separate scroll steps.
-install -d -o "$USER_NAME" -m 0700 "$T/term"
-cat > "$T/term/scroll.sh" <<'EOS'
-i=0
-while [ $i -lt 300 ]; do
-	echo "line $i $(head -c 36 /dev/urandom | base64)"
-	i=$((i + 1))
-	sleep 0.02
-done
-touch "$1/done"
-exec sleep 1000
-EOS
-chown "$USER_NAME" "$T/term/scroll.sh"
-moat_bg term --as "$USER_NAME" --x "$SERVED" xterm -geometry 80x30+20+150 \
-    -title moat-scroll -e sh "$T/term/scroll.sh" "$T/term"
-moat_wait -t 120 -m "the xterm finished scrolling" test -e "$T/term/done"
-w=$(moat_x "$SERVED" xdotool search --name moat-scroll | head -1)
-for p in "60 170" "90 190" "130 210" "170 200" "200 180"; do
-	# shellcheck disable=SC2086 # "X Y"
-	moat_x "$SERVED" xdotool windowmove --sync "$w" $p
-done
+moat_scroll_and_move 300 "60 170" "90 190" "130 210" "170 200" "200 180"
 
 same()
 {

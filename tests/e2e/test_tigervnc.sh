@@ -51,14 +51,7 @@ moat_check "a change on the served display appears in the viewer" \
     moat_wait -m "new pattern in the viewer" changed_in_viewer
 
 # --- keyboard: type into an X client on the served display via the viewer ---
-install -d -o "$USER_NAME" -m 0700 "$T/typer"
-moat_bg typer --as "$USER_NAME" --x "$SERVED" xterm -geometry 40x5+0+0 \
-    -title moat-typer -e sh -c "read line; echo \"\$line\" > $T/typer/typed.txt"
-moat_wait -m "the xterm on the served display, mapped" \
-    moat_x "$SERVED" xdotool search --onlyvisible --name moat-typer
-# No window manager runs: give the xterm the served display's input focus.
-moat_x "$SERVED" xdotool search --onlyvisible --name moat-typer windowfocus --sync ||
-    moat_fail "cannot focus the xterm on the served display"
+moat_start_typer typer
 vwin=$(moat_x "$VIEWER" xdotool search --name "TigerVNC\$" | head -1) ||
     moat_fail "no viewer window"
 moat_x "$VIEWER" xdotool windowfocus "$vwin" ||
@@ -66,7 +59,7 @@ moat_x "$VIEWER" xdotool windowfocus "$vwin" ||
 moat_x "$VIEWER" xdotool type --delay 50 'Moat 42'
 moat_x "$VIEWER" xdotool key Return
 moat_check "keys typed into the viewer reached the X client" \
-    moat_wait -m "typed text" grep -qx 'Moat 42' "$T/typer/typed.txt"
+    moat_wait -m "typed text" moat_typed_is typer 'Moat 42'
 
 # --- clipboard: served desktop -> viewer ---
 printf 'from-desktop-%s' "$$" | moat_x "$SERVED" xclip -selection clipboard -i

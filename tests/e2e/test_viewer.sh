@@ -72,17 +72,6 @@ moat_check "the monitor logged the viewer's logins" \
     grep -Eq "authentication succeeded for user \"$USER_NAME\" from 127\.0\.0\.1 port" "$EVENTS"
 
 # --- scripted input reaches an X client on the served display ---
-install -d -o "$USER_NAME" -m 0700 "$T/typer"
-start_typer()	# NAME: an xterm on the served display, focused, that saves a line
-{
-	moat_bg "$1" --as "$USER_NAME" --x "$SERVED" xterm -geometry 40x5+400+300 \
-	    -title "moat-$1" -e sh -c "read line; echo \"\$line\" > $T/typer/$1.txt; sleep 600"
-	moat_wait -m "the xterm on the served display, mapped" \
-	    moat_x "$SERVED" xdotool search --onlyvisible --name "moat-$1"
-	# No window manager runs: give the xterm the input focus.
-	moat_x "$SERVED" xdotool search --onlyvisible --name "moat-$1" windowfocus --sync ||
-	    moat_fail "cannot focus the xterm on the served display"
-}
 cat > "$T/script.txt" <<'SCRIPT'
 # typed into the xterm on the served display
 move 10 10
@@ -91,12 +80,12 @@ key Return
 wait-update 20
 SCRIPT
 for sec in x509plain ra2_256; do
-	start_typer "typer-$sec"
+	moat_start_typer "typer-$sec"
 	moat_check "$sec: the viewer replays the script" \
 	    viewer "$USER_PASS" --security "$sec" --script "$T/script.txt" \
 	    --png "$T/script-$sec.png"
 	moat_check "$sec: the typed text reached the X client" \
-	    moat_wait -m "typed text" grep -qx 'Moat 42' "$T/typer/typer-$sec.txt"
+	    moat_wait -m "typed text" moat_typed_is "typer-$sec" 'Moat 42'
 	moat_stop "typer-$sec"
 done
 printf 'bogus command\n' > "$T/bad-script.txt"
@@ -423,26 +412,7 @@ changed_in_window()
 moat_check "a change on the served display appears in the window" \
     moat_wait -m "new pattern in the window" changed_in_window
 # CopyRect: an xterm scrolls and moves on the served display.
-install -d -o "$USER_NAME" -m 0700 "$T/term"
-cat > "$T/term/scroll.sh" <<'EOS'
-i=0
-while [ $i -lt 150 ]; do
-	echo "line $i $(head -c 36 /dev/urandom | base64)"
-	i=$((i + 1))
-	sleep 0.02
-done
-touch "$1/done"
-exec sleep 1000
-EOS
-chown "$USER_NAME" "$T/term/scroll.sh"
-moat_bg term --as "$USER_NAME" --x "$SERVED" xterm -geometry 80x30+20+150 \
-    -title moat-scroll -e sh "$T/term/scroll.sh" "$T/term"
-moat_wait -t 120 -m "the xterm finished scrolling" test -e "$T/term/done"
-sw=$(moat_x "$SERVED" xdotool search --name moat-scroll | head -1)
-for p in "60 170" "90 190" "130 210"; do
-	# shellcheck disable=SC2086 # "X Y"
-	moat_x "$SERVED" xdotool windowmove --sync "$sw" $p
-done
+moat_scroll_and_move 150 "60 170" "90 190" "130 210"
 window_same()
 {
 	moat_screenshot "$SERVED" "$T/served3.png" &&
@@ -454,14 +424,14 @@ moat_check "after scrolling and moving, the window shows exactly the served scre
 moat_check "moat-net sent CopyRect rectangles" \
     grep -Eq "update: [1-9][0-9]* CopyRect of" "$(moat_logfile moatd2)"
 moat_stop term
-start_typer typer-window
+moat_start_typer typer-window
 wid=$(moat_x "$VDISP" xdotool search --name '^moat-viewer: ' | head -1) ||
     moat_fail "no viewer window"
 moat_x "$VDISP" xdotool windowfocus --sync "$wid" || moat_fail "cannot focus the viewer window"
 moat_x "$VDISP" xdotool type --delay 50 'Moat 42'
 moat_x "$VDISP" xdotool key Return
 moat_check "keys typed into the window reached the X client" \
-    moat_wait -m "typed text" grep -qx 'Moat 42' "$T/typer/typer-window.txt"
+    moat_wait -m "typed text" moat_typed_is typer-window 'Moat 42'
 moat_stop typer-window window
 
 moat_test_end
