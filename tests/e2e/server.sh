@@ -121,3 +121,27 @@ EOS
 		moat_x "$SERVED" xdotool windowmove --sync "$w" $p
 	done
 }
+
+# moat_check_tigervnc_input VIEWER: with TigerVNC's viewer logged in on display
+# VIEWER, checks that keys typed into it reach an X client on the served
+# display (typer "typer") and that text copied on the served desktop reaches
+# the viewer's clipboard.
+moat_check_tigervnc_input()
+{
+	local viewer=$1 vwin
+
+	moat_start_typer typer
+	vwin=$(moat_x "$viewer" xdotool search --name "TigerVNC\$" | head -1) ||
+	    moat_fail "no viewer window"
+	moat_x "$viewer" xdotool windowfocus "$vwin" ||
+	    moat_fail "cannot focus the viewer window"
+	moat_x "$viewer" xdotool type --delay 50 'Moat 42'
+	moat_x "$viewer" xdotool key Return
+	moat_check "keys typed into the viewer reached the X client" \
+	    moat_wait -m "typed text" moat_typed_is typer 'Moat 42'
+
+	printf 'from-desktop-%s' "$$" | moat_x "$SERVED" xclip -selection clipboard -i
+	moat_check "text copied on the served desktop reaches the viewer's clipboard" \
+	    moat_wait -m "clipboard in the viewer" sh -c \
+	    "DISPLAY=$viewer XAUTHORITY=$(moat_xauth "$viewer") xclip -o -selection clipboard 2>/dev/null | grep -qx 'from-desktop-$$'"
+}

@@ -77,22 +77,8 @@ moat_check "its monitor, forked by moatd, runs under valgrind's memcheck" \
     sh -c "readlink /proc/$mon/exe | grep -q memcheck"
 moat_check "the monitor writes its own valgrind log" test -s "$VG/moatd.$mon.log"
 
-# --- keyboard: type into an X client on the served display via the viewer ---
-moat_start_typer typer
-vwin=$(moat_x "$VIEWER" xdotool search --name "TigerVNC\$" | head -1) ||
-    moat_fail "no viewer window"
-moat_x "$VIEWER" xdotool windowfocus "$vwin" ||
-    moat_fail "cannot focus the viewer window"
-moat_x "$VIEWER" xdotool type --delay 50 'Moat 42'
-moat_x "$VIEWER" xdotool key Return
-moat_check "keys typed into the viewer reached the X client" \
-    moat_wait -m "typed text" moat_typed_is typer 'Moat 42'
-
-# --- clipboard: served desktop -> viewer ---
-printf 'from-desktop-%s' "$$" | moat_x "$SERVED" xclip -selection clipboard -i
-moat_check "text copied on the served desktop reaches the viewer's clipboard" \
-    moat_wait -m "clipboard in the viewer" sh -c \
-    "DISPLAY=$VIEWER XAUTHORITY=$(moat_xauth "$VIEWER") xclip -o -selection clipboard 2>/dev/null | grep -qx 'from-desktop-$$'"
+# --- keyboard and clipboard ---
+moat_check_tigervnc_input "$VIEWER"
 moat_stop good typer
 
 # --- wrong password: refused ---
