@@ -46,11 +46,35 @@ rfb_plain_max_len(void)
 }
 
 int
+rfb_copy_credentials(const uint8_t *u, size_t ulen, const uint8_t *p,
+    size_t plen, char **user, char **pass)
+{
+	char *cu, *cp;
+
+	if (ulen == 0 || memchr(u, '\0', ulen) != NULL ||
+	    memchr(p, '\0', plen) != NULL)
+		return MOAT_ERR_INVALID;
+	if ((cu = malloc(ulen + 1)) == NULL)
+		return MOAT_ERR_NOMEM;
+	if ((cp = malloc(plen + 1)) == NULL) {
+		free(cu);
+		return MOAT_ERR_NOMEM;
+	}
+	memcpy(cu, u, ulen);
+	cu[ulen] = '\0';
+	memcpy(cp, p, plen);
+	cp[plen] = '\0';
+	*user = cu;
+	*pass = cp;
+	return 0;
+}
+
+int
 rfb_parse_plain(struct buf *in, char **user, char **pass)
 {
 	const uint8_t *p;
 	uint32_t ulen, plen;
-	char *u, *pw;
+	int r;
 
 	if (buf_peek(in, 8, &p) != 0)
 		return MOAT_ERR_AGAIN;
@@ -62,20 +86,8 @@ rfb_parse_plain(struct buf *in, char **user, char **pass)
 		return MOAT_ERR_TOO_LONG;
 	if (buf_len(in) < 8 + (size_t)ulen + plen)
 		return MOAT_ERR_AGAIN;
-	if (ulen == 0 || memchr(p + 8, '\0', ulen) != NULL ||
-	    memchr(p + 8 + ulen, '\0', plen) != NULL)
-		return MOAT_ERR_INVALID;
-	if ((u = malloc(ulen + 1)) == NULL)
-		return MOAT_ERR_NOMEM;
-	if ((pw = malloc(plen + 1)) == NULL) {
-		free(u);
-		return MOAT_ERR_NOMEM;
-	}
-	memcpy(u, p + 8, ulen);
-	u[ulen] = '\0';
-	memcpy(pw, p + 8 + ulen, plen);
-	pw[plen] = '\0';
-	*user = u;
-	*pass = pw;
+	if ((r = rfb_copy_credentials(p + 8, ulen, p + 8 + ulen, plen, user,
+	    pass)) != 0)
+		return r;
 	return buf_consume(in, 8 + (size_t)ulen + plen);
 }

@@ -32,6 +32,15 @@ int rfb_parse_version(const uint8_t v[RFB_VERSION_LEN], int *minor);
  */
 int rfb_parse_plain(struct buf *in, char **user, char **pass);
 
+/*
+ * Copies a user name (ulen bytes, not empty) and a password (plen bytes)
+ * into fresh NUL-terminated strings (caller wipes and frees). Returns 0,
+ * MOAT_ERR_INVALID for an empty user or an embedded NUL, or MOAT_ERR_NOMEM.
+ * Shared by the VeNCrypt Plain and RSA-AES credential parsers.
+ */
+int rfb_copy_credentials(const uint8_t *u, size_t ulen, const uint8_t *p,
+    size_t plen, char **user, char **pass);
+
 /* Bytes the Plain message needs at most (for the read bound). */
 size_t rfb_plain_max_len(void);
 

@@ -16,6 +16,7 @@
 #include <openssl/rsa.h>
 
 #include "privsep/errors.h"
+#include "rfb_handshake.h"
 #include "rfb_ra2.h"
 
 static const struct rfb_ra2_params ra2_params[] = {
@@ -245,7 +246,7 @@ rfb_ra2_parse_credentials(struct buf *in, char **user, char **pass)
 {
 	const uint8_t *p;
 	size_t ulen, plen;
-	char *u, *pw;
+	int r;
 
 	if (buf_peek(in, 1, &p) != 0)
 		return MOAT_ERR_AGAIN;
@@ -255,21 +256,9 @@ rfb_ra2_parse_credentials(struct buf *in, char **user, char **pass)
 	plen = p[1 + ulen];
 	if (buf_peek(in, 2 + ulen + plen, &p) != 0)
 		return MOAT_ERR_AGAIN;
-	if (ulen == 0 || memchr(p + 1, '\0', ulen) != NULL ||
-	    memchr(p + 2 + ulen, '\0', plen) != NULL)
-		return MOAT_ERR_INVALID;
-	if ((u = malloc(ulen + 1)) == NULL)
-		return MOAT_ERR_NOMEM;
-	if ((pw = malloc(plen + 1)) == NULL) {
-		free(u);
-		return MOAT_ERR_NOMEM;
-	}
-	memcpy(u, p + 1, ulen);
-	u[ulen] = '\0';
-	memcpy(pw, p + 2 + ulen, plen);
-	pw[plen] = '\0';
-	*user = u;
-	*pass = pw;
+	if ((r = rfb_copy_credentials(p + 1, ulen, p + 2 + ulen, plen, user,
+	    pass)) != 0)
+		return r;
 	return buf_consume(in, 2 + ulen + plen);
 }
 
