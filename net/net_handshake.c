@@ -24,6 +24,7 @@
 #include "privsep/log.h"
 #include "rfb_handshake.h"
 #include "rfb_ra2.h"
+#include "rfb_vencrypt.h"
 
 #define RFB_SECURITY_RESULT_OK		0
 #define RFB_SECURITY_RESULT_FAILED	1
@@ -82,54 +83,55 @@ offers_ra2ne(const struct net_conn *c)
  * it knows (VeNCrypt, listed first) and then the first subtype it knows
  * (RA2ne); viewers that know X509Plain keep choosing it. X509Plain
  * continues with TLS here; for an RA2ne subtype *chosen is set and the
- * caller runs the RSA-AES handshake on the plain stream.
+ * caller runs the RSA-AES handshake on the plain stream. The messages are
+ * built and parsed by rfb_vencrypt.c.
  */
 static int
 vencrypt_negotiate(struct net_conn *c, uint32_t *chosen)
 {
-	static const uint8_t version[2] = { 0, 2 };
-	uint8_t peer[2], ack, storage[2 + 3 * 4], rbuf[4];
-	const int ra2ne = offers_ra2ne(c);
-	uint32_t subtype;
+	uint32_t offered[3];
+	uint8_t storage[2 + sizeof(offered)], peer[RFB_VENCRYPT_VERSION_LEN];
+	uint8_t rbuf[RFB_VENCRYPT_SUBTYPE_LEN], major = 0, minor = 0, ack;
+	size_t n = 0;
 	struct buf b;
 	int r;
 
-	if ((r = net_io_write(&c->io, version, 2)) != 0 ||
-	    (r = net_io_read_exact(&c->io, peer, 2)) != 0)
+	offered[n++] = RFB_VENCRYPT_X509PLAIN;
+	if (offers_ra2ne(c)) {
+		offered[n++] = RFB_SEC_RA2NE_256;
+		offered[n++] = RFB_SEC_RA2NE;
+	}
+	buf_init_fixed(&b, storage, sizeof(storage));
+	if ((r = rfb_vencrypt_put_version(&b)) != 0 ||
+	    (r = net_io_write(&c->io, buf_ptr(&b), buf_len(&b))) != 0 ||
+	    (r = net_io_read_exact(&c->io, peer, sizeof(peer))) != 0)
 		return r;
-	if (peer[0] != 0 || peer[1] != 2) {
-		ack = 0xff;
+	buf_view(&b, peer, sizeof(peer));
+	if ((r = rfb_vencrypt_parse_version(&b, &major, &minor)) != 0) {
+		ack = RFB_VENCRYPT_ACK_REFUSED;
 		(void)net_io_write(&c->io, &ack, 1);
 		info_f("viewer offered VeNCrypt %u.%u; only 0.2 is supported",
-		    peer[0], peer[1]);
-		return MOAT_ERR_PROTOCOL;
+		    major, minor);
+		return r;
 	}
 	/* ack 0 (version accepted), U8 count, U32 subtypes */
 	buf_init_fixed(&b, storage, sizeof(storage));
-	if ((r = buf_put_u8(&b, 0)) != 0 ||
-	    (r = buf_put_u8(&b, ra2ne ? 3 : 1)) != 0 ||
-	    (r = buf_put_u32(&b, RFB_VENCRYPT_X509PLAIN)) != 0)
+	if ((r = rfb_vencrypt_put_subtypes(&b, offered, n)) != 0 ||
+	    (r = net_io_write(&c->io, buf_ptr(&b), buf_len(&b))) != 0 ||
+	    (r = net_io_read_exact(&c->io, rbuf, sizeof(rbuf))) != 0)
 		return r;
-	if (ra2ne && ((r = buf_put_u32(&b, RFB_SEC_RA2NE_256)) != 0 ||
-	    (r = buf_put_u32(&b, RFB_SEC_RA2NE)) != 0))
+	buf_view(&b, rbuf, sizeof(rbuf));
+	if ((r = rfb_vencrypt_parse_subtype(&b, offered, n, chosen)) != 0) {
+		info_f("viewer chose VeNCrypt subtype %u, which was not offered",
+		    *chosen);
 		return r;
-	if ((r = net_io_write(&c->io, buf_ptr(&b), buf_len(&b))) != 0 ||
-	    (r = net_io_read_exact(&c->io, rbuf, 4)) != 0)
-		return r;
-	subtype = ((uint32_t)rbuf[0] << 24) | ((uint32_t)rbuf[1] << 16) |
-	    ((uint32_t)rbuf[2] << 8) | rbuf[3];
-	*chosen = subtype;
-	if (ra2ne && (subtype == RFB_SEC_RA2NE_256 || subtype == RFB_SEC_RA2NE)) {
+	}
+	if (*chosen == RFB_SEC_RA2NE_256 || *chosen == RFB_SEC_RA2NE) {
 		debug_f("viewer chose %s as a VeNCrypt subtype",
-		    subtype == RFB_SEC_RA2NE ? "RA2ne" : "RA2ne_256");
+		    *chosen == RFB_SEC_RA2NE ? "RA2ne" : "RA2ne_256");
 		return 0;
 	}
-	if (subtype != RFB_VENCRYPT_X509PLAIN) {
-		info_f("viewer chose VeNCrypt subtype %u, which was not offered",
-		    subtype);
-		return MOAT_ERR_PROTOCOL;
-	}
-	ack = 1;	/* TLS subtypes: 1 means "go ahead with TLS" */
+	ack = RFB_VENCRYPT_ACK_TLS;	/* X509Plain: go ahead with TLS */
 	if ((r = net_io_write(&c->io, &ack, 1)) != 0)
 		return r;
 	return net_tls_accept(c);
@@ -243,12 +245,12 @@ receive_session_channel(struct net_conn *c)
  * (AlwaysMaximum: AES-256 only), and only with Encryption=PreferOff the
  * types that leave the session unencrypted after the login, RA2ne_256 and
  * RA2ne. The monitor re-checks the RSA-AES type it is asked to decrypt
- * for. Writes U8 count + types into list; returns the length.
+ * for. Writes the types into list; returns how many.
  */
 static size_t
-offer_list(const struct net_conn *c, uint8_t list[8])
+offer_list(const struct net_conn *c, uint8_t list[5])
 {
-	size_t n = 1;
+	size_t n = 0;
 
 	list[n++] = RFB_SEC_VENCRYPT;
 	if (c->init.have_ra2) {
@@ -260,17 +262,18 @@ offer_list(const struct net_conn *c, uint8_t list[8])
 			list[n++] = RFB_SEC_RA2NE;
 		}
 	}
-	list[0] = (uint8_t)(n - 1);
 	return n;
 }
 
 int
 net_handshake(struct net_conn *c)
 {
-	uint8_t types[8], ver[RFB_VERSION_LEN], choice, shared;
+	uint8_t types[5], list[1 + sizeof(types)], ver[RFB_VERSION_LEN];
+	uint8_t sent, choice = 0, shared;
 	char *user = NULL, *pass = NULL, reason[256];
 	uint32_t subtype;
 	size_t ntypes;
+	struct buf b;
 	int r;
 
 	if ((r = net_io_write(&c->io, "RFB 003.008\n", RFB_VERSION_LEN)) != 0 ||
@@ -285,14 +288,17 @@ net_handshake(struct net_conn *c)
 		return refuse_old_version(c);
 	}
 	ntypes = offer_list(c, types);
-	if ((r = net_io_write(&c->io, types, ntypes)) != 0 ||
-	    (r = net_io_read_exact(&c->io, &choice, 1)) != 0)
+	buf_init_fixed(&b, list, sizeof(list));
+	if ((r = rfb_put_security_types(&b, types, ntypes)) != 0 ||
+	    (r = net_io_write(&c->io, buf_ptr(&b), buf_len(&b))) != 0 ||
+	    (r = net_io_read_exact(&c->io, &sent, 1)) != 0)
 		return r;
-	if (memchr(types + 1, choice, ntypes - 1) == NULL) {
+	buf_view(&b, &sent, 1);
+	if ((r = rfb_parse_security_choice(&b, types, ntypes, &choice)) != 0) {
 		info_f("viewer chose security type %u, which was not offered",
 		    choice);
 		net_send_security_failure(c, "Security type not offered");
-		return MOAT_ERR_PROTOCOL;
+		return r;
 	}
 	if (choice == RFB_SEC_VENCRYPT) {
 		if ((r = vencrypt_negotiate(c, &subtype)) != 0)

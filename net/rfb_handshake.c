@@ -9,6 +9,7 @@
 
 #include "privsep/errors.h"
 #include "rfb_handshake.h"
+#include "rfb_types.h"
 
 static int
 digits3(const uint8_t *p, int *out)
@@ -37,6 +38,38 @@ rfb_parse_version(const uint8_t v[RFB_VERSION_LEN], int *minor)
 		return MOAT_ERR_PROTOCOL;
 	*minor = min >= 8 ? 8 : (min == 7 ? 7 : 3);
 	return 0;
+}
+
+int
+rfb_put_security_types(struct buf *out, const uint8_t *types, size_t n)
+{
+	uint8_t *p;
+	int r;
+
+	if (n == 0 || n > RFB_MAX_SECURITY_TYPES ||
+	    memchr(types, RFB_SEC_INVALID, n) != NULL)
+		return MOAT_ERR_INVALID;
+	/* One reservation, so a failure appends nothing. */
+	if ((r = buf_reserve(out, 1 + n, &p)) != 0)
+		return r;
+	p[0] = (uint8_t)n;
+	memcpy(p + 1, types, n);
+	return 0;
+}
+
+int
+rfb_parse_security_choice(struct buf *in, const uint8_t *offered, size_t n,
+    uint8_t *type)
+{
+	const uint8_t *p;
+
+	if (buf_peek(in, 1, &p) != 0)
+		return MOAT_ERR_AGAIN;
+	*type = p[0];
+	if (p[0] == RFB_SEC_INVALID || n == 0 ||
+	    memchr(offered, p[0], n) == NULL)
+		return MOAT_ERR_PROTOCOL;
+	return buf_consume(in, 1);
 }
 
 size_t

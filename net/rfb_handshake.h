@@ -1,7 +1,9 @@
 /*
  * rfb_handshake.h - parsers for the bytes a viewer sends before the normal
- * phase: ProtocolVersion, security-type choice, VeNCrypt version and
- * subtype, Plain credentials, ClientInit. Runs in moat-net; trusts nothing.
+ * phase: ProtocolVersion, security-type choice, Plain credentials; and the
+ * builder of the security-type list they answer. The VeNCrypt version and
+ * subtype are rfb_vencrypt.h's, the RSA-AES messages rfb_ra2.h's. Runs in
+ * moat-net; pure (no I/O); trusts nothing it parses.
  */
 #ifndef MOAT_RFB_HANDSHAKE_H
 #define MOAT_RFB_HANDSHAKE_H
@@ -14,6 +16,7 @@
 #define RFB_VERSION_LEN		12
 #define RFB_PLAIN_MAX_USER	255	/* moat's bound; TigerVNC's is 1023 */
 #define RFB_PLAIN_MAX_PASS	1023
+#define RFB_MAX_SECURITY_TYPES	255	/* U8 count */
 
 /*
  * Parses a 12-byte ProtocolVersion "RFB xxx.yyy\n". Returns 0 and sets
@@ -22,6 +25,23 @@
  * non-digits, wrong punctuation).
  */
 int rfb_parse_version(const uint8_t v[RFB_VERSION_LEN], int *minor);
+
+/*
+ * Appends the security types offered (RFB 3.8): U8 n, then the n types.
+ * Returns 0; MOAT_ERR_INVALID if n is 0 or above RFB_MAX_SECURITY_TYPES or
+ * a type is 0 (Invalid); or out's error (out unchanged on any failure).
+ */
+int rfb_put_security_types(struct buf *out, const uint8_t *types, size_t n);
+
+/*
+ * Parses the viewer's security-type choice (U8) against the n types
+ * offered. Returns 0 and consumes it if it is not 0 and one of them;
+ * MOAT_ERR_AGAIN if in is empty; MOAT_ERR_PROTOCOL if it was not offered
+ * (nothing consumed on failure). *type gets the byte whenever there was
+ * one, so a refusal can name it.
+ */
+int rfb_parse_security_choice(struct buf *in, const uint8_t *offered,
+    size_t n, uint8_t *type);
 
 /*
  * Parses the VeNCrypt Plain credentials: U32 ulen, U32 plen, user, pass.

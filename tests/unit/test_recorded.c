@@ -19,6 +19,22 @@
  * stream is the seed's own. Both shortcuts are cross-checked against full
  * parses of exact-size copies (of every mutation of a seed up to FULL_MAX
  * bytes, of every FULL_EVERY-th one above that).
+ *
+ * Each recorded stream is also fed to the reader the way moat-net reads a
+ * socket (net_main.c, net_client.c): cut into reads, each appended to a
+ * buffer of rfb_reader_max_msg() + CHUNK_MAX bytes and parsed until the
+ * reader needs more, then compacted. The reads are one byte, three bytes,
+ * CHUNK_MAX bytes, and pseudo-random sizes from several fixed PRNG seeds (a
+ * quarter of them up to the next message boundary, the others 1 to 8, 64 or
+ * CHUNK_MAX bytes), as fuzz/fuzz_rfb_reader.c does with seeds taken from its
+ * input.
+ * Every cutting must give the messages of the whole parse, ending at the
+ * same offsets, with their text and payloads where the stream has them.
+ *
+ * The handshake seeds are fed to the parser their first byte selects (mod 5)
+ * as fuzz/fuzz_rfb_handshake.c does; a flip of that byte may select the
+ * security-type or VeNCrypt parsers (tests/unit/test_vencrypt.c tests those
+ * in depth), which must then give a clean result too.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -27,6 +43,7 @@
 
 #include "net/rfb_handshake.h"
 #include "net/rfb_reader.h"
+#include "net/rfb_vencrypt.h"
 #include "privsep/buf.h"
 #include "privsep/errors.h"
 
@@ -36,6 +53,7 @@
 #define MAX_SEED_LEN	(1024 * 1024)
 #define FULL_MAX	8192
 #define FULL_EVERY	61
+#define CHUNK_MAX	512	/* the largest read of a chunked parse */
 
 /* The limits fuzz/fuzz_rfb_reader.c parses the rfb_reader corpus with. */
 static const struct rfb_reader_limits lim = { .max_cut_text = 4096 };
@@ -271,6 +289,185 @@ type_name(int t)
 	return "?";
 }
 
+/* ---- chunked reads (what moat-net does with each socket read) ---------- */
+
+/* xorshift32 */
+static uint32_t
+prng(uint32_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 17;
+	*s ^= *s << 5;
+	return *s;
+}
+
+/*
+ * The next read at offset pos of n: fixed bytes if fixed is not 0,
+ * otherwise a quarter of the time up to the next message boundary (bnd[1..k]
+ * in ascending order; *j the first one past pos), else 1-8, 1-64 or
+ * 1-CHUNK_MAX bytes. *on_boundary tells whether the read ends on one.
+ */
+static size_t
+next_read(uint32_t *s, size_t fixed, const size_t *bnd, size_t k, size_t *j,
+    size_t pos, size_t n, int *on_boundary)
+{
+	uint32_t r;
+	size_t len;
+
+	while (*j <= k && bnd[*j] <= pos)
+		(*j)++;
+	if (fixed != 0)
+		len = fixed;
+	else {
+		r = prng(s);
+		switch (r & 7) {
+		case 0:
+		case 1:
+			if (*j <= k) {
+				len = bnd[*j] - pos;
+				break;
+			}
+			/* FALLTHROUGH */
+		case 2:
+		case 3:
+			len = 1 + (r >> 3) % 8;
+			break;
+		case 4:
+		case 5:
+			len = 1 + (r >> 3) % 64;
+			break;
+		default:
+			len = 1 + (r >> 3) % CHUNK_MAX;
+			break;
+		}
+	}
+	if (len > n - pos)
+		len = n - pos;
+	*on_boundary = *j <= k && bnd[*j] == pos + len;
+	return len;
+}
+
+/*
+ * Feeds the n bytes of seed (k messages ending at bnd[1..k], their types in
+ * types[]) to the reader in reads of next_read() sizes and checks that it
+ * yields exactly those messages. Adds the reads made to *reads and those
+ * ending on a boundary to *aligned.
+ */
+static void
+parse_chunked(const char *name, const uint8_t *seed, size_t n,
+    const size_t *bnd, const uint8_t *types, size_t k, uint32_t s,
+    size_t fixed, size_t *reads, size_t *aligned)
+{
+	struct rfb_client_msg m;
+	struct buf b;
+	size_t pos = 0, len, tlen, j = 1, msgs = 0, end, maxmsg;
+	const uint8_t *text = NULL;
+	uint8_t *p;
+	char why[200] = "";
+	int r = MOAT_ERR_AGAIN, on;
+
+	maxmsg = rfb_reader_max_msg(&lim);
+	buf_init(&b, maxmsg + CHUNK_MAX);
+	while (pos < n && why[0] == '\0') {
+		len = next_read(&s, fixed, bnd, k, &j, pos, n, &on);
+		(*reads)++;
+		*aligned += on;
+		if (buf_reserve(&b, len, &p) != 0) {
+			snprintf(why, sizeof(why), "a read of %zu at %zu does "
+			    "not fit (%zu buffered)", len, pos, buf_len(&b));
+			break;
+		}
+		memcpy(p, seed + pos, len);
+		pos += len;
+		for (;;) {
+			if ((r = rfb_read_client_msg(&b, &m, &lim)) != 0)
+				break;
+			/* Offset in the stream where this message ends. */
+			end = pos - buf_len(&b);
+			msgs++;
+			if (msgs > k || end != bnd[msgs] ||
+			    m.type != types[msgs - 1]) {
+				snprintf(why, sizeof(why), "message %zu: type %u "
+				    "ending at %zu", msgs, m.type, end);
+				break;
+			}
+			text = m.type == RFB_CLIENT_CUT_TEXT ? m.u.cut.text :
+			    m.type == RFB_CLIENT_FENCE ? m.u.fence.payload : NULL;
+			tlen = m.type == RFB_CLIENT_CUT_TEXT ? m.u.cut.len :
+			    m.type == RFB_CLIENT_FENCE ? m.u.fence.len : 0;
+			/*
+			 * Its text or payload: its last tlen bytes, in the
+			 * buffer's storage (which a complete parse may have
+			 * emptied).
+			 */
+			if (text != NULL && tlen > 0 && (tlen > end ||
+			    text < b.data || tlen > b.cap ||
+			    text > b.data + b.cap - tlen ||
+			    memcmp(text, seed + end - tlen, tlen) != 0)) {
+				snprintf(why, sizeof(why), "message %zu: its "
+				    "text is not the stream's", msgs);
+				break;
+			}
+		}
+		if (why[0] != '\0')
+			break;
+		if (r != MOAT_ERR_AGAIN) {
+			snprintf(why, sizeof(why), "%s after %zu messages",
+			    moat_strerror(r), msgs);
+			break;
+		}
+		if (buf_len(&b) >= maxmsg) {
+			snprintf(why, sizeof(why), "%zu bytes left incomplete",
+			    buf_len(&b));
+			break;
+		}
+		buf_compact(&b);
+	}
+	if (why[0] == '\0' && (msgs != k || buf_len(&b) != 0))
+		snprintf(why, sizeof(why), "%zu of %zu messages, %zu bytes "
+		    "left", msgs, k, buf_len(&b));
+	CHECK(why[0] == '\0', "%s: reads of %s%zu (seed %u): %s", name,
+	    fixed != 0 ? "" : "up to ", fixed != 0 ? fixed : (size_t)CHUNK_MAX,
+	    (unsigned)s, why);
+	buf_free(&b);
+}
+
+/* Every fixed read size and PRNG seed over a seed that parsed whole. */
+static void
+test_chunked(const char *name, const uint8_t *seed, size_t n,
+    const size_t *bnd, size_t k)
+{
+	static const size_t fixed[] = { 1, 3, CHUNK_MAX };
+	static const uint32_t seeds[] = { 1, 2, 3, 42, 0x9e3779b9, 0xdeadbeef };
+	struct rfb_client_msg m;
+	struct buf b;
+	size_t i, reads = 0, aligned = 0;
+	uint8_t *types, *copy;
+
+	/* The types of the whole parse, message by message. */
+	copy = exact_copy(seed, n);
+	if ((types = malloc(k)) == NULL) {
+		fprintf(stderr, "out of memory\n");
+		exit(1);
+	}
+	buf_view(&b, copy, n);
+	for (i = 0; i < k && rfb_read_client_msg(&b, &m, &lim) == 0; i++)
+		types[i] = m.type;
+	CHECK(i == k, "%s", name);
+	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		parse_chunked(name, copy, n, bnd, types, k, 0, fixed[i],
+		    &reads, &aligned);
+	for (i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++)
+		parse_chunked(name, copy, n, bnd, types, k, seeds[i], 0,
+		    &reads, &aligned);
+	printf("%s: %zu cuttings into %zu reads (%zu ending on a message "
+	    "boundary): all give the %zu messages of the whole parse\n", name,
+	    sizeof(fixed) / sizeof(fixed[0]) + sizeof(seeds) / sizeof(seeds[0]),
+	    reads, aligned, k);
+	free(types);
+	free(copy);
+}
+
 static void
 test_stream_seed(const char *name, const uint8_t *seed, size_t n)
 {
@@ -310,6 +507,7 @@ test_stream_seed(const char *name, const uint8_t *seed, size_t n)
 		if (counts[t] > 0)
 			printf(" %s %zu", type_name(t), counts[t]);
 	printf("\n");
+	test_chunked(name, seed, n, bnd, k);
 
 	/* Every single-bit flip, parsed from the boundary at or before it. */
 	for (i = 0, j = 0; i < n; i++) {
@@ -379,9 +577,75 @@ test_stream_seed(const char *name, const uint8_t *seed, size_t n)
 enum hs_result { HS_EMPTY, HS_INCOMPLETE, HS_OK, HS_REFUSED, HS_BAD };
 
 /*
- * Feeds d to the parser its first byte selects, as fuzz/fuzz_rfb_handshake.c
- * does, through exact-size copies. consumed gets the bytes the Plain parser
- * consumed (the version parser always reads 12).
+ * The security-type and VeNCrypt choice parsers (selectors 2, 3 and 4), in
+ * fuzz/fuzz_rfb_handshake.c's layout: [U8 n, the offered list,] the
+ * viewer's bytes. The list and the viewer's bytes are separate exact-size
+ * copies. Checks only the contract: 0, AGAIN or PROTOCOL, consuming the
+ * choice or nothing.
+ */
+static enum hs_result
+hs_parse_choice(const char *name, int sel, const uint8_t *d, size_t n,
+    size_t *consumed)
+{
+	uint8_t *list = NULL, *view, type, major, minor;
+	uint32_t *subs = NULL, sub;
+	size_t nl = 0, k, i, want;
+	struct buf b;
+	int r;
+
+	if (sel != 3) {
+		if (n < 1)
+			return HS_INCOMPLETE;
+		nl = sel == 2 ? (d[0] <= n - 1 ? d[0] : n - 1) :
+		    (d[0] <= (n - 1) / 4 ? d[0] : (n - 1) / 4);
+		if (sel == 2)
+			list = exact_copy(d + 1, nl);
+		else if ((subs = malloc(nl > 0 ? nl * sizeof(*subs) : 1)) ==
+		    NULL) {
+			fprintf(stderr, "out of memory\n");
+			exit(1);
+		}
+		for (i = 0; sel == 4 && i < nl; i++)
+			subs[i] = ((uint32_t)d[1 + 4 * i] << 24) |
+			    ((uint32_t)d[2 + 4 * i] << 16) |
+			    ((uint32_t)d[3 + 4 * i] << 8) | d[4 + 4 * i];
+		d += 1 + (sel == 2 ? nl : 4 * nl);
+		n -= 1 + (sel == 2 ? nl : 4 * nl);
+	}
+	k = n;
+	view = exact_copy(d, k);
+	buf_view(&b, view, k);
+	if (sel == 2) {
+		r = rfb_parse_security_choice(&b, list, nl, &type);
+		want = 1;
+	} else if (sel == 3) {
+		r = rfb_vencrypt_parse_version(&b, &major, &minor);
+		want = RFB_VENCRYPT_VERSION_LEN;
+	} else {
+		r = rfb_vencrypt_parse_subtype(&b, subs, nl, &sub);
+		want = RFB_VENCRYPT_SUBTYPE_LEN;
+	}
+	*consumed = k - buf_len(&b);
+	CHECK(*consumed == (r == 0 ? want : 0), "%s: selector %d consumed "
+	    "%zu on %s", name, sel, *consumed, moat_strerror(r));
+	CHECK(r != MOAT_ERR_AGAIN || k < want, "%s: selector %d waits with "
+	    "%zu bytes", name, sel, k);
+	free(view);
+	free(list);
+	free(subs);
+	if (r == 0)
+		return HS_OK;
+	if (r == MOAT_ERR_AGAIN)
+		return HS_INCOMPLETE;
+	CHECK(r == MOAT_ERR_PROTOCOL, "%s: selector %d: %s", name, sel,
+	    moat_strerror(r));
+	return r == MOAT_ERR_PROTOCOL ? HS_REFUSED : HS_BAD;
+}
+
+/*
+ * Feeds d to the parser its first byte selects (mod 5), as
+ * fuzz/fuzz_rfb_handshake.c does, through exact-size copies. consumed gets
+ * the bytes the parser consumed (the version parser always reads 12).
  */
 static enum hs_result
 hs_parse(const char *name, const uint8_t *d, size_t n, int *minor,
@@ -396,7 +660,9 @@ hs_parse(const char *name, const uint8_t *d, size_t n, int *minor,
 	*consumed = 0;
 	if (n < 1)
 		return HS_EMPTY;
-	if (d[0] & 1) {
+	if (d[0] % 5 >= 2)
+		return hs_parse_choice(name, d[0] % 5, d + 1, n - 1, consumed);
+	if (d[0] % 5 == 1) {
 		if (n - 1 < RFB_VERSION_LEN)
 			return HS_INCOMPLETE;	/* moat-net reads all 12 first */
 		c = exact_copy(d + 1, RFB_VERSION_LEN);
@@ -457,9 +723,9 @@ test_handshake_seed(const char *name, const uint8_t *seed, size_t n)
 	    name, res, consumed, n > 0 ? n - 1 : 0);
 	if (res != HS_OK)
 		return;
-	if (seed[0] & 1)
+	if (seed[0] % 5 == 1)
 		CHECK(minor == 8, "%s: RFB 3.%d, not 3.8", name, minor);
-	printf("%s: %zu bytes, %s\n", name, n, seed[0] & 1 ?
+	printf("%s: %zu bytes, %s\n", name, n, seed[0] % 5 == 1 ?
 	    "ProtocolVersion RFB 003.008" : "Plain credentials (dummy password)");
 
 	copy = exact_copy(seed, n);
