@@ -1,7 +1,8 @@
 /*
  * moatd.c - moatd's entry point: reads and checks the configuration,
- * loads (or on first start creates) the identity key, binds the sockets
- * and runs the listener. Runs as root. Trusts only its root-owned
+ * loads (or on first start creates) the identity key and, if there is
+ * one that checks out, its rotation certificate, binds the sockets and
+ * runs the listener. Runs as root. Trusts only its root-owned
  * configuration files.
  *
  * Usage: moatd [-d] [-t] [-f config] [--fingerprint]
@@ -9,7 +10,9 @@
  *   -t             check the configuration, print the effective values, exit
  *   -f FILE        configuration file (default /etc/moat/moatd.conf)
  *   --fingerprint  print the identity certificate's SHA-256 fingerprint and,
- *                  on a second line, the identity's catchphrase, exit
+ *                  on a second line, the identity's catchphrase; while a
+ *                  rotation is in effect a third line names the previous
+ *                  key's catchphrase and the end of the overlap; exit
  */
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -79,8 +82,8 @@ main(int argc, char **argv)
 	static struct moat_config cfg;
 	static struct config_origin origin[64];
 	const char *conf = DEFAULT_CONFIG;
-	char err[1024], fp[128], net_binary[PATH_MAX];
-	struct catchphrase_id desc;
+	char err[1024], fp[128], net_binary[PATH_MAX], until[40], rotation[256];
+	struct catchphrase_id desc, prev;
 	struct mon_identity id;
 	struct mon_ctx ctx;
 	struct passwd *pw;
@@ -131,9 +134,24 @@ main(int argc, char **argv)
 	if (mon_identity_fingerprint(&id, fp, sizeof(fp)) != 0 ||
 	    mon_identity_describe(&id, &desc) != 0)
 		fatal_f("cannot compute the identity fingerprint");
+	/* A rotation that cannot be used is logged and left out, never fatal. */
+	rotation[0] = '\0';
+	if (mon_identity_rotation_load(&id, cfg.identity_rotation_cert, err,
+	    sizeof(err)) != 0)
+		error_f("identity rotation certificate not used: %s; sending the "
+		    "identity certificate alone", err);
+	else if (id.rot_cross != NULL) {
+		if (mon_identity_rotation_describe(&id, &prev, until,
+		    sizeof(until)) != 0)
+			fatal_f("cannot describe the identity rotation");
+		snprintf(rotation, sizeof(rotation), "previous catchphrase "
+		    "\"%s\" vouched for until %s", prev.words, until);
+	}
 	if (fingerprint) {
 		/* Line 1 stays the bare fingerprint: scripts compare it. */
 		printf("%s\n%s\n", fp, desc.words);
+		if (rotation[0] != '\0')
+			printf("%s\n", rotation);
 		r = 0;
 		goto done;
 	}
@@ -173,8 +191,9 @@ main(int argc, char **argv)
 	}
 	if (!debug && daemon(0, 0) != 0)
 		fatal_f("daemon: %s", strerror(errno));
-	info_f("moatd listening on %s port %u; identity %s catchphrase \"%s\"%s",
+	info_f("moatd listening on %s port %u; identity %s catchphrase \"%s\"%s%s%s",
 	    cfg.listen_address, cfg.listen_port, fp, desc.words,
+	    rotation[0] != '\0' ? "; rotated: " : "", rotation,
 	    ctx.selftest ? " (TEST BUILD: self-test hooks enabled)" : "");
 	r = listener_run(&ctx, tcp_fd, sess_fd);
 	unlink(cfg.session_socket);

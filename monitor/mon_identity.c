@@ -1,23 +1,36 @@
 /*
  * mon_identity.c - identity key handling and per-connection leaf
- * certificates (see mon_identity.h). Runs as root in moatd and its
- * monitors, and in moatctl (identity generate/show/export-ca). Trusts its
- * configuration and the root-owned key file; reads nothing from the network.
+ * certificates, and the identity's rotation (see mon_identity.h). Runs as
+ * root in moatd and its monitors, and in moatctl (identity generate/show/
+ * export-ca/rotate). Trusts its configuration and the root-owned key file;
+ * checks the rotation certificate file before sending any of it; reads
+ * nothing from the network.
  *
  * Why leaf certificates rather than remote signing: TLS 1.3 needs a
  * CertificateVerify signature from the server key inside moat-net's
  * handshake. Giving moat-net a one-connection P-256 key signed by the
  * identity key keeps the identity key out of moat-net entirely while
  * standard viewers still verify one pinned CA certificate.
+ *
+ * Why a cross certificate for rotation (as X.509 CAs are rolled over): a
+ * certificate for the new key signed by the previous key is a statement a
+ * viewer that trusts only the previous key can check, and the previous
+ * private key is not needed once it exists. CA certificates allow one
+ * intermediate (pathlen:1) so that chains through a cross certificate
+ * verify in standard viewers too (docs/identity.md).
  */
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/bn.h>
@@ -64,6 +77,43 @@ set_serial(X509 *cert)
 }
 
 /*
+ * Writes the key and the certificates that are not NULL, in that order, as
+ * PEM to fd, flushes them to disk and closes fd. Returns 0 or -1 (errno).
+ */
+static int
+write_pem_fd(int fd, EVP_PKEY *key, X509 *c1, X509 *c2)
+{
+	FILE *f;
+	int ok;
+
+	if ((f = fdopen(fd, "w")) == NULL) {
+		close(fd);
+		return -1;
+	}
+	ok = (key == NULL ||
+	    PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) == 1) &&
+	    (c1 == NULL || PEM_write_X509(f, c1) == 1) &&
+	    (c2 == NULL || PEM_write_X509(f, c2) == 1);
+	ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
+	if (fclose(f) != 0)
+		ok = 0;
+	return ok ? 0 : -1;
+}
+
+/*
+ * Explicit mode and owner, whatever the umask or a set-group-ID directory:
+ * keys are root's alone, certificates public (viewers run by any user pin
+ * them).
+ */
+static int
+set_owner_mode(int fd, mode_t mode)
+{
+	if (fchmod(fd, mode) != 0 || (geteuid() == 0 && fchown(fd, 0, 0) != 0))
+		return -1;
+	return 0;
+}
+
+/*
  * Writes one PEM file at path, created exclusively (never following a
  * link) with mode, flushed to disk. On failure unlinks what it created.
  * which: 0 = private key of id, 1 = certificate of id.
@@ -72,31 +122,21 @@ static int
 write_pem(const struct mon_identity *id, int which, const char *path,
     mode_t mode, char *err, size_t errlen)
 {
-	FILE *f;
-	int fd, ok;
+	int fd;
 
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd == -1) {
 		snprintf(err, errlen, "%s: cannot create: %s", path, strerror(errno));
 		return MOAT_ERR_CONFIG;
 	}
-	/* Explicit, whatever the umask or a set-group-ID directory: the key
-	 * is root's alone, the certificate public (viewers run by any user
-	 * pin it). */
-	if (fchmod(fd, mode) != 0 || (geteuid() == 0 && fchown(fd, 0, 0) != 0) ||
-	    (f = fdopen(fd, "w")) == NULL) {
+	if (set_owner_mode(fd, mode) != 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		close(fd);
 		unlink(path);
 		return MOAT_ERR_CONFIG;
 	}
-	ok = which == 0 ?
-	    PEM_write_PrivateKey(f, id->key, NULL, NULL, 0, NULL, NULL) == 1 :
-	    PEM_write_X509(f, id->cert) == 1;
-	ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
-	if (fclose(f) != 0)
-		ok = 0;
-	if (!ok) {
+	if (write_pem_fd(fd, which == 0 ? id->key : NULL,
+	    which == 1 ? id->cert : NULL, NULL) != 0) {
 		snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
 		unlink(path);
 		return MOAT_ERR_CONFIG;
@@ -104,19 +144,29 @@ write_pem(const struct mon_identity *id, int which, const char *path,
 	return 0;
 }
 
-/* Generates a new key and its self-signed CA certificate in memory. */
+/*
+ * Generates a new key and its self-signed CA certificate in memory. The
+ * subject is "moat identity HOST XXXXXXXX", the last word the first 8 hex
+ * digits of the key's SHA-256 (as `show` prints it), so that the names of
+ * an old and a new identity never collide in a viewer's trust store; HOST
+ * is cut to 40 bytes (a common name holds at most 64).
+ */
 static int
 generate_identity(struct mon_identity *id, char *err, size_t errlen)
 {
-	char host[256], cn[300];
+	struct catchphrase_id desc;
+	char host[256], cn[80];
 	X509_NAME *name;
 
-	if ((id->key = EVP_RSA_gen(2048)) == NULL || (id->cert = X509_new()) == NULL)
+	if ((id->key = EVP_RSA_gen(2048)) == NULL || (id->cert = X509_new()) == NULL ||
+	    catchphrase_describe(id->key, &desc) != 0)
 		goto crypto;
 	if (gethostname(host, sizeof(host)) != 0)
 		snprintf(host, sizeof(host), "localhost");
 	host[sizeof(host) - 1] = '\0';
-	snprintf(cn, sizeof(cn), "moat identity %s", host);
+	snprintf(cn, sizeof(cn), "moat identity %.40s %02X%02X%02X%02X", host,
+	    desc.key_sha256[0], desc.key_sha256[1], desc.key_sha256[2],
+	    desc.key_sha256[3]);
 	name = X509_get_subject_name(id->cert);
 	if (X509_set_version(id->cert, 2) != 1 || set_serial(id->cert) != 0 ||
 	    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
@@ -125,7 +175,7 @@ generate_identity(struct mon_identity *id, char *err, size_t errlen)
 	    X509_gmtime_adj(X509_getm_notBefore(id->cert), -3600) == NULL ||
 	    X509_gmtime_adj(X509_getm_notAfter(id->cert), 3650L * 86400) == NULL ||
 	    X509_set_pubkey(id->cert, id->key) != 1 ||
-	    add_ext(id->cert, id->cert, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") != 0 ||
+	    add_ext(id->cert, id->cert, NID_basic_constraints, "critical,CA:TRUE,pathlen:1") != 0 ||
 	    add_ext(id->cert, id->cert, NID_key_usage, "critical,keyCertSign,cRLSign") != 0 ||
 	    add_ext(id->cert, id->cert, NID_subject_key_identifier, "hash") != 0 ||
 	    X509_sign(id->cert, id->key, EVP_sha256()) == 0)
@@ -323,13 +373,46 @@ bio_string(BIO *bio)
 	return s;
 }
 
+/*
+ * The certificates sent after the leaf: the identity certificate, or while
+ * the rotation's overlap lasts the cross certificate and the previous
+ * identity certificate (a viewer that pins the previous key finds it in
+ * the latter and checks the former's signature with it; standard viewers
+ * that trust the previous certificate file build leaf, cross, previous).
+ */
+static void
+chain_tail(const struct mon_identity *id, X509 **second, X509 **third)
+{
+	char until[40];
+
+	*second = id->cert;
+	*third = NULL;
+	if (id->rot_cross == NULL)
+		return;
+	if (time(NULL) < id->rot_until) {
+		*second = id->rot_cross;
+		*third = id->rot_prev;
+		return;
+	}
+	/* moatd forks a monitor per connection: the flag is in shared memory. */
+	if (id->rot_logged != NULL &&
+	    __atomic_exchange_n(id->rot_logged, 1, __ATOMIC_SEQ_CST) != 0)
+		return;
+	if (mon_identity_format_time(id->rot_until, until, sizeof(until)) != 0)
+		snprintf(until, sizeof(until), "?");
+	warn_f("the identity rotation certificate expired at %s: the overlap "
+	    "is over and viewers that know only the previous key no longer "
+	    "learn the new one; sending the identity certificate alone (remove "
+	    "the IdentityRotationCert file)", until);
+}
+
 int
 mon_identity_issue_leaf(const struct mon_identity *id, const char *names,
     char **chain_pem, char **key_pem)
 {
 	char san[1200], cn[256];
 	EVP_PKEY *leaf_key = NULL;
-	X509 *leaf = NULL;
+	X509 *leaf = NULL, *second, *third;
 	BIO *cb = NULL, *kb = NULL;
 	int r = MOAT_ERR_CRYPTO;
 	const char *comma;
@@ -337,6 +420,7 @@ mon_identity_issue_leaf(const struct mon_identity *id, const char *names,
 	*chain_pem = *key_pem = NULL;
 	if (id->key == NULL)
 		return MOAT_ERR_INVALID;
+	chain_tail(id, &second, &third);
 	if (san_value(names, san, sizeof(san)) != 0)
 		return MOAT_ERR_INVALID;
 	comma = strchr(names, ',');
@@ -359,7 +443,8 @@ mon_identity_issue_leaf(const struct mon_identity *id, const char *names,
 		goto out;
 	if ((cb = BIO_new(BIO_s_mem())) == NULL || (kb = BIO_new(BIO_s_secmem())) == NULL)
 		goto out;
-	if (PEM_write_bio_X509(cb, leaf) != 1 || PEM_write_bio_X509(cb, id->cert) != 1 ||
+	if (PEM_write_bio_X509(cb, leaf) != 1 || PEM_write_bio_X509(cb, second) != 1 ||
+	    (third != NULL && PEM_write_bio_X509(cb, third) != 1) ||
 	    PEM_write_bio_PrivateKey(kb, leaf_key, NULL, NULL, 0, NULL, NULL) != 1)
 		goto out;
 	if ((*chain_pem = bio_string(cb)) == NULL || (*key_pem = bio_string(kb)) == NULL) {
@@ -376,10 +461,460 @@ out:
 	return r;
 }
 
+/* --- rotation --- */
+
+int
+mon_identity_format_time(time_t t, char *out, size_t outlen)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(out, outlen, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		return MOAT_ERR_TOO_LONG;
+	return 0;
+}
+
+/* Converts a certificate time to time_t. */
+static int
+cert_time(const ASN1_TIME *a, time_t *out)
+{
+	struct tm tm;
+
+	if (a == NULL || ASN1_TIME_to_tm(a, &tm) != 1)
+		return MOAT_ERR_INVALID;
+	*out = timegm(&tm);
+	return 0;
+}
+
+int
+mon_identity_parse_overlap(const char *s, long *secs)
+{
+	long v = 0, unit;
+	size_t i;
+
+	for (i = 0; s[i] >= '0' && s[i] <= '9'; i++) {
+		if (v > MON_ROTATION_OVERLAP_MAX)
+			return MOAT_ERR_INVALID;
+		v = v * 10 + (s[i] - '0');
+	}
+	if (i == 0 || s[i] == '\0' || s[i + 1] != '\0')
+		return MOAT_ERR_INVALID;
+	switch (s[i]) {
+	case 's':
+		unit = 1;
+		break;
+	case 'm':
+		unit = 60;
+		break;
+	case 'h':
+		unit = 3600;
+		break;
+	case 'd':
+		unit = 86400;
+		break;
+	default:
+		return MOAT_ERR_INVALID;
+	}
+	if (v > MON_ROTATION_OVERLAP_MAX / unit)
+		return MOAT_ERR_INVALID;
+	v *= unit;
+	if (v < MON_ROTATION_OVERLAP_MIN || v > MON_ROTATION_OVERLAP_MAX)
+		return MOAT_ERR_INVALID;
+	*secs = v;
+	return 0;
+}
+
+int
+mon_identity_cross(const struct mon_identity *old,
+    const struct mon_identity *new, long overlap, X509 **cross)
+{
+	X509 *x;
+
+	*cross = NULL;
+	if (old->key == NULL || old->cert == NULL || new->cert == NULL ||
+	    overlap < MON_ROTATION_OVERLAP_MIN || overlap > MON_ROTATION_OVERLAP_MAX)
+		return MOAT_ERR_INVALID;
+	if ((x = X509_new()) == NULL)
+		return MOAT_ERR_CRYPTO;
+	if (X509_set_version(x, 2) != 1 || set_serial(x) != 0 ||
+	    X509_set_subject_name(x, X509_get_subject_name(new->cert)) != 1 ||
+	    X509_set_issuer_name(x, X509_get_subject_name(old->cert)) != 1 ||
+	    X509_gmtime_adj(X509_getm_notBefore(x), -3600) == NULL ||
+	    X509_gmtime_adj(X509_getm_notAfter(x), overlap) == NULL ||
+	    X509_set_pubkey(x, X509_get0_pubkey(new->cert)) != 1 ||
+	    add_ext(x, old->cert, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") != 0 ||
+	    add_ext(x, old->cert, NID_key_usage, "critical,keyCertSign") != 0 ||
+	    add_ext(x, old->cert, NID_subject_key_identifier, "hash") != 0 ||
+	    add_ext(x, old->cert, NID_authority_key_identifier, "keyid:always") != 0 ||
+	    X509_sign(x, old->key, EVP_sha256()) == 0) {
+		X509_free(x);
+		return MOAT_ERR_CRYPTO;
+	}
+	*cross = x;
+	return 0;
+}
+
+int
+mon_identity_rotation_check(X509 *cert, X509 *cross, X509 *prev,
+    time_t now, char *err, size_t errlen)
+{
+	char when[40];
+	time_t t;
+	uint32_t fl;
+
+	if (cert == NULL || cross == NULL || prev == NULL) {
+		snprintf(err, errlen, "no certificate");
+		return MOAT_ERR_INVALID;
+	}
+	if (EVP_PKEY_eq(X509_get0_pubkey(cross), X509_get0_pubkey(cert)) != 1) {
+		snprintf(err, errlen, "it does not hold the identity key of "
+		    "IdentityCert (a rotation to another key)");
+		return MOAT_ERR_INVALID;
+	}
+	fl = X509_get_extension_flags(cross);
+	if ((fl & EXFLAG_BCONS) == 0 || (fl & EXFLAG_CA) == 0) {
+		snprintf(err, errlen, "it is not a CA certificate "
+		    "(basicConstraints CA:TRUE)");
+		return MOAT_ERR_INVALID;
+	}
+	if (cert_time(X509_get0_notBefore(cross), &t) != 0 ||
+	    cert_time(X509_get0_notAfter(cross), &t) != 0) {
+		snprintf(err, errlen, "its validity period is malformed");
+		return MOAT_ERR_INVALID;
+	}
+	if (X509_cmp_time(X509_get0_notBefore(cross), &now) != -1) {
+		(void)cert_time(X509_get0_notBefore(cross), &t);
+		if (mon_identity_format_time(t, when, sizeof(when)) != 0)
+			snprintf(when, sizeof(when), "?");
+		snprintf(err, errlen, "it is not valid before %s", when);
+		return MOAT_ERR_INVALID;
+	}
+	if (X509_cmp_time(X509_get0_notAfter(cross), &now) != 1) {
+		(void)cert_time(X509_get0_notAfter(cross), &t);
+		if (mon_identity_format_time(t, when, sizeof(when)) != 0)
+			snprintf(when, sizeof(when), "?");
+		snprintf(err, errlen, "it expired at %s", when);
+		return MOAT_ERR_INVALID;
+	}
+	if (X509_self_signed(prev, 1) != 1) {
+		snprintf(err, errlen, "the previous identity certificate after "
+		    "it is not self-signed");
+		return MOAT_ERR_INVALID;
+	}
+	if (EVP_PKEY_eq(X509_get0_pubkey(prev), X509_get0_pubkey(cert)) == 1) {
+		snprintf(err, errlen, "the previous identity certificate holds "
+		    "the current key");
+		return MOAT_ERR_INVALID;
+	}
+	if (X509_NAME_cmp(X509_get_issuer_name(cross),
+	    X509_get_subject_name(prev)) != 0 ||
+	    X509_verify(cross, X509_get0_pubkey(prev)) != 1) {
+		ERR_clear_error();
+		snprintf(err, errlen, "it is not signed by the previous identity "
+		    "key (the certificate after it)");
+		return MOAT_ERR_INVALID;
+	}
+	return 0;
+}
+
+/*
+ * Reads a rotation certificate file: a regular file owned by root that
+ * nobody else may write, holding exactly two PEM certificates. Returns 0,
+ * 1 when it does not exist, or MOAT_ERR_CONFIG with err filled.
+ */
+static int
+read_rotation_file(const char *path, X509 **cross, X509 **prev, char *err,
+    size_t errlen)
+{
+	struct stat st;
+	X509 *extra;
+	FILE *f;
+	int fd;
+
+	*cross = *prev = NULL;
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			return 1;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return MOAT_ERR_CONFIG;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
+	    (st.st_mode & 022) != 0) {
+		snprintf(err, errlen, "%s: must be a regular file owned by root "
+		    "and writable by nobody else", path);
+		close(fd);
+		return MOAT_ERR_CONFIG;
+	}
+	if ((f = fdopen(fd, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		return MOAT_ERR_CONFIG;
+	}
+	*cross = PEM_read_X509(f, NULL, NULL, NULL);
+	*prev = *cross != NULL ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+	extra = *prev != NULL ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+	fclose(f);
+	ERR_clear_error();	/* the read that found the end */
+	if (*cross == NULL || *prev == NULL || extra != NULL) {
+		snprintf(err, errlen, "%s: not the cross certificate followed by "
+		    "the previous identity certificate (two PEM certificates)",
+		    path);
+		X509_free(*cross);
+		X509_free(*prev);
+		X509_free(extra);
+		*cross = *prev = NULL;
+		return MOAT_ERR_CONFIG;
+	}
+	return 0;
+}
+
+int
+mon_identity_rotation_load(struct mon_identity *id, const char *path,
+    char *err, size_t errlen)
+{
+	X509 *cross, *prev;
+	char why[256];
+	time_t until;
+	int *flag, r;
+
+	if ((r = read_rotation_file(path, &cross, &prev, err, errlen)) != 0)
+		return r == 1 ? 0 : r;
+	if (mon_identity_rotation_check(id->cert, cross, prev, time(NULL), why,
+	    sizeof(why)) != 0 ||
+	    cert_time(X509_get0_notAfter(cross), &until) != 0) {
+		snprintf(err, errlen, "%s: %s", path, why);
+		X509_free(cross);
+		X509_free(prev);
+		return MOAT_ERR_CONFIG;
+	}
+	/* Without the shared page an expiry is logged per connection. */
+	flag = mmap(NULL, sizeof(*flag), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	X509_free(id->rot_cross);
+	X509_free(id->rot_prev);
+	if (id->rot_logged != NULL)
+		munmap(id->rot_logged, sizeof(*id->rot_logged));
+	id->rot_cross = cross;
+	id->rot_prev = prev;
+	id->rot_until = until;
+	id->rot_logged = flag != MAP_FAILED ? flag : NULL;
+	return 0;
+}
+
+int
+mon_identity_rotation_describe(const struct mon_identity *id,
+    struct catchphrase_id *prev, char *until, size_t untillen)
+{
+	EVP_PKEY *pub;
+	int r;
+
+	if (id->rot_cross == NULL || id->rot_prev == NULL)
+		return MOAT_ERR_INVALID;
+	if ((pub = X509_get0_pubkey(id->rot_prev)) == NULL)
+		return MOAT_ERR_CRYPTO;
+	if ((r = catchphrase_describe(pub, prev)) != 0)
+		return r;
+	return mon_identity_format_time(id->rot_until, until, untillen);
+}
+
+/*
+ * Refuses (unless the caller forces) to replace a rotation whose overlap
+ * still runs, or a rotation file that cannot be read.
+ */
+static int
+check_previous_rotation(const char *path, char *err, size_t errlen)
+{
+	X509 *cross, *prev;
+	char why[256], when[40];
+	time_t now = time(NULL), until;
+	int r;
+
+	if ((r = read_rotation_file(path, &cross, &prev, why, sizeof(why))) == 1)
+		return 0;
+	if (r != 0) {
+		snprintf(err, errlen, "%s; refusing to replace it without --force",
+		    why);
+		return MOAT_ERR_CONFIG;
+	}
+	r = 0;
+	if (X509_cmp_time(X509_get0_notAfter(cross), &now) == 1) {
+		if (cert_time(X509_get0_notAfter(cross), &until) != 0 ||
+		    mon_identity_format_time(until, when, sizeof(when)) != 0)
+			snprintf(when, sizeof(when), "?");
+		snprintf(err, errlen, "%s: the overlap of the last rotation runs "
+		    "until %s; rotating now would cut off viewers that know only "
+		    "the key before the current one (use --force to rotate "
+		    "anyway)", path, when);
+		r = MOAT_ERR_CONFIG;
+	}
+	X509_free(cross);
+	X509_free(prev);
+	return r;
+}
+
+/*
+ * Writes the PEM objects to a fresh temporary file beside path
+ * ("PATH.new.XXXXXX", owner root, mode), flushed to disk; its name goes to
+ * tmp. Returns 0 or MOAT_ERR_CONFIG with err filled (nothing left).
+ */
+static int
+write_temp(const char *path, mode_t mode, EVP_PKEY *key, X509 *c1, X509 *c2,
+    char *tmp, size_t tmplen, char *err, size_t errlen)
+{
+	int fd, n;
+
+	n = snprintf(tmp, tmplen, "%s.new.XXXXXX", path);
+	if (n < 0 || (size_t)n >= tmplen) {
+		snprintf(err, errlen, "%s: path too long", path);
+		tmp[0] = '\0';
+		return MOAT_ERR_CONFIG;
+	}
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "%s: cannot create a temporary file "
+		    "beside it: %s", path, strerror(errno));
+		tmp[0] = '\0';
+		return MOAT_ERR_CONFIG;
+	}
+	if (set_owner_mode(fd, mode) != 0) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		close(fd);
+		goto fail;
+	}
+	if (write_pem_fd(fd, key, c1, c2) != 0) {
+		snprintf(err, errlen, "%s: cannot write: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	return 0;
+fail:
+	unlink(tmp);
+	tmp[0] = '\0';
+	return MOAT_ERR_CONFIG;
+}
+
+/* fsyncs the directory that holds path. Returns 0 or -1 (errno). */
+static int
+sync_dir_of(const char *path)
+{
+	char copy[PATH_MAX];
+	int fd, r;
+
+	snprintf(copy, sizeof(copy), "%s", path);
+	if ((fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	r = fsync(fd);
+	close(fd);
+	return r;
+}
+
+int
+mon_identity_rotate(const struct mon_identity *old, const char *key_path,
+    const char *cert_path, const char *rot_path, long overlap, int force,
+    struct mon_identity *new, char *err, size_t errlen)
+{
+	/* Rotation certificate first, key last: see docs/identity.md. */
+	const char *dst[3] = { rot_path, cert_path, key_path };
+	char tmp[3][PATH_MAX], until[40];
+	struct catchphrase_id od, nd;
+	X509 *cross = NULL;
+	int i, r;
+
+	memset(new, 0, sizeof(*new));
+	for (i = 0; i < 3; i++)
+		tmp[i][0] = '\0';
+	if (old->key == NULL || old->cert == NULL) {
+		snprintf(err, errlen, "rotating needs the current private key");
+		return MOAT_ERR_CONFIG;
+	}
+	if (strcmp(key_path, cert_path) == 0 || strcmp(key_path, rot_path) == 0 ||
+	    strcmp(cert_path, rot_path) == 0) {
+		snprintf(err, errlen, "IdentityKey, IdentityCert and "
+		    "IdentityRotationCert need three different files");
+		return MOAT_ERR_CONFIG;
+	}
+	if (!force && (r = check_previous_rotation(rot_path, err, errlen)) != 0)
+		return r;
+	if ((r = generate_identity(new, err, errlen)) != 0)
+		goto fail;
+	r = MOAT_ERR_CRYPTO;
+	if (mon_identity_cross(old, new, overlap, &cross) != 0 ||
+	    cert_time(X509_get0_notAfter(cross), &new->rot_until) != 0 ||
+	    (new->rot_prev = X509_dup(old->cert)) == NULL ||
+	    catchphrase_describe(X509_get0_pubkey(old->cert), &od) != 0 ||
+	    catchphrase_describe(new->key, &nd) != 0) {
+		snprintf(err, errlen, "creating the cross certificate failed: %s",
+		    ERR_reason_error_string(ERR_peek_last_error()));
+		goto fail;
+	}
+	/* What moatd will check, checked before anything is replaced. */
+	if (mon_identity_rotation_check(new->cert, cross, old->cert, time(NULL),
+	    err, errlen) != 0)
+		goto fail;
+	r = MOAT_ERR_CONFIG;
+	if (write_temp(rot_path, 0644, NULL, cross, old->cert, tmp[0],
+	    sizeof(tmp[0]), err, errlen) != 0 ||
+	    write_temp(cert_path, 0644, NULL, new->cert, NULL, tmp[1],
+	    sizeof(tmp[1]), err, errlen) != 0 ||
+	    write_temp(key_path, 0600, new->key, NULL, NULL, tmp[2],
+	    sizeof(tmp[2]), err, errlen) != 0)
+		goto fail;
+	for (i = 0; i < 3; i++) {
+		if (rename(tmp[i], dst[i]) != 0)
+			break;
+		tmp[i][0] = '\0';
+	}
+	if (i == 1 || i == 2) {
+		/* Half done: say exactly what is where; keep the new key. */
+		snprintf(err, errlen, "%s: cannot rename %s over it: %s. The "
+		    "rotation is INCOMPLETE: %s is in place%s; the new %s is in "
+		    "%s%s%s. Rename by hand before moatd restarts", dst[i],
+		    tmp[i], strerror(errno), rot_path,
+		    i == 2 ? " and so is the new certificate" : "",
+		    i == 1 ? "certificate" : "key", tmp[i],
+		    i == 1 ? ", the new key in " : "", i == 1 ? tmp[2] : "");
+		new->rot_cross = cross;	/* freed below with *new */
+		cross = NULL;
+		mon_identity_free(new);
+		return MOAT_ERR_CONFIG;
+	}
+	if (i == 0) {
+		snprintf(err, errlen, "%s: cannot rename %s over it: %s", dst[0],
+		    tmp[0], strerror(errno));
+		goto fail;
+	}
+	for (i = 0; i < 3; i++)
+		if (sync_dir_of(dst[i]) != 0) {
+			snprintf(err, errlen, "%s: the rotation is in place, but "
+			    "syncing its directory failed: %s", dst[i],
+			    strerror(errno));
+			new->rot_cross = cross;
+			mon_identity_free(new);
+			return MOAT_ERR_CONFIG;
+		}
+	new->rot_cross = cross;
+	if (mon_identity_format_time(new->rot_until, until, sizeof(until)) != 0)
+		snprintf(until, sizeof(until), "?");
+	info_f("rotated the identity: key %s (catchphrase \"%s\") replaced by "
+	    "key %s (catchphrase \"%s\") in %s and %s; the cross certificate "
+	    "in %s vouches for it until %s", od.key_fp, od.words, nd.key_fp,
+	    nd.words, key_path, cert_path, rot_path, until);
+	return 0;
+fail:
+	for (i = 0; i < 3; i++)
+		if (tmp[i][0] != '\0')
+			unlink(tmp[i]);
+	X509_free(cross);
+	mon_identity_free(new);
+	return r;
+}
+
 void
 mon_identity_free(struct mon_identity *id)
 {
 	EVP_PKEY_free(id->key);
 	X509_free(id->cert);
+	X509_free(id->rot_cross);
+	X509_free(id->rot_prev);
+	if (id->rot_logged != NULL)
+		munmap(id->rot_logged, sizeof(*id->rot_logged));
 	memset(id, 0, sizeof(*id));
 }

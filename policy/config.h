@@ -33,6 +33,7 @@ struct moat_config {
 	uint16_t listen_port;			/* ListenPort (default 5900) */
 	char identity_key[CONFIG_PATH_MAX];	/* IdentityKey (default /etc/moat/identity.key) */
 	char identity_cert[CONFIG_PATH_MAX];	/* IdentityCert (default /etc/moat/identity.crt) */
+	char identity_rotation_cert[CONFIG_PATH_MAX];	/* IdentityRotationCert (default /etc/moat/identity-rotation.crt) */
 	char tls_names[512];			/* TlsNames: comma-separated DNS names / IPs for the leaf SAN (default localhost,127.0.0.1,::1) */
 	char empty_root[CONFIG_PATH_MAX];	/* EmptyRoot (default /var/empty/moat) */
 	char net_user[64];			/* NetUser (default moat-net) */

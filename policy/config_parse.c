@@ -54,6 +54,7 @@ enum param_id {
 	P_MAX_CUT_TEXT,
 	P_LOGIN_GRACE_TIME,
 	P_MAX_CONNECTIONS,
+	P_IDENTITY_ROTATION_CERT,
 	P_COUNT
 };
 
@@ -90,6 +91,7 @@ static const struct param params[P_COUNT] = {
 	[P_MAX_CUT_TEXT] = NUM(max_cut_text, PT_UINT, 0, 262144),
 	[P_LOGIN_GRACE_TIME] = NUM(login_grace_time, PT_UINT, 1, 600),
 	[P_MAX_CONNECTIONS] = NUM(max_connections, PT_UINT, 1, 1000),
+	[P_IDENTITY_ROTATION_CERT] = STR(identity_rotation_cert, PT_PATH),
 };
 
 #define A_PATH		"an absolute path"
@@ -117,6 +119,7 @@ static const struct config_param_info infos[P_COUNT] = {
 	[P_MAX_CUT_TEXT] = { "MaxCutText", "0..262144" },
 	[P_LOGIN_GRACE_TIME] = { "LoginGraceTime", "1..600" },
 	[P_MAX_CONNECTIONS] = { "MaxConnections", "1..1000" },
+	[P_IDENTITY_ROTATION_CERT] = { "IdentityRotationCert", A_PATH },
 };
 
 /* Indexed by enum config_encryption. */
@@ -165,6 +168,8 @@ config_defaults(struct moat_config *c)
 	c->max_cut_text = 262144;
 	c->login_grace_time = 60;
 	c->max_connections = 20;
+	set_str(c->identity_rotation_cert, sizeof(c->identity_rotation_cert),
+	    "/etc/moat/identity-rotation.crt");
 }
 
 /* --- small pure helpers --- */

@@ -108,6 +108,7 @@ read_server_key(struct viewer_conn *c, struct viewer_trust *trust,
 	if ((r = catchphrase_describe(*skey, &id)) != 0)
 		goto out;
 	fprintf(stderr, "moat-viewer: RealVNC fingerprint %s\n", id.realvnc);
+	trust->ra2 = 1;		/* a changed key's warning says what RA2 cannot do */
 	r = viewer_trust_check(trust, id.key_sha256);
 out:
 	buf_free(&b);

@@ -1,13 +1,15 @@
 /*
  * conn_vencrypt.c - moat-viewer's VeNCrypt X509Plain client: version 0.2,
- * the subtype, TLS 1.3 with the server's chain verified up to its
- * self-signed identity certificate (and the leaf's name to the host
- * connected to), whose key viewer/trust.c must accept (pinned, known, or
- * accepted on first use), then the Plain credentials.
+ * the subtype, TLS 1.3 with the server's chain verified up to the
+ * certificate whose key signed the leaf (and the leaf's name to the host
+ * connected to), whose key viewer/trust.c must accept (pinned, known,
+ * accepted on first use, or vouched for by the pinned key during a
+ * rotation: viewer/rotation.c), then the Plain credentials.
  * Runs in moat-viewer; trusts nothing the server sends; the credentials
  * leave only after the identity checked out.
  */
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -15,8 +17,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
-#include "privsep/catchphrase.h"
 #include "privsep/errors.h"
+#include "viewer/rotation.h"
 #include "viewer/trust.h"
 #include "viewer/viewer.h"
 
@@ -26,7 +28,6 @@
 int
 viewer_ca_key_sha256(const char *path, uint8_t out[32])
 {
-	struct catchphrase_id id;
 	X509 *x = NULL;
 	FILE *f;
 	int r = MOAT_ERR_INVALID;
@@ -39,12 +40,10 @@ viewer_ca_key_sha256(const char *path, uint8_t out[32])
 	fclose(f);
 	if (x == NULL)
 		viewer_err("%s: not a PEM certificate", path);
-	else if (catchphrase_describe(X509_get0_pubkey(x), &id) != 0)
+	else if (viewer_cert_key_sha256(x, out) != 0)
 		viewer_err("%s: cannot hash its public key", path);
-	else {
-		memcpy(out, id.key_sha256, 32);
+	else
 		r = 0;
-	}
 	X509_free(x);
 	return r;
 }
@@ -52,29 +51,45 @@ viewer_ca_key_sha256(const char *path, uint8_t out[32])
 /* The state of one TLS verification (the callback's argument). */
 struct verify_state {
 	struct viewer_trust *trust;
-	STACK_OF(X509) *anchors;	/* the one accepted root, for the store */
-	int mismatch;			/* no self-signed cert carried the pin */
+	STACK_OF(X509) *anchors;	/* the one accepted anchor, for the store */
+	int mismatch;			/* the signer's key is not the pin, unvouched */
 	int have_root;
-	uint8_t root[32];		/* key hash of the root used */
+	uint8_t root[32];		/* the server's identity key (signed the leaf) */
+	int rotated;			/* the pinned key vouched for root */
+	time_t until;			/* rotated: end of the vouching certificate */
 };
 
+/*
+ * During chain verification: the anchor stands for a key the viewer
+ * trusts (pinned, or being accepted on first use), so its own validity
+ * period is not what is trusted; every other certificate's still counts
+ * (a rotation's vouching certificate was checked before, in
+ * viewer_rotation_vouched()).
+ */
 static int
-key_sha256(X509 *x, uint8_t out[32])
+on_verify_cert(int ok, X509_STORE_CTX *ctx)
 {
-	struct catchphrase_id id;
+	STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
+	int e = X509_STORE_CTX_get_error(ctx);
+	int depth = X509_STORE_CTX_get_error_depth(ctx);
 
-	if (catchphrase_describe(X509_get0_pubkey(x), &id) != 0)
-		return -1;
-	memcpy(out, id.key_sha256, 32);
-	return 0;
+	if (ok)
+		return 1;
+	return (e == X509_V_ERR_CERT_HAS_EXPIRED ||
+	    e == X509_V_ERR_CERT_NOT_YET_VALID) && chain != NULL &&
+	    depth > 0 && depth == sk_X509_num(chain) - 1 &&
+	    depth >= X509_STORE_CTX_get_num_untrusted(ctx);
 }
 
 /*
- * Replaces OpenSSL's chain building: the trust anchor is the self-signed
- * certificate in the presented chain whose key is the pinned one (or, on
- * first use, the chain's last self-signed certificate); the chain is then
- * verified up to it with the usual checks (signatures, validity, the host
- * name set with SSL_set1_host).
+ * Replaces OpenSSL's chain building. The server's identity key is the key
+ * that signed the leaf (viewer_chain_signer()). If it is the pinned key,
+ * or nothing is pinned yet, the certificate carrying it is the trust
+ * anchor; if another key is pinned, it must have vouched for this one
+ * (viewer_rotation_vouched()), else the connection is refused as a changed
+ * identity. The chain is then verified up to the anchor with the usual
+ * checks (the leaf's signature and validity, the host name set with
+ * SSL_set1_host).
  */
 static int
 on_verify(X509_STORE_CTX *ctx, void *arg)
@@ -82,39 +97,39 @@ on_verify(X509_STORE_CTX *ctx, void *arg)
 	struct verify_state *vs = arg;
 	struct viewer_trust *t = vs->trust;
 	STACK_OF(X509) *chain = X509_STORE_CTX_get0_untrusted(ctx);
-	X509 *leaf = X509_STORE_CTX_get0_cert(ctx), *x, *anchor = NULL;
-	uint8_t h[32];
-	int i, n = chain != NULL ? sk_X509_num(chain) : 0;
+	struct viewer_chain_id id;
 
-	for (i = -1; i < n; i++) {
-		x = i < 0 ? leaf : sk_X509_value(chain, i);
-		if (x == NULL || X509_self_signed(x, 1) != 1 ||
-		    key_sha256(x, h) != 0)
-			continue;
-		if (t->have_pin && CRYPTO_memcmp(h, t->pin, 32) != 0) {
-			memcpy(t->presented, h, 32);	/* for the warning */
-			t->have_presented = 1;
-			continue;
-		}
-		anchor = x;
-		memcpy(vs->root, h, 32);
-		vs->have_root = 1;
-		if (t->have_pin)
-			break;
-	}
-	if (anchor == NULL) {
-		vs->mismatch = t->have_pin;
+	if (viewer_chain_signer(X509_STORE_CTX_get0_cert(ctx), chain, &id) != 0) {
+		vs->mismatch = t->have_pin;	/* the warning says "(none)" */
 		X509_STORE_CTX_set_error(ctx,
 		    X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY);
 		return 0;
 	}
+	memcpy(t->presented, id.key, 32);	/* for the warning */
+	t->have_presented = 1;
+	if (t->have_pin && CRYPTO_memcmp(id.key, t->pin, 32) != 0) {
+		if (viewer_rotation_vouched(&id, chain, t->pin, time(NULL),
+		    &vs->until) != 0) {
+			vs->mismatch = 1;
+			X509_STORE_CTX_set_error(ctx,
+			    X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY);
+			return 0;
+		}
+		vs->rotated = 1;
+	}
+	memcpy(vs->root, id.key, 32);
+	vs->have_root = 1;
 	if (vs->anchors == NULL && (vs->anchors = sk_X509_new_null()) == NULL)
 		return 0;
 	while (sk_X509_num(vs->anchors) > 0)
 		(void)sk_X509_pop(vs->anchors);
-	if (sk_X509_push(vs->anchors, anchor) <= 0)
+	if (sk_X509_push(vs->anchors, id.signer) <= 0)
 		return 0;
 	X509_STORE_CTX_set0_trusted_stack(ctx, vs->anchors);
+	/* The anchor may be a cross certificate, not self-signed. */
+	X509_VERIFY_PARAM_set_flags(X509_STORE_CTX_get0_param(ctx),
+	    X509_V_FLAG_PARTIAL_CHAIN);
+	X509_STORE_CTX_set_verify_cb(ctx, on_verify_cert);
 	return X509_verify_cert(ctx) == 1;
 }
 
@@ -155,7 +170,8 @@ start_tls(struct viewer_conn *c, const struct viewer_auth *a)
 	if (SSL_get_verify_result(c->ssl) != X509_V_OK || !vs.have_root)
 		goto out;
 	/* The chain verified to vs.root; is that key the one to trust? */
-	if ((r = viewer_trust_check(a->trust, vs.root)) != 0)
+	if ((r = vs.rotated ? viewer_trust_rotated(a->trust, vs.root, vs.until) :
+	    viewer_trust_check(a->trust, vs.root)) != 0)
 		goto out;
 	fprintf(stderr, "moat-viewer: %s, %s\n", SSL_get_version(c->ssl),
 	    SSL_get_cipher_name(c->ssl));

@@ -1,12 +1,15 @@
 /*
  * trust.c - moat-viewer's trust decision for a server's identity key:
  * pinned in advance, remembered in the known-hosts file, or accepted on
- * first use after the user compared the catchphrase. Runs in moat-viewer;
- * its input is a hash of the key the server presented and the user's
- * files; it runs before any credential leaves the viewer.
+ * first use after the user compared the catchphrase, or vouched for by the
+ * pinned key during a rotation. Runs in moat-viewer; its input is a hash of
+ * the key the server presented (and, for a rotation, the verdict of
+ * viewer/rotation.c) and the user's files; it runs before any credential
+ * leaves the viewer.
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 
@@ -82,7 +85,7 @@ viewer_trust_warn(const struct viewer_trust *t)
 		describe(t->presented, pw, pfp);
 	else {
 		snprintf(pw, sizeof(pw), "(none)");
-		snprintf(pfp, sizeof(pfp), "(no self-signed identity in the chain)");
+		snprintf(pfp, sizeof(pfp), "(no presented key signed the leaf)");
 	}
 	fprintf(stderr,
 	    "moat-viewer: WARNING: THE IDENTITY OF %s IS NOT THE EXPECTED ONE\n"
@@ -99,6 +102,60 @@ viewer_trust_warn(const struct viewer_trust *t)
 	if (t->pin_source == TRUST_PIN_KNOWN)
 		fprintf(stderr, "moat-viewer: known-hosts file: %s\n",
 		    t->kh_path);
+	if (t->ra2)
+		fprintf(stderr,
+		    "moat-viewer: if the owner rotated the server's key: RSA-AES "
+		    "cannot carry the previous\n"
+		    "moat-viewer:   key's vouching for the new one, but a VeNCrypt "
+		    "connection (moat-viewer's\n"
+		    "moat-viewer:   default, --security x509plain) learns a vouched "
+		    "rotation during its overlap\n");
+}
+
+int
+viewer_trust_rotated(struct viewer_trust *t,
+    const uint8_t presented[KH_KEY_LEN], time_t until)
+{
+	char ow[CATCHPHRASE_LEN], ofp[CATCHPHRASE_FP_LEN];
+	char nw[CATCHPHRASE_LEN], nfp[CATCHPHRASE_FP_LEN], when[40];
+	const struct kh_entry *e;
+	struct known_hosts kh;
+	struct tm tm;
+	int r;
+
+	memcpy(t->presented, presented, KH_KEY_LEN);
+	t->have_presented = 1;
+	describe(t->pin, ow, ofp);
+	describe(presented, nw, nfp);
+	if (gmtime_r(&until, &tm) == NULL ||
+	    strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		snprintf(when, sizeof(when), "?");
+	fprintf(stderr,
+	    "moat-viewer: NOTICE: %s ROTATED ITS IDENTITY KEY; the key you "
+	    "trusted vouches for the new one\n"
+	    "moat-viewer: previous catchphrase: \"%s\"\n"
+	    "moat-viewer: new catchphrase:      \"%s\"\n"
+	    "moat-viewer:   (key %s)\n"
+	    "moat-viewer: the overlap ends %s; from then on only the new key "
+	    "is accepted\n", t->hostport, ow, nw, nfp, when);
+	if ((r = known_hosts_load(t->kh_path, &kh)) != 0)
+		return MOAT_ERR_SYSTEM;
+	e = known_hosts_find(&kh, t->hostport);
+	if (t->pin_source == TRUST_PIN_KNOWN || e == NULL ||
+	    CRYPTO_memcmp(e->key, t->pin, KH_KEY_LEN) == 0) {
+		if ((r = known_hosts_set(&kh, t->hostport, presented)) == 0 &&
+		    (r = known_hosts_save(t->kh_path, &kh)) != 0)
+			viewer_err("%s: cannot write the known-hosts file",
+			    t->kh_path);
+		if (r == 0)
+			fprintf(stderr, "moat-viewer: remembered the new key of "
+			    "%s in %s\n", t->hostport, t->kh_path);
+	}
+	known_hosts_free(&kh);
+	if (r == 0 && t->pin_source == TRUST_PIN_OPTION)
+		fprintf(stderr, "moat-viewer: pin the new key from now on: "
+		    "--fingerprint %s\n", nfp);
+	return r == 0 ? 0 : MOAT_ERR_SYSTEM;
 }
 
 /* Adds the presented key for hostport to the known-hosts file. */

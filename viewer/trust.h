@@ -3,13 +3,15 @@
  * pinned in advance (--fingerprint SHA256:..., or --ca CERT), else the one
  * the known-hosts file remembers for HOST:PORT, else (trust on first use)
  * the presented one once the user accepted its catchphrase (or
- * --accept-new), which is then remembered. Runs in moat-viewer; decides
- * before any credential is sent.
+ * --accept-new), which is then remembered; or, over VeNCrypt, a new key
+ * the pinned one vouched for (a rotation), which then replaces it. Runs in
+ * moat-viewer; decides before any credential is sent.
  */
 #ifndef MOAT_VIEWER_TRUST_H
 #define MOAT_VIEWER_TRUST_H
 
 #include <stdint.h>
+#include <time.h>
 
 #include "viewer/known_hosts.h"
 
@@ -22,6 +24,7 @@ struct viewer_trust {
 	uint8_t pin[KH_KEY_LEN];
 	uint8_t presented[KH_KEY_LEN];	/* what the server showed */
 	int have_presented;
+	int ra2;			/* the key came over RSA-AES (no vouching possible) */
 };
 
 #define TRUST_PIN_NONE		0	/* first use */
@@ -49,7 +52,23 @@ int viewer_trust_setup(struct viewer_trust *t, const char *kh_path,
  */
 int viewer_trust_check(struct viewer_trust *t, const uint8_t presented[KH_KEY_LEN]);
 
-/* Prints the mismatch warning for t->presented (after a failed TLS verification). */
+/*
+ * Accepts a rotation: the pinned key vouched, until until, for the
+ * presented key (the caller checked the signature). Prints a notice naming
+ * the previous and the new catchphrase and the end of the overlap, and
+ * records the new key for the host in the known-hosts file (replacing the
+ * pinned one; with a pin given by option, only when the file has no entry
+ * or the previous key). Returns 0, or MOAT_ERR_SYSTEM when the file cannot
+ * be written.
+ */
+int viewer_trust_rotated(struct viewer_trust *t,
+    const uint8_t presented[KH_KEY_LEN], time_t until);
+
+/*
+ * Prints the mismatch warning for t->presented (after a failed TLS
+ * verification, or from viewer_trust_check()); over RSA-AES (t->ra2) it
+ * adds that a rotation can only be learnt over VeNCrypt.
+ */
 void viewer_trust_warn(const struct viewer_trust *t);
 
 #endif

@@ -88,8 +88,10 @@ int viewer_ca_key_sha256(const char *path, uint8_t out[32]);
 
 /*
  * VeNCrypt X509Plain: negotiates 0.2 and the subtype, runs TLS 1.3
- * verifying the chain to a->ca_file and the name a->host, checks that the
- * chain's root key is the pinned one, sends the credentials and reads the
+ * verifying the chain up to the certificate whose key signed the leaf and
+ * the name a->host, has a->trust accept that key (the pinned one, one
+ * accepted on first use, or one the pinned key vouched for: a rotation,
+ * which updates the known-hosts file), sends the credentials and reads the
  * SecurityResult. Returns 0 when logged in; MOAT_ERR_AUTH when refused;
  * MOAT_ERR_CRYPTO when the server's identity is not the pinned one
  * (nothing secret was sent); another negative error otherwise.

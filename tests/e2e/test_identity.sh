@@ -61,8 +61,8 @@ moat_check_eq "the key is root's alone (0600)" "600 root root" "$(stat -c '%a %U
 moat_check_eq "the certificate is public (0644)" "644 root root" "$(stat -c '%a %U %G' "$CRT")"
 moat_check "the key is RSA-2048" sh -c \
     "openssl pkey -in '$KEY' -noout -text | head -n 1 | grep -q '(2048 bit'"
-moat_check "the certificate is a CA certificate (CA:TRUE, pathlen 0)" sh -c \
-    "openssl x509 -in '$CRT' -noout -ext basicConstraints | grep -q 'CA:TRUE, pathlen:0'"
+moat_check "the certificate is a CA certificate (CA:TRUE, pathlen 1: room for a rotation's cross certificate)" sh -c \
+    "openssl x509 -in '$CRT' -noout -ext basicConstraints | grep -q 'CA:TRUE, pathlen:1'"
 moat_check "the certificate verifies as its own CA" \
     openssl verify -CAfile "$CRT" "$CRT"
 moat_check "the certificate holds the key's public half" sh -c \

@@ -92,12 +92,13 @@ test_defaults(void)
 	CHECK(c.login_grace_time == 60, "%u", c.login_grace_time);
 	CHECK(c.max_connections == 20, "%u", c.max_connections);
 
-	CHECK(config_param_count() == 16, "%zu", config_param_count());
+	CHECK(config_param_count() == 17, "%zu", config_param_count());
 	for (i = 0; i < config_param_count(); i++)
 		CHECK(p[i].name != NULL && p[i].allowed != NULL &&
 		    p[i].allowed[0] != '\0', "param %zu", i);
 	CHECK(strcmp(p[0].name, "ListenAddress") == 0, "%s", p[0].name);
 	CHECK(strcmp(p[15].name, "MaxConnections") == 0, "%s", p[15].name);
+	CHECK(strcmp(p[16].name, "IdentityRotationCert") == 0, "%s", p[16].name);
 
 	/* The defaults themselves must pass validation. */
 	{
@@ -226,7 +227,8 @@ test_errors(void)
 	    "t.conf:3: unknown parameter 'Foo'; known parameters: ListenAddress, "
 	    "ListenPort, IdentityKey, IdentityCert, TlsNames, EmptyRoot, NetUser, "
 	    "NetBinary, SessionSocket, LogFile, PamService, DesktopName, "
-	    "Encryption, MaxCutText, LoginGraceTime, MaxConnections");
+	    "Encryption, MaxCutText, LoginGraceTime, MaxConnections, "
+	    "IdentityRotationCert");
 	EXPECT_ERROR("# x\nEncryption = x\n",
 	    "t.conf:2: Encryption: invalid value 'x'; allowed: AlwaysOn, "
 	    "PreferOn, AlwaysMaximum, PreferOff");
@@ -249,7 +251,8 @@ test_errors(void)
 	    "t.conf:1: unknown parameter 'Fo\\x1bo'; known parameters: "
 	    "ListenAddress, ListenPort, IdentityKey, IdentityCert, TlsNames, "
 	    "EmptyRoot, NetUser, NetBinary, SessionSocket, LogFile, PamService, "
-	    "DesktopName, Encryption, MaxCutText, LoginGraceTime, MaxConnections");
+	    "DesktopName, Encryption, MaxCutText, LoginGraceTime, MaxConnections, "
+	    "IdentityRotationCert");
 
 	/* Line length: 4096 bytes is fine, 4097 is not. */
 	memset(big, '#', 4096);

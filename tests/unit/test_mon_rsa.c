@@ -107,7 +107,7 @@ test_blob(void)
 	    blob[4 + 256 + 255] == 1 && blob[4 + 256] == 0, "E = 65537, padded");
 	CHECK(mon_rsa_public_blob(&id, blob, len - 1, &len) == MOAT_ERR_TOO_LONG);
 	{
-		struct mon_identity none = { NULL, NULL };
+		struct mon_identity none = { .key = NULL };
 
 		CHECK(mon_rsa_public_blob(&none, blob, sizeof(blob), &len) ==
 		    MOAT_ERR_INVALID);
