@@ -33,6 +33,8 @@ MOAT_DEPS_RUNTIME=(
 	openssl procps iproute2 util-linux bsdutils bsdextrautils
 	libcap-ng-utils python3 passwd login pamtester
 	valgrind checksec
+	# tests/e2e/test_radius.sh: a real FreeRADIUS (rlm_totp) and TOTP codes.
+	freeradius oathtool
 	# tests/e2e/test_novnc.sh: noVNC (fetched with npm, which comes with the
 	# machine's nodejs) in headless Chromium behind a WebSocket bridge.
 	chromium websockify
