@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "listener.h"
+#include "mon_radius.h"
 #include "monitor.h"
 #include "privsep/errors.h"
 #include "privsep/log.h"
@@ -84,6 +85,7 @@ main(int argc, char **argv)
 	const char *conf = DEFAULT_CONFIG;
 	char err[1024], fp[128], net_binary[PATH_MAX], until[40], rotation[256];
 	struct catchphrase_id desc, prev;
+	static struct radius_config radius;
 	struct mon_identity id;
 	struct mon_ctx ctx;
 	struct passwd *pw;
@@ -176,6 +178,14 @@ main(int argc, char **argv)
 		goto done;
 	}
 	memset(&ctx, 0, sizeof(ctx));
+	if (auth_methods_uses(&cfg.auth, AUTH_SCHEME_RADIUS)) {
+		if (mon_radius_setup(&cfg, &radius, err, sizeof(err)) != 0) {
+			fprintf(stderr, "moatd: %s\n", err);
+			r = 1;
+			goto done;
+		}
+		ctx.radius = &radius;
+	}
 	ctx.cfg = &cfg;
 	ctx.id = &id;
 	ctx.net_binary = net_binary;
@@ -198,6 +208,7 @@ main(int argc, char **argv)
 	r = listener_run(&ctx, tcp_fd, sess_fd);
 	unlink(cfg.session_socket);
 done:
+	radius_config_clear(&radius);
 	mon_identity_free(&id);
 	return r;
 }

@@ -25,7 +25,9 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
-#include "auth/auth_pam.h"
+#include "auth/auth_conv.h"
+#include "mon_auth.h"
+#include "mon_conv.h"
 #include "mon_rsa.h"
 #include "monitor.h"
 #include "privsep/errors.h"
@@ -34,7 +36,7 @@
 #include "privsep/log.h"
 
 #define MON_ONCE	0x01	/* may be sent at most once per connection */
-#define MON_AUTH	0x02	/* carries an authentication attempt */
+#define MON_AUTH	0x02	/* starts the authentication: one such row per connection */
 
 enum mon_phase {
 	PHASE_PREAUTH = 0,	/* before the monitor accepted a login */
@@ -47,11 +49,15 @@ struct mon_conn {
 	int ipc;		/* to moat-net */
 	int lis;		/* to the listener */
 	pid_t net_pid;
-	char peer[128];
+	char peer[128];		/* "ADDRESS port N", for logs */
+	char rhost[128];	/* ADDRESS alone, for PAM_RHOST and RADIUS */
 	char user[256];		/* authenticated user (escaped when logged) */
 	enum mon_phase phase;
 	int exit_status;
 	unsigned used;		/* bit per MON_ONCE row already used */
+	int auth_started;	/* a MON_AUTH row was used */
+	struct mon_auth_env env;	/* what the factors need; its deadline_ms
+					 * is the login grace time */
 	time_t start;
 	uint32_t close_reason;
 	char close_detail[128];
@@ -69,6 +75,7 @@ struct mon_dispatch {
 static int mon_answer_log(struct mon_conn *, struct ipc_msg *);
 static int mon_answer_security(struct mon_conn *, struct ipc_msg *);
 static int mon_answer_auth_password(struct mon_conn *, struct ipc_msg *);
+static int mon_answer_auth_converse(struct mon_conn *, struct ipc_msg *);
 static int mon_answer_rsa_decrypt(struct mon_conn *, struct ipc_msg *);
 static int mon_answer_closing(struct mon_conn *, struct ipc_msg *);
 
@@ -77,6 +84,7 @@ static const struct mon_dispatch mon_dispatch_preauth[] = {
 	{ IPC_NET_SECURITY, MON_ONCE, mon_answer_security },
 	{ IPC_NET_RSA_DECRYPT, MON_ONCE, mon_answer_rsa_decrypt },
 	{ IPC_NET_AUTH_PASSWORD, MON_ONCE | MON_AUTH, mon_answer_auth_password },
+	{ IPC_NET_AUTH_CONVERSE, MON_ONCE | MON_AUTH, mon_answer_auth_converse },
 	{ IPC_NET_CLOSING, MON_ONCE, mon_answer_closing },
 	{ 0, 0, NULL }
 };
@@ -210,38 +218,34 @@ send_auth_result(struct mon_conn *mc, int ok, const char *reason)
 	return ipc_msg_send_auth_result(mc->ipc, &res, -1);
 }
 
+/*
+ * Ends an authentication: on success (r == 0, user set) attaches the desktop
+ * and hands moat-net its channel; otherwise tells moat-net why not.
+ */
 static int
-mon_answer_auth_password(struct mon_conn *mc, struct ipc_msg *m)
+finish_auth(struct mon_conn *mc, int r, const char *user, const char *reason)
 {
-	const struct moat_config *cfg = mc->ctx->cfg;
 	struct ipc_session_channel sc = { IPC_PERM_ALL };
-	struct ipc_auth_password ap;
-	char reason[128], esc[300];
-	int r, fd;
+	char why[256], esc[300];
+	int fd;
 
-	if ((r = ipc_msg_get_auth_password(&m->payload, &ap)) != 0)
-		return r;
-	log_escape(esc, sizeof(esc), ap.user, strlen(ap.user));
-	r = auth_pam_password(cfg->pam_service, ap.user, ap.password, mc->peer,
-	    reason, sizeof(reason));
-	if (r == 0)
-		snprintf(mc->user, sizeof(mc->user), "%s", ap.user);
-	ipc_msg_free_auth_password(&ap);	/* wipes the password */
+	log_escape(esc, sizeof(esc), user, strlen(user));
 	if (r != 0) {
+		mc->exit_status = MON_EXIT_AUTH_FAILED;
 		info_f("authentication failed for user \"%s\" from %s: %s", esc,
 		    mc->peer, r == MOAT_ERR_AUTH ? reason : moat_strerror(r));
-		mc->exit_status = MON_EXIT_AUTH_FAILED;
 		return send_auth_result(mc, 0, r == MOAT_ERR_AUTH ? reason :
 		    "Authentication failed");
 	}
+	snprintf(mc->user, sizeof(mc->user), "%s", user);
 	info_f("authentication succeeded for user \"%s\" from %s", esc, mc->peer);
-	if ((fd = attach_session(mc, sc.perms, reason, sizeof(reason))) < 0) {
+	if ((fd = attach_session(mc, sc.perms, why, sizeof(why))) < 0) {
 		if (fd != MOAT_ERR_UNSUPPORTED)
-			snprintf(reason, sizeof(reason), "The desktop session "
+			snprintf(why, sizeof(why), "The desktop session "
 			    "could not be attached");
-		info_f("no desktop for user \"%s\" from %s: %s", esc, mc->peer, reason);
+		info_f("no desktop for user \"%s\" from %s: %s", esc, mc->peer, why);
 		mc->exit_status = MON_EXIT_AUTH_FAILED;
-		return send_auth_result(mc, 0, reason);
+		return send_auth_result(mc, 0, why);
 	}
 	info_f("user \"%s\" from %s granted permissions 0x%02x", esc, mc->peer,
 	    sc.perms);
@@ -253,6 +257,95 @@ mon_answer_auth_password(struct mon_conn *mc, struct ipc_msg *m)
 		mc->exit_status = MON_EXIT_OK;
 	}
 	return r;
+}
+
+/*
+ * A standard viewer's one user name and password (VeNCrypt Plain,
+ * RSA-AES): the factors in force are answered from them, and a factor
+ * that asks more fails with a reason saying which viewer can answer.
+ */
+static int
+mon_answer_auth_password(struct mon_conn *mc, struct ipc_msg *m)
+{
+	const struct moat_config *cfg = mc->ctx->cfg;
+	struct ipc_auth_password ap;
+	struct auth_creds creds;
+	struct auth_conv conv;
+	char reason[256], user[256];
+	int r;
+
+	if (!(mon_auth_channels(cfg) & IPC_AUTHCH_CREDENTIALS)) {
+		error_f("moat-net[%d] for %s sent a password, which policy "
+		    "does not let it offer; ending the connection",
+		    (int)mc->net_pid, mc->peer);
+		return MOAT_ERR_UNPERMITTED;
+	}
+	if ((r = ipc_msg_get_auth_password(&m->payload, &ap)) != 0)
+		return r;
+	auth_creds_conv(&conv, &creds, ap.user, ap.password);
+	r = mon_auth_run(&mc->env, &conv, user, sizeof(user), reason,
+	    sizeof(reason));
+	if (r != 0 && creds.message[0] != '\0')
+		snprintf(reason, sizeof(reason), "%s", creds.message);
+	explicit_bzero(&creds, sizeof(creds));
+	ipc_msg_free_auth_password(&ap);	/* wipes the password */
+	return finish_auth(mc, r, user, reason);
+}
+
+/* While a question is open: moat-net's log lines and closing notice. */
+static int
+conv_other(void *arg, struct ipc_msg *m)
+{
+	struct mon_conn *mc = arg;
+	int r;
+
+	if (m->type == IPC_NET_LOG)
+		return mon_answer_log(mc, m);
+	if (m->type == IPC_NET_CLOSING) {
+		mc->used |= 1u << IPC_NET_CLOSING % 32;
+		if ((r = mon_answer_closing(mc, m)) != 0)
+			return r;
+		return MOAT_ERR_EOF;
+	}
+	error_f("moat-net[%d] for %s sent %s (%u) while a question was open; "
+	    "ending the connection", (int)mc->net_pid, mc->peer,
+	    ipc_type_name(m->type), m->type);
+	return MOAT_ERR_UNPERMITTED;
+}
+
+/*
+ * moat's conversation: the factors ask their questions one by one and
+ * moat-net relays each to the viewer.
+ */
+static int
+mon_answer_auth_converse(struct mon_conn *mc, struct ipc_msg *m)
+{
+	struct mon_conv c = { mc->ipc, mc->env.deadline_ms, conv_other, mc };
+	struct auth_conv conv;
+	char reason[256], user[256];
+	int r;
+
+	if ((r = ipc_msg_get_auth_converse(&m->payload)) != 0)
+		return r;
+	mon_conv_init(&conv, &c);
+	r = mon_auth_run(&mc->env, &conv, user, sizeof(user), reason,
+	    sizeof(reason));
+	switch (r) {
+	case MOAT_ERR_EOF:	/* the viewer left mid-conversation */
+		mc->exit_status = MON_EXIT_NOAUTH;
+		mc->phase = PHASE_CLOSING;
+		return 0;
+	case MOAT_ERR_AGAIN:	/* the grace time is up: the main loop ends it */
+		return 0;
+	case MOAT_ERR_UNPERMITTED:
+	case MOAT_ERR_PROTOCOL:
+	case MOAT_ERR_FD:
+	case MOAT_ERR_SHORT:
+	case MOAT_ERR_TRAILING:
+	case MOAT_ERR_INVALID:
+		return r;	/* moat-net broke the IPC protocol */
+	}
+	return finish_auth(mc, r, user, reason);
 }
 
 static int
@@ -282,6 +375,11 @@ dispatch(struct mon_conn *mc, struct ipc_msg *m)
 	for (i = 0; t[i].handler != NULL; i++) {
 		if (t[i].type != m->type)
 			continue;
+		if (t[i].flags & MON_AUTH) {
+			if (mc->auth_started)
+				break;
+			mc->auth_started = 1;
+		}
 		if (t[i].flags & MON_ONCE) {
 			if (mc->used & (1u << m->type % 32))
 				break;
@@ -334,22 +432,13 @@ send_init(struct mon_conn *mc)
 		.gid = (uint32_t)mc->ctx->net_gid,
 		.empty_root = (char *)cfg->empty_root,
 		.rsa_public = { rsa_public, rsa_len },
+		.auth_channels = mon_auth_channels(cfg),
 	};
 	r = ipc_msg_send_net_init(mc->ipc, &in, -1);	/* wipes its copy */
 	OPENSSL_cleanse(key, strlen(key));
 	free(key);
 	free(chain);
 	return r;
-}
-
-/* Milliseconds on a clock that never jumps (for the login grace time). */
-static int64_t
-monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static const char *
@@ -401,7 +490,7 @@ monitor_run(const struct mon_ctx *ctx, int client_fd, const char *peer, int lis_
 	struct ipc_msg m;
 	struct pollfd pfd;
 	int sv[2], r, timeout;
-	int64_t now, deadline;
+	int64_t now;
 	char user[300];
 
 	memset(&mc, 0, sizeof(mc));
@@ -410,6 +499,8 @@ monitor_run(const struct mon_ctx *ctx, int client_fd, const char *peer, int lis_
 	mc.start = time(NULL);
 	mc.exit_status = MON_EXIT_NOAUTH;
 	snprintf(mc.peer, sizeof(mc.peer), "%s", peer);
+	snprintf(mc.rhost, sizeof(mc.rhost), "%.*s", (int)strcspn(mc.peer, " "),
+	    mc.peer);
 	info_f("connection from %s accepted", mc.peer);
 	/* After the fork: every monitor has its own. */
 	if (RAND_bytes(mc.rsa_secret, sizeof(mc.rsa_secret)) != 1)
@@ -427,12 +518,13 @@ monitor_run(const struct mon_ctx *ctx, int client_fd, const char *peer, int lis_
 		reap_net(&mc);
 		_exit(MON_EXIT_ERROR);
 	}
-	deadline = monotonic_ms() + (int64_t)ctx->cfg->login_grace_time * 1000;
+	mc.env = (struct mon_auth_env){ ctx->cfg, ctx->radius, mc.rhost, mc.peer,
+	    mon_monotonic_ms() + (int64_t)ctx->cfg->login_grace_time * 1000 };
 	for (;;) {
 		timeout = -1;
 		if (mc.phase == PHASE_PREAUTH) {
-			now = monotonic_ms();
-			if (now >= deadline) {
+			now = mon_monotonic_ms();
+			if (now >= mc.env.deadline_ms) {
 				info_f("connection from %s: login grace time "
 				    "exceeded", mc.peer);
 				mc.exit_status = MON_EXIT_GRACE;
@@ -440,7 +532,7 @@ monitor_run(const struct mon_ctx *ctx, int client_fd, const char *peer, int lis_
 				kill(mc.net_pid, SIGKILL);
 				break;
 			}
-			timeout = (int)(deadline - now);
+			timeout = (int)(mc.env.deadline_ms - now);
 		}
 		pfd.fd = mc.ipc;
 		pfd.events = POLLIN;

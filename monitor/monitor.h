@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include "auth/radius_client.h"
 #include "mon_identity.h"
 #include "policy/config.h"
 
@@ -27,6 +28,7 @@ struct mon_ctx {
 	uid_t net_uid;
 	gid_t net_gid;
 	int selftest;		/* MOAT_SELFTEST build */
+	const struct radius_config *radius;	/* NULL unless Authentication uses Radius */
 };
 
 /*

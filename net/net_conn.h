@@ -35,6 +35,7 @@ struct net_init {
 	char *peer;
 	uint32_t uid, gid;
 	char *empty_root;
+	uint32_t auth_channels;		/* IPC_AUTHCH_*: what may be offered */
 	int have_ra2;			/* the monitor gave an RSA public key */
 	struct rfb_ra2_pubkey rsa_key;	/* the identity key's PUBLIC half */
 };
@@ -129,6 +130,18 @@ int net_ra2_handshake(struct net_conn *c, uint8_t type, char **user,
 int net_handshake(struct net_conn *c);
 /* Sends a failure SecurityResult with reason (3.8) and returns MOAT_ERR_AUTH. */
 int net_send_security_failure(struct net_conn *c, const char *reason);
+/*
+ * moat's conversation (net_conv.c), after TLS: asks the monitor to start
+ * it, relays its messages and the viewer's answers, and sends the END
+ * message once the monitor decided. Returns 0 (accepted) or MOAT_ERR_AUTH
+ * with the reason to show; another negative MOAT_ERR_* if the viewer or
+ * the monitor broke off.
+ */
+int net_conv_run(struct net_conn *c, char *reason, size_t reasonlen);
+struct ipc_msg;
+/* Decodes the monitor's IPC_MON_AUTH_RESULT m: 0, MOAT_ERR_AUTH or an error. */
+int net_read_auth_result(struct net_conn *c, struct ipc_msg *m, char *reason,
+    size_t reasonlen);
 
 /* net_session.c */
 /* Handles one message from moat-session. Returns 0, or negative to close. */

@@ -22,6 +22,7 @@
 #include "privsep/ipc.h"
 #include "privsep/ipc_msg.h"
 #include "privsep/log.h"
+#include "rfb_conv.h"
 #include "rfb_handshake.h"
 #include "rfb_ra2.h"
 #include "rfb_vencrypt.h"
@@ -68,35 +69,51 @@ net_send_security_failure(struct net_conn *c, const char *reason)
 	return MOAT_ERR_AUTH;
 }
 
+/*
+ * True if the monitor lets standard viewers log in with one user name and
+ * one password (X509Plain, the RSA-AES types): only when the factors in
+ * force need no more (docs/authentication.md).
+ */
+static int
+offers_credentials(const struct net_conn *c)
+{
+	return (c->init.auth_channels & IPC_AUTHCH_CREDENTIALS) != 0;
+}
+
 /* True if the Encryption policy lets RA2ne_256 and RA2ne be offered. */
 static int
 offers_ra2ne(const struct net_conn *c)
 {
-	return c->init.have_ra2 && c->init.encryption == IPC_ENC_PREFER_OFF;
+	return offers_credentials(c) && c->init.have_ra2 &&
+	    c->init.encryption == IPC_ENC_PREFER_OFF;
 }
 
 /*
- * VeNCrypt 0.2. The subtypes offered are X509Plain and, where the policy
- * offers RA2ne (Encryption=PreferOff), RA2ne_256 and RA2ne after it:
+ * VeNCrypt 0.2. The subtypes offered are X509Plain (where standard
+ * credentials suffice), moat's X509Conversation, and, where the policy
+ * offers RA2ne (Encryption=PreferOff), RA2ne_256 and RA2ne after them:
  * rfbproto allows plain security types as subtypes, and no ack byte
  * follows them. This is for noVNC, which takes the first top-level type
  * it knows (VeNCrypt, listed first) and then the first subtype it knows
- * (RA2ne); viewers that know X509Plain keep choosing it. X509Plain
- * continues with TLS here; for an RA2ne subtype *chosen is set and the
+ * (RA2ne); viewers that know X509Plain keep choosing it. The X509 subtypes
+ * continue with TLS here; for an RA2ne subtype *chosen is set and the
  * caller runs the RSA-AES handshake on the plain stream. The messages are
  * built and parsed by rfb_vencrypt.c.
  */
 static int
 vencrypt_negotiate(struct net_conn *c, uint32_t *chosen)
 {
-	uint32_t offered[3];
+	uint32_t offered[4];
 	uint8_t storage[2 + sizeof(offered)], peer[RFB_VENCRYPT_VERSION_LEN];
 	uint8_t rbuf[RFB_VENCRYPT_SUBTYPE_LEN], major = 0, minor = 0, ack;
 	size_t n = 0;
 	struct buf b;
 	int r;
 
-	offered[n++] = RFB_VENCRYPT_X509PLAIN;
+	if (offers_credentials(c))
+		offered[n++] = RFB_VENCRYPT_X509PLAIN;
+	if (c->init.auth_channels & IPC_AUTHCH_CONVERSATION)
+		offered[n++] = RFB_VENCRYPT_X509CONVERSATION;
 	if (offers_ra2ne(c)) {
 		offered[n++] = RFB_SEC_RA2NE_256;
 		offered[n++] = RFB_SEC_RA2NE;
@@ -131,16 +148,16 @@ vencrypt_negotiate(struct net_conn *c, uint32_t *chosen)
 		    *chosen == RFB_SEC_RA2NE ? "RA2ne" : "RA2ne_256");
 		return 0;
 	}
-	ack = RFB_VENCRYPT_ACK_TLS;	/* X509Plain: go ahead with TLS */
+	ack = RFB_VENCRYPT_ACK_TLS;	/* X509*: go ahead with TLS */
 	if ((r = net_io_write(&c->io, &ack, 1)) != 0)
 		return r;
 	return net_tls_accept(c);
 }
 
 static void
-report_security(struct net_conn *c)
+report_security(struct net_conn *c, const char *name)
 {
-	struct ipc_net_security sec = { ipc_view_cstr("VeNCrypt X509Plain"),
+	struct ipc_net_security sec = { ipc_view_cstr(name),
 	    ipc_view_cstr(SSL_get_version(c->io.ssl)),
 	    ipc_view_cstr(SSL_get_cipher_name(c->io.ssl)) };
 
@@ -197,7 +214,6 @@ ask_monitor(struct net_conn *c, char *user, char *pass, char *reason,
     size_t reasonlen)
 {
 	struct ipc_auth_password cred = { user, pass };
-	struct ipc_auth_result res;
 	struct ipc_msg m;
 	int r;
 
@@ -205,18 +221,8 @@ ask_monitor(struct net_conn *c, char *user, char *pass, char *reason,
 		return r;
 	if ((r = ipc_recv(NET_FD_MONITOR, &m, 0)) != 0)
 		return r;
-	if (m.type != IPC_MON_AUTH_RESULT) {
-		ipc_msg_clear(&m);
-		return MOAT_ERR_PROTOCOL;
-	}
-	r = ipc_msg_get_auth_result(&m.payload, &res);
+	r = net_read_auth_result(c, &m, reason, reasonlen);
 	ipc_msg_clear(&m);
-	if (r != 0)
-		return r;
-	snprintf(reason, reasonlen, "%s", res.reason);
-	snprintf(c->user, sizeof(c->user), "%s", res.user);
-	r = res.ok ? 0 : MOAT_ERR_AUTH;
-	ipc_msg_free_auth_result(&res);
 	return r;
 }
 
@@ -241,7 +247,8 @@ receive_session_channel(struct net_conn *c)
 }
 
 /*
- * The security types offered, in order: VeNCrypt, then RA2_256 and RA2
+ * The security types offered, in order: VeNCrypt, then (where standard
+ * credentials suffice) RA2_256 and RA2
  * (AlwaysMaximum: AES-256 only), and only with Encryption=PreferOff the
  * types that leave the session unencrypted after the login, RA2ne_256 and
  * RA2ne. The monitor re-checks the RSA-AES type it is asked to decrypt
@@ -253,7 +260,7 @@ offer_list(const struct net_conn *c, uint8_t list[5])
 	size_t n = 0;
 
 	list[n++] = RFB_SEC_VENCRYPT;
-	if (c->init.have_ra2) {
+	if (c->init.have_ra2 && offers_credentials(c)) {
 		list[n++] = RFB_SEC_RA2_256;
 		if (c->init.encryption != IPC_ENC_ALWAYS_MAXIMUM)
 			list[n++] = RFB_SEC_RA2;
@@ -303,8 +310,13 @@ net_handshake(struct net_conn *c)
 	if (choice == RFB_SEC_VENCRYPT) {
 		if ((r = vencrypt_negotiate(c, &subtype)) != 0)
 			return r;
+		if (subtype == RFB_VENCRYPT_X509CONVERSATION) {
+			report_security(c, "VeNCrypt X509Conversation");
+			r = net_conv_run(c, reason, sizeof(reason));
+			goto verdict;
+		}
 		if (subtype == RFB_VENCRYPT_X509PLAIN) {
-			report_security(c);
+			report_security(c, "VeNCrypt X509Plain");
 			if ((r = read_plain(c, &user, &pass)) != 0)
 				return r;
 		} else if ((r = net_ra2_handshake(c, (uint8_t)subtype, &user,
@@ -319,6 +331,7 @@ net_handshake(struct net_conn *c)
 	OPENSSL_cleanse(pass, strlen(pass));
 	free(pass);
 	free(user);
+ verdict:
 	if (r == MOAT_ERR_AUTH)
 		return net_send_security_failure(c, reason);
 	if (r != 0)

@@ -76,6 +76,7 @@ read_init(struct net_init *in)
 	in->cert_pem = mi.cert_pem;
 	in->key_pem = mi.key_pem;
 	in->encryption = mi.encryption;
+	in->auth_channels = mi.auth_channels;
 	in->max_cut_text = mi.max_cut_text > IPC_MAX_CUT_TEXT ?
 	    IPC_MAX_CUT_TEXT : mi.max_cut_text;
 	in->grace = mi.login_grace;

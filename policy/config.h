@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth_methods.h"
+
 #define CONFIG_PATH_MAX 256
 
 enum config_encryption {
@@ -46,6 +48,14 @@ struct moat_config {
 	uint32_t max_cut_text;			/* MaxCutText bytes, 0..262144 (default 262144) */
 	uint32_t login_grace_time;		/* LoginGraceTime seconds, 1..600 (default 60) */
 	uint32_t max_connections;		/* MaxConnections, 1..1000 (default 20) */
+	char authentication[AUTH_METHODS_TEXT_MAX];	/* Authentication, canonical text (default SystemAuth) */
+	struct auth_methods auth;		/* the same, parsed */
+	char radius_servers[300];		/* RadiusServers (default "": none) */
+	char radius_secret_file[CONFIG_PATH_MAX]; /* RadiusSecretFile (default "") */
+	char radius_nas_identifier[64];		/* RadiusNasIdentifier (default moat) */
+	uint32_t radius_timeout;		/* RadiusTimeout seconds, 1..60 (default 3) */
+	uint32_t radius_retries;		/* RadiusRetries, 0..10 (default 2) */
+	int radius_allow_unsigned;		/* RadiusAllowUnsigned yes/no (default no) */
 };
 
 /* One entry per parameter, in the order "moatd -t" prints them. */
@@ -80,6 +90,15 @@ int config_parse_text(struct moat_config *c, struct config_origin *o,
  * accepted; the file and policy.d/ themselves never may be writable.
  */
 int config_load(struct moat_config *c, struct config_origin *o, const char *path,
+    char *err, size_t errlen);
+
+/*
+ * Checks what no single line can: every parameter a scheme in
+ * Authentication needs is set (Radius: RadiusServers, RadiusSecretFile).
+ * Returns 0, or MOAT_ERR_CONFIG with "FILE:LINE: ..." (where Authentication
+ * was set) in err. o may be NULL.
+ */
+int config_check(const struct moat_config *c, const struct config_origin *o,
     char *err, size_t errlen);
 
 /* Number of parameters and their names/allowed values. */

@@ -423,6 +423,8 @@ config_load(struct moat_config *c, struct config_origin *o, const char *path,
 		goto out;
 	if ((r = load_policy(&tmp, lo, dirfd, dirprefix, err, errlen)) != 0)
 		goto out;
+	if ((r = config_check(&tmp, lo, err, errlen)) != 0)
+		goto out;
 	*c = tmp;
 	if (o != NULL)
 		memcpy(o, lo, np * sizeof(*o));

@@ -35,6 +35,9 @@ enum param_type {
 	PT_USER,	/* system user name */
 	PT_SERVICE,	/* PAM service name */
 	PT_TEXT,	/* UTF-8 text, may be empty */
+	PT_AUTH,	/* the Authentication grammar (policy/auth_methods.h) */
+	PT_BOOL,	/* yes | no */
+	PT_SERVERS,	/* comma-separated ADDRESS[:PORT] or [IPv6][:PORT], at most 4 */
 };
 
 enum param_id {
@@ -54,7 +57,14 @@ enum param_id {
 	P_MAX_CUT_TEXT,
 	P_LOGIN_GRACE_TIME,
 	P_MAX_CONNECTIONS,
+	P_AUTHENTICATION,
 	P_IDENTITY_ROTATION_CERT,
+	P_RADIUS_SERVERS,
+	P_RADIUS_SECRET_FILE,
+	P_RADIUS_NAS_IDENTIFIER,
+	P_RADIUS_TIMEOUT,
+	P_RADIUS_RETRIES,
+	P_RADIUS_ALLOW_UNSIGNED,
 	P_COUNT
 };
 
@@ -91,7 +101,14 @@ static const struct param params[P_COUNT] = {
 	[P_MAX_CUT_TEXT] = NUM(max_cut_text, PT_UINT, 0, 262144),
 	[P_LOGIN_GRACE_TIME] = NUM(login_grace_time, PT_UINT, 1, 600),
 	[P_MAX_CONNECTIONS] = NUM(max_connections, PT_UINT, 1, 1000),
+	[P_AUTHENTICATION] = STR(authentication, PT_AUTH),
 	[P_IDENTITY_ROTATION_CERT] = STR(identity_rotation_cert, PT_PATH),
+	[P_RADIUS_SERVERS] = STR(radius_servers, PT_SERVERS),
+	[P_RADIUS_SECRET_FILE] = STR(radius_secret_file, PT_PATH_EMPTY),
+	[P_RADIUS_NAS_IDENTIFIER] = STR(radius_nas_identifier, PT_SERVICE),
+	[P_RADIUS_TIMEOUT] = NUM(radius_timeout, PT_UINT, 1, 60),
+	[P_RADIUS_RETRIES] = NUM(radius_retries, PT_UINT, 0, 10),
+	[P_RADIUS_ALLOW_UNSIGNED] = NUM(radius_allow_unsigned, PT_BOOL, 0, 1),
 };
 
 #define A_PATH		"an absolute path"
@@ -119,7 +136,19 @@ static const struct config_param_info infos[P_COUNT] = {
 	[P_MAX_CUT_TEXT] = { "MaxCutText", "0..262144" },
 	[P_LOGIN_GRACE_TIME] = { "LoginGraceTime", "1..600" },
 	[P_MAX_CONNECTIONS] = { "MaxConnections", "1..1000" },
+	[P_AUTHENTICATION] = { "Authentication", "schemes " AUTH_SCHEME_LIST
+	    "; '+' joins factors that must all pass, ',' separates alternatives" },
 	[P_IDENTITY_ROTATION_CERT] = { "IdentityRotationCert", A_PATH },
+	[P_RADIUS_SERVERS] = { "RadiusServers", "up to 4 comma-separated "
+	    "ADDRESS or ADDRESS:PORT (IPv6 as [ADDRESS]:PORT), numeric; port "
+	    "1812 if none" },
+	[P_RADIUS_SECRET_FILE] = { "RadiusSecretFile", "an absolute path (a "
+	    "root-only file holding the shared secret), or empty" },
+	[P_RADIUS_NAS_IDENTIFIER] = { "RadiusNasIdentifier",
+	    "letters, digits, '.', '_', '-'" },
+	[P_RADIUS_TIMEOUT] = { "RadiusTimeout", "1..60 (seconds per datagram)" },
+	[P_RADIUS_RETRIES] = { "RadiusRetries", "0..10" },
+	[P_RADIUS_ALLOW_UNSIGNED] = { "RadiusAllowUnsigned", "yes, no" },
 };
 
 /* Indexed by enum config_encryption. */
@@ -156,6 +185,8 @@ config_defaults(struct moat_config *c)
 	c->listen_port = 5900;
 	set_str(c->identity_key, sizeof(c->identity_key), "/etc/moat/identity.key");
 	set_str(c->identity_cert, sizeof(c->identity_cert), "/etc/moat/identity.crt");
+	set_str(c->identity_rotation_cert, sizeof(c->identity_rotation_cert),
+	    "/etc/moat/identity-rotation.crt");
 	set_str(c->tls_names, sizeof(c->tls_names), "localhost,127.0.0.1,::1");
 	set_str(c->empty_root, sizeof(c->empty_root), "/var/empty/moat");
 	set_str(c->net_user, sizeof(c->net_user), "moat-net");
@@ -168,8 +199,16 @@ config_defaults(struct moat_config *c)
 	c->max_cut_text = 262144;
 	c->login_grace_time = 60;
 	c->max_connections = 20;
-	set_str(c->identity_rotation_cert, sizeof(c->identity_rotation_cert),
-	    "/etc/moat/identity-rotation.crt");
+	set_str(c->authentication, sizeof(c->authentication), "SystemAuth");
+	c->radius_servers[0] = '\0';
+	c->radius_secret_file[0] = '\0';
+	set_str(c->radius_nas_identifier, sizeof(c->radius_nas_identifier), "moat");
+	c->radius_timeout = 3;
+	c->radius_retries = 2;
+	c->radius_allow_unsigned = 0;
+	c->auth.n = 1;
+	c->auth.alt[0].n = 1;
+	c->auth.alt[0].factor[0] = AUTH_SCHEME_SYSTEM;
 }
 
 /* --- small pure helpers --- */
@@ -336,6 +375,69 @@ valid_name_list(const char *p, size_t n)
 	return 1;
 }
 
+/* A decimal port 1..65535. */
+static int
+valid_port(const char *p, size_t n)
+{
+	uint32_t port;
+	size_t i;
+
+	if (n == 0 || n > 5)
+		return 0;
+	for (i = 0, port = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return 0;
+		port = port * 10 + (uint32_t)(p[i] - '0');
+	}
+	return port >= 1 && port <= 65535;
+}
+
+/* IPv4[:PORT] or [IPv6][:PORT], numeric only. */
+static int
+valid_server(const char *p, size_t n)
+{
+	const char *c, *close;
+	char tmp[64];
+	unsigned char addr[16];
+
+	if (n > 0 && p[0] == '[') {
+		if ((close = memchr(p, ']', n)) == NULL ||
+		    (size_t)(close - p - 1) >= sizeof(tmp))
+			return 0;
+		memcpy(tmp, p + 1, (size_t)(close - p - 1));
+		tmp[close - p - 1] = '\0';
+		if (inet_pton(AF_INET6, tmp, addr) != 1)
+			return 0;
+		c = close + 1;
+		return c == p + n || (*c == ':' &&
+		    valid_port(c + 1, n - (size_t)(c + 1 - p)));
+	}
+	if ((c = memchr(p, ':', n)) == NULL)
+		c = p + n;
+	if ((size_t)(c - p) >= sizeof(tmp))
+		return 0;
+	memcpy(tmp, p, (size_t)(c - p));
+	tmp[c - p] = '\0';
+	if (inet_pton(AF_INET, tmp, addr) != 1)
+		return 0;
+	return c == p + n || valid_port(c + 1, n - (size_t)(c + 1 - p));
+}
+
+static int
+valid_server_list(const char *p, size_t n)
+{
+	size_t start = 0, i, count = 0;
+
+	for (i = 0; i <= n; i++) {
+		if (i < n && p[i] != ',')
+			continue;
+		if (++count > 4 || !valid_server(p + start, i - start))
+			return 0;
+		start = i + 1;
+	}
+	return 1;
+}
+
 /* Letters, digits, '.', '_', '-'; not empty; 'nodash': may not start with '-'. */
 static int
 valid_word(const char *p, size_t n, int nodash)
@@ -423,10 +525,13 @@ set_value(struct parse_ctx *x, struct moat_config *c, size_t id,
 	size_t i;
 	int ok;
 
-	if (pp->type == PT_UINT || pp->type == PT_ENUM) {
+	if (pp->type == PT_UINT || pp->type == PT_ENUM || pp->type == PT_BOOL) {
 		if (pp->type == PT_UINT)
 			ok = parse_uint(v, n, pp->min, pp->max, &u) == 0;
-		else {
+		else if (pp->type == PT_BOOL) {
+			u = name_eq(v, n, "yes");
+			ok = u == 1 || name_eq(v, n, "no");
+		} else {
 			ok = 0;
 			for (u = pp->min; u <= pp->max; u++) {
 				if (name_eq(v, n, enc_names[u])) {
@@ -440,7 +545,7 @@ set_value(struct parse_ctx *x, struct moat_config *c, size_t id,
 		if (pp->width == sizeof(uint16_t)) {
 			uint16_t s = (uint16_t)u;
 			memcpy(field, &s, sizeof(s));
-		} else if (pp->type == PT_ENUM) {
+		} else if (pp->type == PT_ENUM || pp->type == PT_BOOL) {
 			int e = (int)u;
 			memcpy(field, &e, sizeof(e));
 		} else
@@ -470,6 +575,9 @@ set_value(struct parse_ctx *x, struct moat_config *c, size_t id,
 	case PT_NAMELIST:
 		ok = valid_name_list(v, n);
 		break;
+	case PT_SERVERS:
+		ok = n == 0 || valid_server_list(v, n);
+		break;
 	case PT_USER:
 		ok = valid_word(v, n, 1);
 		break;
@@ -480,6 +588,17 @@ set_value(struct parse_ctx *x, struct moat_config *c, size_t id,
 	case PT_TEXT:
 		ok = valid_utf8((const unsigned char *)v, n);
 		break;
+	case PT_AUTH: {
+		char why[256];
+		struct auth_methods m;
+
+		if (auth_methods_parse(v, n, &m, why, sizeof(why)) != 0)
+			return perr(x, "%s: %s", infos[id].name, why);
+		c->auth = m;
+		/* Stored canonical, so "moatd -t" shows what is in effect. */
+		return auth_methods_format(&m, field, pp->size) == 0 ? 0 :
+		    perr(x, "%s: value too long", infos[id].name);
+	}
 	default:
 		ok = 0;
 		break;
@@ -494,7 +613,7 @@ set_value(struct parse_ctx *x, struct moat_config *c, size_t id,
 static int
 unknown_param(struct parse_ctx *x, const char *name, size_t n)
 {
-	char known[512], q[CONFIG_QUOTE_MAX * 4 + 8];
+	char known[1024], q[CONFIG_QUOTE_MAX * 4 + 8];
 	size_t i, l = 0;
 
 	known[0] = '\0';
@@ -604,6 +723,34 @@ config_parse_text(struct moat_config *c, struct config_origin *o,
 	return 0;
 }
 
+int
+config_check(const struct moat_config *c, const struct config_origin *o,
+    char *err, size_t errlen)
+{
+	const char *missing = NULL;
+	char where[CONFIG_PATH_MAX * 4 + 16];
+
+	if (auth_methods_uses(&c->auth, AUTH_SCHEME_RADIUS)) {
+		if (c->radius_servers[0] == '\0')
+			missing = "RadiusServers";
+		else if (c->radius_secret_file[0] == '\0')
+			missing = "RadiusSecretFile";
+	}
+	if (missing == NULL)
+		return 0;
+	if (o != NULL && o[P_AUTHENTICATION].file[0] != '\0') {
+		log_escape(where, sizeof(where) - 16, o[P_AUTHENTICATION].file,
+		    strnlen(o[P_AUTHENTICATION].file, CONFIG_PATH_MAX));
+		snprintf(where + strlen(where), 16, ":%u",
+		    o[P_AUTHENTICATION].line);
+	} else
+		snprintf(where, sizeof(where), "(default)");
+	if (err != NULL && errlen > 0)
+		snprintf(err, errlen, "%s: Authentication uses Radius, but %s is "
+		    "not set", where, missing);
+	return MOAT_ERR_CONFIG;
+}
+
 void
 config_dump(const struct moat_config *c, const struct config_origin *o, int fd)
 {
@@ -631,6 +778,10 @@ config_dump(const struct moat_config *c, const struct config_origin *o, int fd)
 			snprintf(val, sizeof(val), "%s",
 			    e >= (int)pp->min && e <= (int)pp->max ?
 			    enc_names[e] : "(invalid)");
+			break;
+		case PT_BOOL:
+			memcpy(&e, field, sizeof(e));
+			snprintf(val, sizeof(val), "%s", e ? "yes" : "no");
 			break;
 		default:
 			/*

@@ -346,6 +346,18 @@ static const struct field f_net_init[] = {
 	U32(ipc_net_init, gid),
 	TEXT(ipc_net_init, empty_root, IPC_MAX_PATH),
 	VIEW(ipc_net_init, rsa_public, IPC_MAX_RSA_PUBLIC),
+	U32_IN(ipc_net_init, auth_channels, 1, IPC_AUTHCH_ALL),
+	END
+};
+
+static const struct field f_auth_prompt[] = {
+	U8_IN(ipc_auth_prompt, kind, IPC_PROMPT_ECHO, IPC_PROMPT_ERROR),
+	TEXT(ipc_auth_prompt, text, IPC_MAX_PROMPT),
+	END
+};
+
+static const struct field f_auth_answer[] = {
+	TEXT(ipc_auth_answer, answer, IPC_MAX_PASSWORD),
 	END
 };
 
@@ -489,6 +501,8 @@ CODEC(IPC_NET_RSA_DECRYPT, rsa_decrypt, check_rsa_decrypt);
 CODEC(IPC_NET_LOG, net_log, NULL);
 CODEC(IPC_NET_SECURITY, net_security, NULL);
 CODEC(IPC_NET_AUTH_PASSWORD, auth_password, NULL);
+CODEC(IPC_MON_AUTH_PROMPT, auth_prompt, NULL);
+CODEC(IPC_NET_AUTH_ANSWER, auth_answer, NULL);
 CODEC(IPC_NET_CLOSING, net_closing, NULL);
 CODEC(IPC_MON_ATTACH_SESSION, attach_session, NULL);
 CODEC(IPC_LIS_ATTACH_RESULT, attach_result, NULL);
@@ -502,10 +516,13 @@ CODEC(IPC_CAP_CLIPBOARD, cap_clipboard, NULL);
 CODEC(IPC_CAP_CURSOR, cap_cursor, check_cap_cursor);
 static const struct codec c_cap_update_request =
     { IPC_CAP_UPDATE_REQUEST, 0, f_empty, NULL };
+static const struct codec c_auth_converse =
+    { IPC_NET_AUTH_CONVERSE, 0, f_empty, NULL };
 
 static const struct codec *const codecs[] = {
 	&c_net_init, &c_auth_result, &c_session_channel, &c_rsa_result,
-	&c_net_log, &c_net_security, &c_auth_password, &c_net_closing,
+	&c_net_log, &c_net_security, &c_auth_password, &c_auth_prompt,
+	&c_auth_answer, &c_auth_converse, &c_net_closing,
 	&c_rsa_decrypt, &c_attach_session,
 	&c_attach_result, &c_sess_register, &c_sess_channel_open,
 	&c_cap_framebuffer, &c_cap_update_request, &c_cap_damage, &c_cap_key,
@@ -559,6 +576,8 @@ TYPED(rsa_decrypt)
 TYPED(net_log)
 TYPED(net_security)
 TYPED(auth_password)
+TYPED(auth_prompt)
+TYPED(auth_answer)
 TYPED(net_closing)
 TYPED(attach_session)
 TYPED(attach_result)
@@ -573,6 +592,8 @@ TYPED(cap_cursor)
 OWNING(net_init)
 OWNING(auth_result)
 OWNING(auth_password)
+OWNING(auth_prompt)
+OWNING(auth_answer)
 OWNING(attach_session)
 OWNING(attach_result)
 
@@ -592,6 +613,24 @@ int
 ipc_msg_send_cap_update_request(int sock)
 {
 	return send_msg(&c_cap_update_request, sock, NULL, -1);
+}
+
+int
+ipc_msg_put_auth_converse(struct buf *b)
+{
+	return put_msg(&c_auth_converse, b, NULL);
+}
+
+int
+ipc_msg_get_auth_converse(struct buf *b)
+{
+	return get_msg(&c_auth_converse, b, NULL);
+}
+
+int
+ipc_msg_send_auth_converse(int sock)
+{
+	return send_msg(&c_auth_converse, sock, NULL, -1);
 }
 
 struct ipc_view

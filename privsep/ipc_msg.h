@@ -71,6 +71,18 @@ struct ipc_net_init {
 	uint32_t uid, gid;		/* moat-net's sandbox identity */
 	char *empty_root;		/* owned, <= IPC_MAX_PATH */
 	struct ipc_view rsa_public;	/* <= IPC_MAX_RSA_PUBLIC; may be empty */
+	uint32_t auth_channels;		/* IPC_AUTHCH_* only, not 0 */
+};
+
+/* IPC_MON_AUTH_PROMPT (monitor -> moat-net) */
+struct ipc_auth_prompt {
+	uint8_t kind;			/* IPC_PROMPT_* */
+	char *text;			/* owned, <= IPC_MAX_PROMPT */
+};
+
+/* IPC_NET_AUTH_ANSWER (moat-net -> monitor) */
+struct ipc_auth_answer {
+	char *answer;			/* owned secret, <= IPC_MAX_PASSWORD */
 };
 
 /* IPC_MON_AUTH_RESULT (monitor -> moat-net) */
@@ -229,6 +241,21 @@ int ipc_msg_put_rsa_result(struct buf *b, const struct ipc_rsa_result *m);
 int ipc_msg_get_rsa_result(struct buf *b, struct ipc_rsa_result *m);
 int ipc_msg_send_rsa_result(int sock, const struct ipc_rsa_result *m, int fd);
 
+int ipc_msg_put_auth_prompt(struct buf *b, const struct ipc_auth_prompt *m);
+int ipc_msg_get_auth_prompt(struct buf *b, struct ipc_auth_prompt *m);
+int ipc_msg_send_auth_prompt(int sock, const struct ipc_auth_prompt *m, int fd);
+void ipc_msg_free_auth_prompt(struct ipc_auth_prompt *m);
+
+int ipc_msg_put_auth_answer(struct buf *b, const struct ipc_auth_answer *m);
+int ipc_msg_get_auth_answer(struct buf *b, struct ipc_auth_answer *m);
+int ipc_msg_send_auth_answer(int sock, const struct ipc_auth_answer *m, int fd);
+void ipc_msg_free_auth_answer(struct ipc_auth_answer *m);
+
+/* The conversation request has no payload (as the update request). */
+int ipc_msg_put_auth_converse(struct buf *b);
+int ipc_msg_get_auth_converse(struct buf *b);
+int ipc_msg_send_auth_converse(int sock);
+
 int ipc_msg_put_net_log(struct buf *b, const struct ipc_net_log *m);
 int ipc_msg_get_net_log(struct buf *b, struct ipc_net_log *m);
 int ipc_msg_send_net_log(int sock, const struct ipc_net_log *m, int fd);
@@ -319,6 +346,8 @@ union ipc_msg_any {
 	struct ipc_net_log net_log;
 	struct ipc_net_security net_security;
 	struct ipc_auth_password auth_password;
+	struct ipc_auth_prompt auth_prompt;
+	struct ipc_auth_answer auth_answer;
 	struct ipc_net_closing net_closing;
 	struct ipc_rsa_decrypt rsa_decrypt;
 	struct ipc_attach_session attach_session;

@@ -19,7 +19,8 @@ enum ipc_type {
 	 * u8 encryption (IPC_ENC_*), u32 max-cut-text, u32 login-grace-seconds,
 	 * string peer-address (for logs), u32 sandbox-uid, u32 sandbox-gid,
 	 * string empty-root, string rsa-public-key (the identity key's PUBLIC
-	 * half in RA2 wire form: u32 bits, N, E; empty: no RSA-AES) */
+	 * half in RA2 wire form: u32 bits, N, E; empty: no RSA-AES),
+	 * u32 auth-channels (IPC_AUTHCH_*: how viewers may authenticate) */
 	IPC_MON_NET_INIT = 1,
 	/* u8 ok, string reason (shown to the viewer when !ok), string user */
 	IPC_MON_AUTH_RESULT = 2,
@@ -27,6 +28,10 @@ enum ipc_type {
 	IPC_MON_SESSION_CHANNEL = 3,
 	/* string random (16 or 32 bytes): answers IPC_NET_RSA_DECRYPT, once */
 	IPC_MON_RSA_RESULT = 4,
+	/* u8 kind (IPC_PROMPT_*), string text: during a conversation only.
+	 * A question (ECHO, SECRET) must be answered with IPC_NET_AUTH_ANSWER
+	 * before the next message; INFO and ERROR are only shown. */
+	IPC_MON_AUTH_PROMPT = 5,
 
 	/* ---- moat-net -> monitor ---- */
 	/* u8 level (LOG_LVL_*), string text: any state */
@@ -41,6 +46,12 @@ enum ipc_type {
 	 * RSA-encrypted ClientRandom, exactly the identity modulus size):
 	 * once, before auth; the monitor decrypts with implicit rejection */
 	IPC_NET_RSA_DECRYPT = 24,
+	/* string answer: the viewer's answer to the one open question */
+	IPC_NET_AUTH_ANSWER = 25,
+	/* no payload: the viewer chose the conversation; the monitor asks
+	 * (IPC_MON_AUTH_PROMPT) until it sends IPC_MON_AUTH_RESULT. Once,
+	 * instead of IPC_NET_AUTH_PASSWORD. */
+	IPC_NET_AUTH_CONVERSE = 26,
 
 	/* ---- monitor -> moatd listener (socketpair made before fork) ---- */
 	/* +fd: the session end of a fresh socketpair. u32 permissions,
@@ -81,6 +92,17 @@ enum ipc_type {
 /* IPC_MON_NET_INIT flags */
 #define IPC_NETF_SELFTEST	0x01	/* test build hook enabled (see SECURITY.md) */
 
+/* IPC_MON_NET_INIT auth-channels: what moat-net may offer viewers */
+#define IPC_AUTHCH_CREDENTIALS	0x01	/* one user name and one password (X509Plain, RA2*) */
+#define IPC_AUTHCH_CONVERSATION	0x02	/* moat's conversation (any prompts, docs/authentication.md) */
+#define IPC_AUTHCH_ALL		0x03
+
+/* IPC_MON_AUTH_PROMPT kinds */
+#define IPC_PROMPT_ECHO		1	/* a question whose answer may be shown (a user name) */
+#define IPC_PROMPT_SECRET	2	/* a question whose answer is hidden (a password, a code) */
+#define IPC_PROMPT_INFO		3	/* a message to show */
+#define IPC_PROMPT_ERROR	4	/* an error message to show */
+
 /* Encryption levels (policy "Encryption") */
 #define IPC_ENC_ALWAYS_ON	1	/* AES-128-GCM preferred, 256 allowed; RA2, RA2_256 */
 #define IPC_ENC_PREFER_ON	2	/* same as ALWAYS_ON: never unencrypted */
@@ -107,7 +129,8 @@ enum ipc_type {
 #define IPC_MAX_PAYLOAD		(320u * 1024u)	/* hard limit for any message */
 #define IPC_MAX_CUT_TEXT	(256u * 1024u)	/* hard ceiling for clipboard text */
 #define IPC_MAX_NAME		255u		/* user names, desktop names */
-#define IPC_MAX_PASSWORD	1023u
+#define IPC_MAX_PASSWORD	1023u	/* passwords and every answer to a prompt */
+#define IPC_MAX_PROMPT		1024u	/* the text of one prompt */
 #define IPC_MAX_DAMAGE_RECTS	512u
 #define IPC_MAX_CURSOR_DIM	128u
 

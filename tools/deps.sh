@@ -35,6 +35,8 @@ MOAT_DEPS_RUNTIME=(
 	valgrind checksec
 	# tests/e2e/test_radius.sh: a real FreeRADIUS (rlm_totp) and TOTP codes.
 	freeradius oathtool
+	# tests/e2e/test_pam_conversation.sh: a one-time code asked by PAM.
+	libpam-oath
 	# tests/e2e/test_novnc.sh: noVNC (fetched with npm, which comes with the
 	# machine's nodejs) in headless Chromium behind a WebSocket bridge.
 	chromium websockify

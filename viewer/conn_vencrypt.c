@@ -8,6 +8,7 @@
  * Runs in moat-viewer; trusts nothing the server sends; the credentials
  * leave only after the identity checked out.
  */
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -17,6 +18,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
+#include "net/rfb_conv.h"
 #include "privsep/errors.h"
 #include "viewer/rotation.h"
 #include "viewer/trust.h"
@@ -207,10 +209,9 @@ int
 viewer_vencrypt(struct viewer_conn *c, const struct viewer_auth *a)
 {
 	static const uint8_t version[2] = { 0, 2 };
-	uint8_t peer[2], ack, n, list[4 * VENCRYPT_MAX_SUBTYPES];
-	uint8_t choice[4] = { 0, 0, VENCRYPT_X509PLAIN >> 8,
-	    VENCRYPT_X509PLAIN & 0xff };
-	int r, found = 0, i;
+	uint8_t peer[2], ack, n, list[4 * VENCRYPT_MAX_SUBTYPES], choice[4];
+	int r, plain = 0, conv = 0, i;
+	uint32_t sub, want;
 
 	if ((r = viewer_conn_read(c, peer, 2)) != 0)
 		return r;
@@ -229,22 +230,38 @@ viewer_vencrypt(struct viewer_conn *c, const struct viewer_auth *a)
 	if ((r = viewer_conn_read(c, &n, 1)) != 0 ||
 	    (r = viewer_conn_read(c, list, 4 * (size_t)n)) != 0)
 		return r;
-	for (i = 0; i < n; i++)
-		if (memcmp(list + 4 * i, choice, 4) == 0)
-			found = 1;
-	if (!found) {
-		viewer_err("the server does not offer X509Plain");
+	for (i = 0; i < n; i++) {
+		sub = (uint32_t)list[4 * i] << 24 | (uint32_t)list[4 * i + 1] << 16 |
+		    (uint32_t)list[4 * i + 2] << 8 | list[4 * i + 3];
+		plain |= sub == VENCRYPT_X509PLAIN;
+		conv |= sub == RFB_VENCRYPT_X509CONVERSATION;
+	}
+	/* moat's conversation whenever offered, unless X509Plain was asked for. */
+	want = a->subtype != 0 ? a->subtype : conv ?
+	    RFB_VENCRYPT_X509CONVERSATION : VENCRYPT_X509PLAIN;
+	if ((want == VENCRYPT_X509PLAIN && !plain) ||
+	    (want == RFB_VENCRYPT_X509CONVERSATION && !conv)) {
+		viewer_err("the server does not offer %s",
+		    want == VENCRYPT_X509PLAIN ? "X509Plain" : "X509Conversation");
 		return MOAT_ERR_PROTOCOL;
 	}
+	choice[0] = (uint8_t)(want >> 24);
+	choice[1] = (uint8_t)(want >> 16);
+	choice[2] = (uint8_t)(want >> 8);
+	choice[3] = (uint8_t)want;
 	if ((r = viewer_conn_write(c, choice, 4)) != 0 ||
 	    (r = viewer_conn_read(c, &ack, 1)) != 0)
 		return r;
 	if (ack != 1) {
-		viewer_err("the server refused the X509Plain subtype");
+		viewer_err("the server refused the subtype");
 		return MOAT_ERR_PROTOCOL;
 	}
+	fprintf(stderr, "moat-viewer: VeNCrypt %s\n",
+	    want == VENCRYPT_X509PLAIN ? "X509Plain" : "X509Conversation");
 	if ((r = start_tls(c, a)) != 0)
 		return r;
+	if (want == RFB_VENCRYPT_X509CONVERSATION)
+		return viewer_conversation(c, a);
 	if ((r = send_plain(c, a->user, a->pass)) != 0)
 		return r;
 	return viewer_security_result(c);

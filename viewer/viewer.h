@@ -18,6 +18,7 @@
 
 #define VIEWER_MAX_CRED		255	/* user name and password bytes */
 #define VIEWER_MAX_REASON	1024	/* a server's refusal reason */
+#define VIEWER_MAX_ANSWERS	16	/* --answer options */
 
 /* The transport: TCP, then TLS (VeNCrypt) or RSA-AES records. */
 struct viewer_conn {
@@ -38,7 +39,10 @@ struct viewer_auth {
 	const char *host;		/* name checked against the leaf certificate */
 	const char *user;
 	const char *pass;
+	const char *const *answers;	/* --answer values, for further questions */
+	size_t nanswers;
 	int type;			/* RFB security type to use */
+	uint32_t subtype;		/* VeNCrypt subtype; 0: the conversation if offered, else X509Plain */
 };
 
 /*
@@ -105,5 +109,13 @@ int viewer_vencrypt(struct viewer_conn *c, const struct viewer_auth *a);
  * viewer_vencrypt().
  */
 int viewer_ra2(struct viewer_conn *c, const struct viewer_auth *a);
+
+/*
+ * moat's conversation (X509Conversation), inside TLS: answers each question
+ * (a->user for the first visible one, a->pass for the first hidden one,
+ * then a->answers in order, then the terminal), shows each message, and
+ * reads the SecurityResult. Returns as viewer_vencrypt().
+ */
+int viewer_conversation(struct viewer_conn *c, const struct viewer_auth *a);
 
 #endif

@@ -6,10 +6,11 @@
  * the input script, and the PNG. Runs with the user's privileges; trusts
  * the user's options, not the server (see conn_*.c, rfb_client.c).
  *
- *   moat-viewer [--headless] [--png OUT.png] [--security x509plain|ra2|ra2_256]
- *       [--known-hosts FILE] [--accept-new] [--fingerprint SHA256:...]
- *       [--ca CA.crt] [--encoding zrle|raw] [--script FILE]
- *       [--vault FILE] [--remember] [--vault-aes256] HOST:PORT
+ *   moat-viewer [--headless] [--png OUT.png]
+ *       [--security vencrypt|conversation|x509plain|ra2|ra2_256]
+ *       [--answer TEXT]... [--known-hosts FILE] [--accept-new]
+ *       [--fingerprint SHA256:...] [--ca CA.crt] [--encoding zrle|raw]
+ *       [--script FILE] [--vault FILE] [--remember] [--vault-aes256] HOST:PORT
  *   moat-viewer [--vault FILE] vault forget HOST:PORT
  *   moat-viewer [--vault FILE] vault forget-all
  *
@@ -27,6 +28,7 @@
 
 #include <openssl/crypto.h>
 
+#include "net/rfb_conv.h"
 #include "net/rfb_ra2.h"
 #include "net/rfb_types.h"
 #include "privsep/errors.h"
@@ -46,8 +48,8 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: moat-viewer [--headless] [--png OUT.png] "
-	    "[--security x509plain|ra2|ra2_256]\n"
-	    "           [--known-hosts FILE] [--accept-new] "
+	    "[--security vencrypt|conversation|x509plain|ra2|ra2_256]\n"
+	    "           [--answer TEXT]... [--known-hosts FILE] [--accept-new] "
 	    "[--fingerprint SHA256:...] [--ca CA.crt]\n"
 	    "           [--encoding zrle|raw] [--script FILE]\n"
 	    "           [--vault FILE] [--remember] [--vault-aes256] HOST:PORT\n"
@@ -242,11 +244,21 @@ rfb_hello(struct viewer_conn *c, int type)
 	return viewer_conn_write(c, &t, 1);
 }
 
+/* The --security name: sets a's type (and VeNCrypt subtype); -1 if unknown. */
 static int
-security_type(const char *name)
+security_type(const char *name, struct viewer_auth *a)
 {
-	if (strcmp(name, "x509plain") == 0)
+	a->subtype = 0;
+	if (strcmp(name, "vencrypt") == 0)
 		return RFB_SEC_VENCRYPT;
+	if (strcmp(name, "conversation") == 0) {
+		a->subtype = RFB_VENCRYPT_X509CONVERSATION;
+		return RFB_SEC_VENCRYPT;
+	}
+	if (strcmp(name, "x509plain") == 0) {
+		a->subtype = 262;	/* X509Plain */
+		return RFB_SEC_VENCRYPT;
+	}
 	if (strcmp(name, "ra2") == 0)
 		return RFB_SEC_RA2;
 	if (strcmp(name, "ra2_256") == 0)
@@ -329,6 +341,7 @@ main(int argc, char **argv)
 		{ "vault", required_argument, NULL, 'V' },
 		{ "remember", no_argument, NULL, 'R' },
 		{ "vault-aes256", no_argument, NULL, '2' },
+		{ "answer", required_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 }
 	};
 	char user[VIEWER_MAX_CRED + 2], pass[VIEWER_MAX_CRED + 2];
@@ -343,6 +356,8 @@ main(int argc, char **argv)
 	struct viewer_auth a;
 	enum viewer_enc enc = VIEWER_ENC_ZRLE;
 	int headless = 0, accept_new = 0, ch, st;
+	const char *answers[VIEWER_MAX_ANSWERS];
+	size_t nanswers = 0;
 
 	memset(&a, 0, sizeof(a));
 	a.type = RFB_SEC_VENCRYPT;
@@ -376,8 +391,16 @@ main(int argc, char **argv)
 			rem.aes256 = 1;
 			break;
 		case 's':
-			if ((a.type = security_type(optarg)) < 0)
+			if ((a.type = security_type(optarg, &a)) < 0)
 				usage();
+			break;
+		case 'a':
+			if (nanswers == VIEWER_MAX_ANSWERS) {
+				viewer_err("more than %d --answer options",
+				    VIEWER_MAX_ANSWERS);
+				return 1;
+			}
+			answers[nanswers++] = optarg;
 			break;
 		case 'e':
 			if (strcmp(optarg, "zrle") == 0)
@@ -437,6 +460,8 @@ main(int argc, char **argv)
 	}
 	a.user = user;
 	a.pass = pass;
+	a.answers = answers;
+	a.nanswers = nanswers;
 	st = run(&a, port, enc, script != NULL ? &sc : NULL, png, &rem, headless);
 	OPENSSL_cleanse(pass, sizeof(pass));
 	if (script != NULL)

@@ -48,6 +48,16 @@ udp_listens()
 	[[ -n "$(ss -Hlun "sport = :$1")" ]]
 }
 
+# A TOTP code for TOTP_KEY valid for at least two more seconds (not at a
+# step's edge).
+moat_totp_now()
+{
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	moat_wait -t 5 -m "a TOTP step with 2 s left" \
+	    bash -c '(( $(date +%s) % 30 < 28 ))'
+	oathtool --totp -b "$TOTP_KEY"
+}
+
 moat_radius_start()
 {
 	local users=$1 port secret listen6 R=$T/radius rd
@@ -169,5 +179,6 @@ EOF
 	moat_check_eq "FreeRADIUS listens on loopback only" "" \
 	    "$(ss -Hlun | awk '{print $4}' | grep -E '^(0\.0\.0\.0|\*|\[::\]):' |
 	    grep -E ":$port\$" || true)"
+	# shellcheck disable=SC2034 # read by the tests that source this file
 	RADIUS_PORT=$port
 }

@@ -70,6 +70,41 @@ moat_probe()
 	    --ca "$CA" "$@"
 }
 
+# moat_viewer_login NAME WANT PASSWORD [ARGS...]: runs moat-viewer headless
+# as the account's client (user name from MOAT_USER, PASSWORD from
+# MOAT_PASSWORD, known hosts in $T/kh, the identity pinned with --ca),
+# writing $T/NAME.png and its stderr to $T/NAME.err, and checks that it
+# exits with status WANT (0 logged in, 3 refused, 4 identity refused).
+moat_viewer_login()
+{
+	local name=$1 want=$2 pass=$3 st
+	shift 3
+	set +e
+	MOAT_USER=$USER_NAME MOAT_PASSWORD=$pass timeout 60 \
+	    "$(moat_bin moat-viewer)" --headless --ca "$CA" --known-hosts "$T/kh" \
+	    --png "$T/$name.png" "$@" "127.0.0.1:$PORT" 2>"$T/$name.err"
+	st=$?
+	set -e
+	moat_check_eq "$name: moat-viewer exits with $want" "$want" "$st"
+}
+
+# moat_wrong_totp OATHTOOL-KEY-ARGS...: prints a 6-digit code that is none of
+# the TOTP codes from 3 steps (90 s) before now to 3 steps after, so no
+# server window accepts it (e.g. moat_wrong_totp -b BASE32KEY).
+moat_wrong_totp()
+{
+	local near c
+	near=$(oathtool --totp -w 6 -N "$(date -u -d '-90 seconds' \
+	    '+%Y-%m-%d %H:%M:%S UTC')" "$@") || moat_fail "oathtool failed"
+	for c in 000000 000001 000002 000003 000004 000005 000006 000007; do
+		if ! grep -qx "$c" <<<"$near"; then
+			printf '%s\n' "$c"
+			return 0
+		fi
+	done
+	moat_fail "no wrong TOTP code found"
+}
+
 # moat_start_typer NAME [GEOMETRY]: starts (as process NAME) an xterm on the
 # served display that saves the first line typed into it; waits until it is
 # mapped and gives it the input focus (no window manager runs).

@@ -107,8 +107,8 @@ print("closed" if s.recv(1) == b"" else "open")
 PY
 }
 out=$(offers 256 || true)
-moat_check_eq "PreferOff: top-level types unchanged, VeNCrypt lists X509Plain, RA2ne_256, RA2ne" \
-    "types [19, 129, 5, 130, 6] ack 0 subtypes [262, 130, 6]" "$(head -n 1 <<<"$out")"
+moat_check_eq "PreferOff: top-level types unchanged, VeNCrypt lists X509Plain, X509Conversation, RA2ne_256, RA2ne" \
+    "types [19, 129, 5, 130, 6] ack 0 subtypes [262, 1297039700, 130, 6]" "$(head -n 1 <<<"$out")"
 moat_check_eq "a VeNCrypt subtype not offered (Plain, 256) is still refused" closed \
     "$(tail -n 1 <<<"$out")"
 moat_check "with the reason logged" moat_wait_log "$EVENTS" \

@@ -65,14 +65,6 @@ result()
 	head -n 1 <<<"$out"
 }
 
-# A TOTP code valid for at least two more seconds (not at a step's edge).
-totp_now()
-{
-	# shellcheck disable=SC2016 # expanded by the inner shell
-	moat_wait -t 5 -m "a TOTP step with 2 s left" \
-	    bash -c '(( $(date +%s) % 30 < 28 ))'
-	oathtool --totp -b "$TOTP_KEY"
-}
 
 # ---- FreeRADIUS --------------------------------------------------------------
 
@@ -114,15 +106,15 @@ moat_check_eq "bob: challenge signed" 1 "$(field signed)"
 moat_check_eq "bob: no Prompt attribute, answer hidden" 0 "$(field echo)"
 state=$(field state)
 
-probe "$S4" -- --user bob --password "$(totp_now)" --state-hex "$state"
+probe "$S4" -- --user bob --password "$(moat_totp_now)" --state-hex "$state"
 moat_check_eq "bob, right TOTP with the State" ACCEPT "$(result)"
 
-code=$(totp_now)
+code=$(moat_totp_now)
 probe "$S4" -- --user bob --password "$(printf '%06d' $(((10#$code + 1) % 1000000)))" \
     --state-hex "$state"
 moat_check_eq "bob, wrong TOTP" REJECT "$(result)"
 
-probe "$S4" -- --user bob --password "$(totp_now)" --state-hex "${state%??}ff"
+probe "$S4" -- --user bob --password "$(moat_totp_now)" --state-hex "${state%??}ff"
 moat_check_eq "bob, right TOTP with a tampered State" REJECT "$(result)"
 
 probe "$S4" -- --user bob --password bob-wrong

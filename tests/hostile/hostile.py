@@ -52,6 +52,7 @@ SEC_VENCRYPT = 19
 # RA2_256, RA2 (RSA-AES); RA2ne (6) and RA2ne_256 (130) only with PreferOff.
 OFFERED = bytes([SEC_VENCRYPT, 129, 5])
 X509PLAIN = 262
+X509CONVERSATION = 0x4D4F4154	# moat's conversation (docs/authentication.md)
 # Every byte a well-behaved viewer sends before TLS starts.
 PRE_TLS = VERSION_38 + bytes([SEC_VENCRYPT]) + b"\x00\x02" + struct.pack(">I", X509PLAIN)
 
@@ -276,17 +277,29 @@ class Viewer:
     def vencrypt_subtypes(self):
         n = self.u8()
         subs = struct.unpack(">%dI" % n, self.recv_exact(4 * n))
-        check(subs == (X509PLAIN,), "offered subtypes %r, expected (262,)" % (subs,))
+        check(subs == (X509PLAIN, X509CONVERSATION),
+              "offered subtypes %r, expected (262, 1297039700)" % (subs,))
         return subs
 
-    def pre_tls(self):
+    def pre_tls(self, subtype=X509PLAIN):
         """Everything before the TLS handshake, checking each server answer."""
         self.read_version()
         self.security_types()
         check(self.vencrypt_version() == 0, "VeNCrypt 0.2 not acknowledged")
         self.vencrypt_subtypes()
-        self.send(struct.pack(">I", X509PLAIN))
-        check(self.u8() == 1, "X509Plain not acknowledged with 1")
+        self.send(struct.pack(">I", subtype))
+        check(self.u8() == 1, "subtype %d not acknowledged with 1" % subtype)
+
+    def conv_message(self):
+        """One message of moat's conversation: (kind, text)."""
+        kind = self.u8()
+        n = self.u32()
+        check(kind <= 4, "conversation message kind %d" % kind)
+        check(n <= 1024, "conversation text of %d bytes" % n)
+        return kind, self.recv_exact(n)
+
+    def conv_answer(self, data, length=None):
+        self.send(struct.pack(">I", len(data) if length is None else length) + data)
 
     def start_tls(self, max_version=None):
         ctx = self.t.tls_context(max_version)
@@ -728,6 +741,66 @@ def c_login(ctx):
     ctx.login().check_pattern()
 
 
+def c_conv(answers, expect):
+    """moat's conversation: each question gets the next of answers (bytes,
+    or (length, bytes) for a lying length). expect: "ok", "refused" (a
+    SecurityResult 1) or "closed" (no SecurityResult)."""
+    def fn(ctx):
+        v = ctx.viewer()
+        v.pre_tls(X509CONVERSATION)
+        v.start_tls()
+        todo = list(answers)
+        while True:
+            kind, text = v.conv_message()
+            if kind == 0:
+                check(text == b"", "end message with text")
+                break
+            if kind in (3, 4):
+                continue
+            if not todo:
+                check(expect == "closed", "more questions than answers: %r" % text)
+                v.expect_closed()
+                return
+            a = todo.pop(0)
+            if isinstance(a, tuple):
+                v.conv_answer(a[1], a[0])
+            else:
+                v.conv_answer(a)
+            if expect == "closed" and not todo:
+                v.expect_closed()
+                return
+        code, reason = v.security_result()
+        if expect == "ok":
+            check(code == 0, "login refused: %s" % reason)
+            v.server_init()
+            v.set_pixel_format()
+            v.check_pattern()
+        else:
+            check(code == 1 and reason == "Authentication failed",
+                  "SecurityResult %d (%r), expected a refusal" % (code, reason))
+            v.expect_closed()
+    return fn
+
+
+def c_conv_stall(grace):
+    """A viewer that answers the user name question and then never the
+    password question: the login grace time ends the conversation."""
+    def fn(ctx):
+        v = ctx.viewer()
+        t0 = time.monotonic()
+        v.pre_tls(X509CONVERSATION)
+        v.start_tls()
+        kind, _ = v.conv_message()
+        check(kind == 1, "first message is not the user name question")
+        v.conv_answer(v.t.user)
+        kind, _ = v.conv_message()
+        check(kind == 2, "second message is not the password question")
+        v.expect_closed(timeout=grace + CLOSE_BOUND)
+        dt = time.monotonic() - t0
+        check(dt >= grace - 1.2, "closed after %.1fs, before the %ds grace time" % (dt, grace))
+    return fn
+
+
 def c_pipelined(ctx):
     """Credentials and ClientInit in one write: both are honoured."""
     v = ctx.viewer()
@@ -814,6 +887,23 @@ def handshake_cases(t):
         Case("Plain wrong password is answered", c_plain_answered(None, b"wrong", 1), R_AUTH),
         Case("credentials pipelined with ClientInit and messages", c_pipelined, R_CLIENT),
         Case("a second login after a failure is not read", c_second_auth, R_AUTH),
+        # moat's conversation: answer lengths 0, maximum, maximum + 1, 0xFFFFFFFF
+        Case("conversation: right answers log in", c_conv([t.user, t.password], "ok"), R_CLIENT,
+             logs=[r"{peer}: security VeNCrypt X509Conversation"]),
+        Case("conversation: wrong password is refused", c_conv([t.user, b"wrong"], "refused"), R_AUTH),
+        Case("conversation: empty user name is refused", c_conv([b"", b"pw"], "refused"), R_AUTH),
+        Case("conversation: empty password is refused", c_conv([t.user, b""], "refused"), R_AUTH),
+        Case("conversation: answer of 1023 bytes (maximum) is answered",
+             c_conv([t.user, b"p" * MAX_PASS], "refused"), R_AUTH),
+        Case("conversation: answer of 1024 bytes closes",
+             c_conv([t.user, (MAX_PASS + 1, b"p" * 1024)], "closed"), R_PROTO),
+        Case("conversation: answer length 0xFFFFFFFF closes",
+             c_conv([(0xffffffff, b"u" * 100)], "closed"), R_PROTO),
+        Case("conversation: answer with a NUL closes", c_conv([b"ab\0cd"], "closed"), R_PROTO),
+        Case("conversation: user name of 255 bytes is answered",
+             c_conv([b"u" * MAX_USER, b"pw"], "refused"), R_AUTH),
+        Case("conversation: user name of 1023 bytes is refused",
+             c_conv([b"u" * MAX_PASS, b"pw"], "refused"), R_AUTH),
     ]
     return cases
 
@@ -822,7 +912,7 @@ def handshake_cases(t):
 # Suite "abort": the viewer goes away at every byte of the handshake
 
 # (client bytes, server bytes that answer them)
-PRE_TLS_STEPS = [(b"", 12), (VERSION_38, 2), (bytes([SEC_VENCRYPT]), 2), (b"\x00\x02", 6),
+PRE_TLS_STEPS = [(b"", 12), (VERSION_38, 2), (bytes([SEC_VENCRYPT]), 2), (b"\x00\x02", 10),
                  (struct.pack(">I", X509PLAIN), 1)]
 
 
@@ -1267,6 +1357,8 @@ def slow_cases(t, grace):
                   logs=[GRACE_LOG], grace=True)
              for st in ("silent", "after-version", "after-types", "after-tls", "in-credentials",
                         "drip-pre-tls", "drip-hello", "drip-credentials")]
+    cases.append(Case("grace: a conversation question never answered", c_conv_stall(grace),
+                      r"login grace time exceeded", logs=[GRACE_LOG], grace=True))
     cases.append(Case("logged-in viewer dripping messages for longer than the grace time",
                       c_drip_after_login, R_CLIENT))
     return cases

@@ -79,6 +79,8 @@ test_defaults(void)
 	CHECK(c.listen_port == 5900, "%u", c.listen_port);
 	CHECK(strcmp(c.identity_key, "/etc/moat/identity.key") == 0, "x");
 	CHECK(strcmp(c.identity_cert, "/etc/moat/identity.crt") == 0, "x");
+	CHECK(strcmp(c.identity_rotation_cert,
+	    "/etc/moat/identity-rotation.crt") == 0, "x");
 	CHECK(strcmp(c.tls_names, "localhost,127.0.0.1,::1") == 0, "x");
 	CHECK(strcmp(c.empty_root, "/var/empty/moat") == 0, "x");
 	CHECK(strcmp(c.net_user, "moat-net") == 0, "x");
@@ -92,13 +94,18 @@ test_defaults(void)
 	CHECK(c.login_grace_time == 60, "%u", c.login_grace_time);
 	CHECK(c.max_connections == 20, "%u", c.max_connections);
 
-	CHECK(config_param_count() == 17, "%zu", config_param_count());
+	CHECK(config_param_count() == 24, "%zu", config_param_count());
 	for (i = 0; i < config_param_count(); i++)
 		CHECK(p[i].name != NULL && p[i].allowed != NULL &&
 		    p[i].allowed[0] != '\0', "param %zu", i);
 	CHECK(strcmp(p[0].name, "ListenAddress") == 0, "%s", p[0].name);
 	CHECK(strcmp(p[15].name, "MaxConnections") == 0, "%s", p[15].name);
-	CHECK(strcmp(p[16].name, "IdentityRotationCert") == 0, "%s", p[16].name);
+	CHECK(strcmp(p[17].name, "IdentityRotationCert") == 0, "%s", p[17].name);
+	CHECK(strcmp(p[23].name, "RadiusAllowUnsigned") == 0, "%s", p[23].name);
+	CHECK(c.radius_servers[0] == '\0' && c.radius_secret_file[0] == '\0' &&
+	    strcmp(c.radius_nas_identifier, "moat") == 0 &&
+	    c.radius_timeout == 3 && c.radius_retries == 2 &&
+	    c.radius_allow_unsigned == 0, "radius defaults");
 
 	/* The defaults themselves must pass validation. */
 	{
@@ -228,7 +235,9 @@ test_errors(void)
 	    "ListenPort, IdentityKey, IdentityCert, TlsNames, EmptyRoot, NetUser, "
 	    "NetBinary, SessionSocket, LogFile, PamService, DesktopName, "
 	    "Encryption, MaxCutText, LoginGraceTime, MaxConnections, "
-	    "IdentityRotationCert");
+	    "Authentication, IdentityRotationCert, RadiusServers, "
+	    "RadiusSecretFile, RadiusNasIdentifier, RadiusTimeout, "
+	    "RadiusRetries, RadiusAllowUnsigned");
 	EXPECT_ERROR("# x\nEncryption = x\n",
 	    "t.conf:2: Encryption: invalid value 'x'; allowed: AlwaysOn, "
 	    "PreferOn, AlwaysMaximum, PreferOff");
@@ -252,7 +261,9 @@ test_errors(void)
 	    "ListenAddress, ListenPort, IdentityKey, IdentityCert, TlsNames, "
 	    "EmptyRoot, NetUser, NetBinary, SessionSocket, LogFile, PamService, "
 	    "DesktopName, Encryption, MaxCutText, LoginGraceTime, MaxConnections, "
-	    "IdentityRotationCert");
+	    "Authentication, IdentityRotationCert, RadiusServers, "
+	    "RadiusSecretFile, RadiusNasIdentifier, RadiusTimeout, "
+	    "RadiusRetries, RadiusAllowUnsigned");
 
 	/* Line length: 4096 bytes is fine, 4097 is not. */
 	memset(big, '#', 4096);
@@ -396,6 +407,10 @@ test_values(void)
 	CHECK(accepts("LogFile", "/var/log/moat.log", &c), "x");
 	CHECK(!accepts("LogFile", "moat.log", &c), "x");
 	CHECK(!accepts("IdentityCert", "", &c), "x");
+	CHECK(!accepts("IdentityRotationCert", "", &c), "x");
+	CHECK(!accepts("IdentityRotationCert", "etc/r.crt", &c), "x");
+	CHECK(accepts("IdentityRotationCert", "/etc/moat/r.crt", &c) &&
+	    strcmp(c.identity_rotation_cert, "/etc/moat/r.crt") == 0, "x");
 	CHECK(!accepts("EmptyRoot", "", &c), "x");
 	CHECK(!accepts("SessionSocket", "run/x", &c), "x");
 
@@ -426,6 +441,78 @@ test_values(void)
 	CHECK(!accepts("DesktopName", "\xed\xa0\x80", &c), "surrogate");
 	CHECK(!accepts("DesktopName", "\xc2\x85", &c), "C1 control");
 	CHECK(!accepts("DesktopName", "a\x7f", &c), "DEL");
+}
+
+/* The Radius parameters and the check that ties them to Authentication. */
+static void
+test_radius(void)
+{
+	static const char *const good_servers[] = {
+		"192.0.2.1", "192.0.2.1:1812", "[::1]", "[2001:db8::1]:1645",
+		"192.0.2.1,192.0.2.2:1,[::1]:65535,10.0.0.1",
+	};
+	static const char *const bad_servers[] = {
+		"radius.example.org", "192.0.2.1:0", "192.0.2.1:65536", "::1",
+		"[::1", "[::1]:", "192.0.2.1:", "1.2.3.4,", ",1.2.3.4",
+		"1.2.3.4,1.2.3.5,1.2.3.6,1.2.3.7,1.2.3.8", "[192.0.2.1]:1812",
+		"192.0.2.1:18a2", "300.1.1.1", "[::1]x",
+	};
+	struct config_origin o[32];
+	struct moat_config c;
+	char text[512], err[512];
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(good_servers) / sizeof(good_servers[0]); i++) {
+		config_defaults(&c);
+		snprintf(text, sizeof(text), "RadiusServers=%s\n", good_servers[i]);
+		r = config_parse_text(&c, NULL, "t.conf", text, strlen(text), 0,
+		    err, sizeof(err));
+		CHECK(r == 0 && strcmp(c.radius_servers, good_servers[i]) == 0,
+		    "'%s': %s", good_servers[i], err);
+	}
+	for (i = 0; i < sizeof(bad_servers) / sizeof(bad_servers[0]); i++) {
+		config_defaults(&c);
+		snprintf(text, sizeof(text), "RadiusServers=%s\n", bad_servers[i]);
+		r = config_parse_text(&c, NULL, "t.conf", text, strlen(text), 0,
+		    err, sizeof(err));
+		CHECK(r == MOAT_ERR_CONFIG && strstr(err, "t.conf:1: "
+		    "RadiusServers: invalid value") != NULL, "'%s' accepted",
+		    bad_servers[i]);
+	}
+	config_defaults(&c);
+	snprintf(text, sizeof(text), "RadiusAllowUnsigned=Yes\nRadiusTimeout=60\n"
+	    "RadiusRetries=0\nRadiusNasIdentifier=nas-1.example\n");
+	CHECK(config_parse_text(&c, NULL, "t.conf", text, strlen(text), 0, err,
+	    sizeof(err)) == 0 && c.radius_allow_unsigned == 1 &&
+	    c.radius_timeout == 60 && c.radius_retries == 0 &&
+	    strcmp(c.radius_nas_identifier, "nas-1.example") == 0, "%s", err);
+	EXPECT_ERROR("RadiusAllowUnsigned=1\n", "t.conf:1: RadiusAllowUnsigned: "
+	    "invalid value '1'; allowed: yes, no");
+	EXPECT_ERROR("RadiusTimeout=0\n", "t.conf:1: RadiusTimeout: invalid "
+	    "value '0'; allowed: 1..60 (seconds per datagram)");
+
+	/* Authentication with Radius needs both; the error names its line. */
+	config_defaults(&c);
+	memset(o, 0, sizeof(o));
+	snprintf(text, sizeof(text), "ListenPort=5901\nAuthentication=SystemAuth+Radius\n");
+	CHECK(config_parse_text(&c, o, "/etc/moat/moatd.conf", text, strlen(text),
+	    0, err, sizeof(err)) == 0, "%s", err);
+	CHECK(config_check(&c, o, err, sizeof(err)) == MOAT_ERR_CONFIG &&
+	    strcmp(err, "/etc/moat/moatd.conf:2: Authentication uses Radius, "
+	    "but RadiusServers is not set") == 0, "'%s'", err);
+	snprintf(text, sizeof(text), "RadiusServers=192.0.2.1\n");
+	CHECK(config_parse_text(&c, o, "/etc/moat/policy.d/r.conf", text,
+	    strlen(text), 1, err, sizeof(err)) == 0, "%s", err);
+	CHECK(config_check(&c, o, err, sizeof(err)) == MOAT_ERR_CONFIG &&
+	    strstr(err, "but RadiusSecretFile is not set") != NULL, "'%s'", err);
+	snprintf(text, sizeof(text), "RadiusSecretFile=/etc/moat/radius.secret\n");
+	CHECK(config_parse_text(&c, o, "/etc/moat/policy.d/s.conf", text,
+	    strlen(text), 1, err, sizeof(err)) == 0, "%s", err);
+	CHECK(config_check(&c, o, err, sizeof(err)) == 0, "%s", err);
+	/* Without Radius in Authentication nothing is required. */
+	config_defaults(&c);
+	CHECK(config_check(&c, NULL, err, sizeof(err)) == 0, "%s", err);
 }
 
 static void
@@ -787,6 +874,7 @@ main(void)
 	test_defaults();
 	test_full_file();
 	test_errors();
+	test_radius();
 	test_values();
 	test_override();
 	test_load();

@@ -59,7 +59,8 @@ typical(uint16_t type, union ipc_msg_any *m)
 	case IPC_MON_NET_INIT:
 		m->net_init = (struct ipc_net_init){ IPC_NETF_SELFTEST,
 		    "moat-test", CERT, KEY, IPC_ENC_ALWAYS_ON, 262144, 60, PEER,
-		    65534, 65533, "/var/empty/moat", V("\0\0\x04\0nnnnee") };
+		    65534, 65533, "/var/empty/moat", V("\0\0\x04\0nnnnee"),
+		    IPC_AUTHCH_ALL };
 		break;
 	case IPC_MON_AUTH_RESULT:
 		m->auth_result = (struct ipc_auth_result){ 1, "", "alice" };
@@ -85,6 +86,13 @@ typical(uint16_t type, union ipc_msg_any *m)
 	case IPC_NET_AUTH_PASSWORD:
 		m->auth_password = (struct ipc_auth_password){ "alice",
 		    "correct horse" };
+		break;
+	case IPC_MON_AUTH_PROMPT:
+		m->auth_prompt = (struct ipc_auth_prompt){ IPC_PROMPT_SECRET,
+		    "Password: " };
+		break;
+	case IPC_NET_AUTH_ANSWER:
+		m->auth_answer = (struct ipc_auth_answer){ "correct horse" };
 		break;
 	case IPC_NET_CLOSING:
 		m->net_closing = (struct ipc_net_closing){ IPC_CLOSE_CLIENT,
@@ -236,7 +244,7 @@ test_types(void)
 		    MOAT_ERR_UNSUPPORTED, "type %u has a decoder", t);
 		ipc_msg_free_any((uint16_t)t, &msg);
 	}
-	CHECK(n == i && n == 20, "%u named types, %zu codecs", n, i);
+	CHECK(n == i && n == 23, "%u named types, %zu codecs", n, i);
 	buf_view(&b, NULL, 0);
 	CHECK(ipc_msg_get_any(999, &b, &msg) == MOAT_ERR_UNSUPPORTED);
 	buf_init(&b, 64);
@@ -337,6 +345,8 @@ static const struct bound {
 	{ IPC_NET_SECURITY, AT(ipc_net_security, cipher), 0, IPC_MAX_SECURITY_TEXT },
 	{ IPC_NET_AUTH_PASSWORD, AT(ipc_auth_password, user), 1, IPC_MAX_NAME },
 	{ IPC_NET_AUTH_PASSWORD, AT(ipc_auth_password, password), 1, IPC_MAX_PASSWORD },
+	{ IPC_MON_AUTH_PROMPT, AT(ipc_auth_prompt, text), 1, IPC_MAX_PROMPT },
+	{ IPC_NET_AUTH_ANSWER, AT(ipc_auth_answer, answer), 1, IPC_MAX_PASSWORD },
 	{ IPC_NET_CLOSING, AT(ipc_net_closing, detail), 0, IPC_MAX_CLOSE_DETAIL },
 	{ IPC_MON_ATTACH_SESSION, AT(ipc_attach_session, user), 1, IPC_MAX_NAME },
 	{ IPC_MON_ATTACH_SESSION, AT(ipc_attach_session, peer), 1, IPC_MAX_PEER },

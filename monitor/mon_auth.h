@@ -1,0 +1,45 @@
+/*
+ * mon_auth.h - runs the factors policy demands ("Authentication") for one
+ * connection. Runs in the per-connection monitor (root); every answer
+ * comes from the viewer through an auth_conv and is hostile.
+ */
+#ifndef MOAT_MON_AUTH_H
+#define MOAT_MON_AUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth/auth_conv.h"
+#include "auth/radius_client.h"
+#include "policy/config.h"
+
+/* What the factors of one connection need besides the answers. */
+struct mon_auth_env {
+	const struct moat_config *cfg;
+	const struct radius_config *radius;	/* NULL unless a factor is Radius */
+	const char *rhost;	/* the viewer's address (PAM_RHOST, Calling-Station-Id) */
+	const char *peer;	/* "ADDRESS port N", for logs */
+	int64_t deadline_ms;	/* the login grace time, CLOCK_MONOTONIC */
+};
+
+/*
+ * Which ways of authenticating moat-net may offer viewers (IPC_AUTHCH_*):
+ * moat's conversation always; the credentials of standard viewers (one
+ * user name and one password) only when the alternative in force has a
+ * single factor, since a second factor always needs a second answer.
+ */
+uint32_t mon_auth_channels(const struct moat_config *cfg);
+
+/*
+ * Asks for the user name, then runs each factor of the alternative in
+ * force, in order, through conv; every factor must pass, and a later
+ * factor sees the user name an earlier one ended with. Returns 0 with the
+ * authenticated user in user (on failure user holds the name tried, for
+ * logs, or ""); MOAT_ERR_AUTH with a reason that may be
+ * shown to the viewer; another negative MOAT_ERR_* if the viewer went
+ * away, the time ran out or an internal error occurred.
+ */
+int mon_auth_run(const struct mon_auth_env *env, const struct auth_conv *conv,
+    char *user, size_t userlen, char *reason, size_t reasonlen);
+
+#endif
