@@ -314,6 +314,49 @@ conv_other(void *arg, struct ipc_msg *m)
 }
 
 /*
+ * The conversation as the factors see it: mon_conv.c's, remembering the
+ * first way moat-net broke the IPC protocol while a question was open. A
+ * factor may take an error of ask() for a viewer that cannot answer (a
+ * header announcing more than the IPC limit looks like a too-long answer)
+ * and fail the login; the connection must end all the same.
+ */
+struct conv_guard {
+	struct auth_conv relay;
+	int broken;		/* moat-net's IPC error, or 0 */
+};
+
+static int
+conv_guard_ask(void *arg, int secret, const char *text, char *ans,
+    size_t anslen)
+{
+	struct conv_guard *g = arg;
+	int r;
+
+	r = g->relay.ask(g->relay.arg, secret, text, ans, anslen);
+	switch (r) {
+	case MOAT_ERR_UNPERMITTED:
+	case MOAT_ERR_PROTOCOL:
+	case MOAT_ERR_FD:
+	case MOAT_ERR_SHORT:
+	case MOAT_ERR_TRAILING:
+	case MOAT_ERR_INVALID:
+	case MOAT_ERR_TOO_LONG:	/* the codec bounds every answer */
+		if (g->broken == 0)
+			g->broken = r;
+		break;
+	}
+	return r;
+}
+
+static int
+conv_guard_tell(void *arg, int error, const char *text)
+{
+	struct conv_guard *g = arg;
+
+	return g->relay.tell(g->relay.arg, error, text);
+}
+
+/*
  * moat's conversation: the factors ask their questions one by one and
  * moat-net relays each to the viewer.
  */
@@ -321,15 +364,18 @@ static int
 mon_answer_auth_converse(struct mon_conn *mc, struct ipc_msg *m)
 {
 	struct mon_conv c = { mc->ipc, mc->env.deadline_ms, conv_other, mc };
-	struct auth_conv conv;
+	struct conv_guard g = { .broken = 0 };
+	struct auth_conv conv = { conv_guard_ask, conv_guard_tell, &g };
 	char reason[256], user[256];
 	int r;
 
 	if ((r = ipc_msg_get_auth_converse(&m->payload)) != 0)
 		return r;
-	mon_conv_init(&conv, &c);
+	mon_conv_init(&g.relay, &c);
 	r = mon_auth_run(&mc->env, &conv, user, sizeof(user), reason,
 	    sizeof(reason));
+	if (g.broken != 0)
+		return g.broken;	/* whatever the factor made of it */
 	switch (r) {
 	case MOAT_ERR_EOF:	/* the viewer left mid-conversation */
 		mc->exit_status = MON_EXIT_NOAUTH;

@@ -226,6 +226,204 @@ ask_monitor(struct net_conn *c, char *user, char *pass, char *reason,
 	return r;
 }
 
+#ifdef MOAT_SELFTEST
+/*
+ * Test builds only (SECURITY.md, "Test-build hooks"): a viewer logging in
+ * as one of these users makes moat-net misbehave towards the monitor the
+ * way a compromised moat-net could, so that tests can watch the monitor
+ * refuse it (tests/e2e/test_rogue_net.sh). The viewer's password then holds
+ * "USER:PASSWORD", the real credentials the rogue relays where it asks
+ * anything: were the monitor to let the misbehaviour through, that user
+ * would be logged in and the test would see it. Each returns like
+ * ask_monitor(): 0 as if the monitor had accepted (moat-net then waits for
+ * the session channel that only a real verdict brings), MOAT_ERR_AUTH with
+ * the reason, or another negative error. Compiled out of production
+ * builds entirely.
+ */
+enum selftest_rogue {
+	ROGUE_ANSWER_EARLY,	/* an answer with no question open */
+	ROGUE_DOUBLE_AUTH,	/* a password while a question is open */
+	ROGUE_REPLAY_PASSWORD,	/* a second password after a refusal */
+	ROGUE_RETRY_CONVERSE,	/* the conversation after a refused password */
+	ROGUE_BAD_ANSWER,	/* a malformed message while a question is open */
+	ROGUE_FAKE_RESULT,	/* the monitor's own verdict, sent to the monitor */
+	ROGUE_FAKE_SESSION,	/* the monitor's attach request, with a descriptor */
+	ROGUE_CLAIM_SUCCESS,	/* SecurityResult OK without asking at all */
+};
+
+static const struct {
+	const char *user;
+	enum selftest_rogue how;
+} selftest_rogues[] = {
+	{ "moat-selftest-answer-early", ROGUE_ANSWER_EARLY },
+	{ "moat-selftest-double-auth", ROGUE_DOUBLE_AUTH },
+	{ "moat-selftest-replay-password", ROGUE_REPLAY_PASSWORD },
+	{ "moat-selftest-retry-converse", ROGUE_RETRY_CONVERSE },
+	{ "moat-selftest-bad-answer", ROGUE_BAD_ANSWER },
+	{ "moat-selftest-fake-result", ROGUE_FAKE_RESULT },
+	{ "moat-selftest-fake-session", ROGUE_FAKE_SESSION },
+	{ "moat-selftest-claim-success", ROGUE_CLAIM_SUCCESS },
+};
+
+/* A password no account has: the first, refused, attempt of a retry. */
+#define ROGUE_WRONG_PASSWORD	"moat-selftest-wrong-password"
+
+/* Receives the monitor's next message and reads it as its verdict. */
+static int
+rogue_verdict(struct net_conn *c, char *reason, size_t reasonlen)
+{
+	struct ipc_msg m;
+	int r;
+
+	if ((r = ipc_recv(NET_FD_MONITOR, &m, 0)) != 0)
+		return r;
+	r = net_read_auth_result(c, &m, reason, reasonlen);
+	ipc_msg_clear(&m);
+	return r;
+}
+
+/* Starts moat's conversation and waits for the monitor's first question. */
+static int
+rogue_converse_first(void)
+{
+	struct ipc_msg m;
+	int r;
+
+	if ((r = ipc_msg_send_auth_converse(NET_FD_MONITOR)) != 0 ||
+	    (r = ipc_recv(NET_FD_MONITOR, &m, 0)) != 0)
+		return r;
+	r = m.type == IPC_MON_AUTH_PROMPT ? 0 : MOAT_ERR_PROTOCOL;
+	ipc_msg_clear(&m);
+	return r;
+}
+
+/*
+ * The conversation, answered by moat-net itself: the account for visible
+ * questions, the password for hidden ones, until the verdict.
+ */
+static int
+rogue_converse(struct net_conn *c, char *acct, char *pass, char *reason,
+    size_t reasonlen)
+{
+	struct ipc_auth_prompt pr;
+	struct ipc_auth_answer a;
+	struct ipc_msg m;
+	int r;
+
+	if ((r = ipc_msg_send_auth_converse(NET_FD_MONITOR)) != 0)
+		return r;
+	for (;;) {
+		if ((r = ipc_recv(NET_FD_MONITOR, &m, 0)) != 0)
+			return r;
+		if (m.type != IPC_MON_AUTH_PROMPT) {
+			r = net_read_auth_result(c, &m, reason, reasonlen);
+			ipc_msg_clear(&m);
+			return r;
+		}
+		r = ipc_msg_get_auth_prompt(&m.payload, &pr);
+		ipc_msg_clear(&m);
+		if (r != 0)
+			return r;
+		a.answer = pr.kind == IPC_PROMPT_SECRET ? pass : acct;
+		if (pr.kind == IPC_PROMPT_ECHO || pr.kind == IPC_PROMPT_SECRET)
+			r = ipc_msg_send_auth_answer(NET_FD_MONITOR, &a, -1);
+		ipc_msg_free_auth_prompt(&pr);
+		if (r != 0)
+			return r;
+	}
+}
+
+static int
+rogue_run(struct net_conn *c, enum selftest_rogue how, char *acct,
+    char *pass, char *reason, size_t reasonlen)
+{
+	static const uint8_t ok[4] = { 0, 0, 0, RFB_SECURITY_RESULT_OK };
+	struct ipc_auth_password cred = { acct, pass };
+	struct ipc_auth_answer a = { pass };
+	struct ipc_auth_result res = { 1, "", acct };
+	struct ipc_attach_session att = { IPC_PERM_ALL, acct, c->init.peer };
+	uint8_t hdr[IPC_HDR_LEN];
+	int r;
+
+	switch (how) {
+	case ROGUE_ANSWER_EARLY:
+		/* Then the normal request: only a refusal stops the login. */
+		if ((r = ipc_msg_send_auth_answer(NET_FD_MONITOR, &a, -1)) != 0)
+			return r;
+		return ask_monitor(c, acct, pass, reason, reasonlen);
+	case ROGUE_DOUBLE_AUTH:
+		if ((r = rogue_converse_first()) != 0 ||
+		    (r = ipc_msg_send_auth_password(NET_FD_MONITOR, &cred,
+		    -1)) != 0)
+			return r;
+		return rogue_verdict(c, reason, reasonlen);
+	case ROGUE_REPLAY_PASSWORD:
+	case ROGUE_RETRY_CONVERSE:
+		r = ask_monitor(c, acct, ROGUE_WRONG_PASSWORD, reason,
+		    reasonlen);
+		if (r != MOAT_ERR_AUTH)
+			return r;
+		if (how == ROGUE_RETRY_CONVERSE)
+			return rogue_converse(c, acct, pass, reason, reasonlen);
+		return ask_monitor(c, acct, pass, reason, reasonlen);
+	case ROGUE_BAD_ANSWER:
+		/* A header that announces more than any message may hold. */
+		memset(hdr, 0, sizeof(hdr));
+		hdr[1] = (uint8_t)((IPC_MAX_PAYLOAD + 1) >> 16);
+		hdr[2] = (uint8_t)((IPC_MAX_PAYLOAD + 1) >> 8);
+		hdr[3] = (uint8_t)(IPC_MAX_PAYLOAD + 1);
+		hdr[5] = IPC_NET_AUTH_ANSWER;
+		if ((r = rogue_converse_first()) != 0)
+			return r;
+		if (send(NET_FD_MONITOR, hdr, sizeof(hdr), MSG_NOSIGNAL) !=
+		    (ssize_t)sizeof(hdr))
+			return MOAT_ERR_SYSTEM;
+		return rogue_verdict(c, reason, reasonlen);
+	case ROGUE_FAKE_RESULT:
+		return ipc_msg_send_auth_result(NET_FD_MONITOR, &res, -1);
+	case ROGUE_FAKE_SESSION:
+		/* The viewer's socket, offered as if it were a session channel. */
+		return ipc_msg_send_attach_session(NET_FD_MONITOR, &att,
+		    NET_FD_CLIENT);
+	case ROGUE_CLAIM_SUCCESS:
+		return net_io_write(&c->io, ok, sizeof(ok));
+	}
+	return MOAT_ERR_INVALID;
+}
+
+/*
+ * ask_monitor() for test builds: the sigsys trigger, then for the users
+ * above their misbehaviour, for any other user the normal request.
+ */
+static int
+selftest_ask_monitor(struct net_conn *c, char *user, char *pass,
+    char *reason, size_t reasonlen)
+{
+	char acct[256], *sep;
+	size_t i;
+	int r;
+
+	selftest_trigger(c, user);
+	if (!(c->init.flags & IPC_NETF_SELFTEST))
+		return ask_monitor(c, user, pass, reason, reasonlen);
+	for (i = 0; i < sizeof(selftest_rogues) / sizeof(selftest_rogues[0]);
+	    i++) {
+		if (strcmp(user, selftest_rogues[i].user) != 0)
+			continue;
+		info_f("self-test: acting as a compromised moat-net (%s)",
+		    user + strlen("moat-selftest-"));
+		if ((sep = strchr(pass, ':')) == NULL)
+			sep = pass + strlen(pass);
+		snprintf(acct, sizeof(acct), "%.*s", (int)(sep - pass), pass);
+		r = rogue_run(c, selftest_rogues[i].how, acct,
+		    *sep == ':' ? sep + 1 : sep, reason, reasonlen);
+		OPENSSL_cleanse(acct, sizeof(acct));
+		return r;
+	}
+	return ask_monitor(c, user, pass, reason, reasonlen);
+}
+#endif
+
 static int
 receive_session_channel(struct net_conn *c)
 {
@@ -325,9 +523,10 @@ net_handshake(struct net_conn *c)
 	} else if ((r = net_ra2_handshake(c, choice, &user, &pass)) != 0)
 		return r;
 #ifdef MOAT_SELFTEST
-	selftest_trigger(c, user);
-#endif
+	r = selftest_ask_monitor(c, user, pass, reason, sizeof(reason));
+#else
 	r = ask_monitor(c, user, pass, reason, sizeof(reason));
+#endif
 	OPENSSL_cleanse(pass, strlen(pass));
 	free(pass);
 	free(user);

@@ -2,7 +2,8 @@
 # SystemAuth with the full PAM conversation, end to end, with real PAM:
 #  - moat-viewer logs in over moat's conversation (VeNCrypt subtype
 #    X509Conversation) with pam_unix alone, and its PNG equals the served
-#    display; a wrong password is refused with the server's reason;
+#    display; a wrong password and an unknown user are refused with the
+#    same reason;
 #  - with a stack that shows a message (pam_echo, naming PAM_RHOST), asks
 #    the password (pam_unix) and then a one-time code (pam_oath, TOTP): the
 #    viewer shows the message with the viewer's address, answers both
@@ -30,6 +31,9 @@ moat_check "over the conversation, its choice by default" \
     grep -q "^moat-viewer: VeNCrypt X509Conversation$" "$T/conv.err"
 moat_check "the PNG equals the served display" moat_img diff "$T/conv.png" "$T/served.png"
 moat_viewer_login wrong 3 'not the password'
+USER_NAME=moatnosuchuser moat_viewer_login unknown 3 "$USER_PASS"
+moat_check "an unknown user is refused with the same reason" \
+    grep -q "refused the login: Authentication failed" "$T/unknown.err"
 moat_check "with the server's reason" \
     grep -q "refused the login: Authentication failed" "$T/wrong.err"
 

@@ -1422,6 +1422,138 @@ def selfcheck_cases(t):
                  R_PROTO, logs=[r"authentication succeeded .* from {peer}$"])]
 
 
+# ---------------------------------------------------------------------------
+# Suite "rogue": a moat-net that misbehaves towards its monitor (test builds)
+#
+# In builds with -DMOAT_SELFTEST=ON a viewer logging in over X509Plain as
+# "moat-selftest-HOOK" makes moat-net act as a compromised one would
+# (net/net_handshake.c, SECURITY.md "Test-build hooks"); the password field
+# carries "USER:PASSWORD", the real credentials the rogue relays wherever it
+# asks the monitor anything, so a monitor that let the misbehaviour through
+# would log that user in. Each case checks what the viewer saw, moatd's log
+# for that connection, and moat-session's log (--session-log).
+
+ROGUE_HOOK = r"moat-net\[\d+\] {peer}: self-test: acting as a compromised moat-net \(%s\)$"
+ROGUE_KILLED = r"moat-net\[\d+\] for {peer} was killed by signal 9 \(Killed\)$"
+ROGUE_SUCCESS = r": info: authentication succeeded for user .* from {peer}$"
+ROGUE_GRANTED = r": info: user .* from {peer} granted permissions "
+ROGUE_CHANNEL = r"channel \d+ opened for user .* from {peer};"
+ROGUE_FIRST_FAILED = r': info: authentication failed for user "%s" from {peer}: '
+
+
+def peer_rx(pattern, v):
+    return re.compile(pattern.replace("{peer}", re.escape(v.peer)))
+
+
+def log_index(lines, rx):
+    """Index of the first line matching rx, or None."""
+    return next((i for i, l in enumerate(lines) if rx.search(l)), None)
+
+
+def session_lines(t):
+    path = getattr(t, "session_log", "")
+    check(path, "no --session-log: cannot check moat-session's channels")
+    with open(path, "rb") as f:
+        return f.read().decode("utf-8", "replace").splitlines()
+
+
+def c_rogue_control(ctx):
+    """A well-behaved login: the lines every rogue case must lack do appear
+    here (so their absence means something), and the desktop is served."""
+    ev = ctx.t.events
+    since = ev.mark()
+    v = ctx.login()
+    v.check_pattern()
+    for p in (ROGUE_SUCCESS, ROGUE_GRANTED):
+        ev.wait(peer_rx(p, v).pattern, since)
+    rx = peer_rx(ROGUE_CHANNEL, v)
+    deadline = time.monotonic() + LOG_BOUND
+    while log_index(session_lines(ctx.t), rx) is None:
+        check(time.monotonic() < deadline, "moat-session logged no /%s/" % rx.pattern)
+        time.sleep(0.05)
+
+
+def c_rogue(hook, refusal, before=None, grace=None):
+    """hook: what follows "moat-selftest-"; refusal: the monitor's line
+    ({peer} replaced) that must come before its kill of that moat-net;
+    before: a line that must come before the refusal; grace: the login grace
+    time, for the rogue that claims success to the viewer without asking
+    and is ended by it."""
+    def fn(ctx):
+        ev = ctx.t.events
+        since = ev.mark()
+        t0 = time.monotonic()
+        v = ctx.viewer()
+        v.pre_tls()
+        v.start_tls()
+        v.send_plain(user=b"moat-selftest-" + hook.encode(),
+                     password=v.t.user + b":" + v.t.password)
+        if grace is None:
+            # Neither a SecurityResult nor anything after it.
+            v.expect_closed()
+        else:
+            code = v.u32()
+            check(code == 0, "the rogue's own SecurityResult was %d, not 0" % code)
+            v.send(b"\x01")	# ClientInit
+            v.expect_closed(timeout=grace + CLOSE_BOUND)	# no ServerInit
+            dt = time.monotonic() - t0
+            check(dt >= grace - 1.2, "closed after %.1fs, before the %ds grace time" % (dt, grace))
+        line = ev.disconnect(v.peer, since)
+        check('user "" after' in line, "the monitor's disconnect line names a user: %s" % line)
+        lines = ev.lines(since)
+        hooked = log_index(lines, peer_rx(ROGUE_HOOK % re.escape(hook), v))
+        check(hooked is not None, "moat-net did not log that the hook %s ran "
+              "(a build without MOAT_SELFTEST?)" % hook)
+        ref = log_index(lines, peer_rx(refusal, v))
+        check(ref is not None, "no refusal /%s/" % peer_rx(refusal, v).pattern)
+        kill = log_index(lines, peer_rx(ROGUE_KILLED, v))
+        check(kill is not None, "no line /%s/" % peer_rx(ROGUE_KILLED, v).pattern)
+        check(hooked < ref < kill, "hook, refusal and kill logged out of order "
+              "(lines %d, %d, %d)" % (hooked, ref, kill))
+        check(len(ev.crashes(v.peer, since)) == 1,
+              "moat-net ended more than once: %s" % ev.crashes(v.peer, since))
+        if before is not None:
+            b = log_index(lines, peer_rx(before, v))
+            check(b is not None and b < ref, "no /%s/ before the refusal"
+                  % peer_rx(before, v).pattern)
+        for p in (ROGUE_SUCCESS, ROGUE_GRANTED):
+            found = log_index(lines, peer_rx(p, v))
+            check(found is None, "the monitor logged: %s" % (lines[found] if found is not None else ""))
+        check(log_index(session_lines(ctx.t), peer_rx(ROGUE_CHANNEL, v)) is None,
+              "moat-session opened a channel for %s" % v.peer)
+    return fn
+
+
+def rogue_cases(t, grace):
+    user = t.user.decode()
+    unpermitted = r"moat-net\[\d+\] for {peer} sent unpermitted request %s in phase preauth; ending the connection$"
+    first = ROGUE_FIRST_FAILED % re.escape(user)
+    return [
+        Case("control: a well-behaved login gets the desktop and a channel", c_rogue_control, R_CLIENT),
+        Case("an answer with no question open", c_rogue("answer-early",
+             unpermitted % r"NET_AUTH_ANSWER \(25\)"), r"connection lost$", grace=True),
+        Case("a password while a question of the conversation is open", c_rogue("double-auth",
+             r"moat-net\[\d+\] for {peer} sent NET_AUTH_PASSWORD \(22\) while a question was open; "
+             r"ending the connection$"), r"connection lost$", grace=True),
+        Case("the right password again after a refused one", c_rogue("replay-password",
+             unpermitted % r"NET_AUTH_PASSWORD \(22\)", before=first), r"connection lost$", grace=True),
+        Case("the conversation after a refused password", c_rogue("retry-converse",
+             unpermitted % r"NET_AUTH_CONVERSE \(26\)", before=first), r"connection lost$", grace=True),
+        Case("a message longer than the IPC limit while a question is open", c_rogue("bad-answer",
+             r"moat-net\[\d+\] for {peer}: malformed length exceeds limit; ending the connection$"),
+             r"connection lost$", grace=True),
+        Case("the monitor's own verdict, sent to the monitor", c_rogue("fake-result",
+             unpermitted % r"MON_AUTH_RESULT \(2\)"), r"connection lost$", grace=True),
+        Case("the monitor's attach request with a descriptor, sent to the monitor", c_rogue("fake-session",
+             r"moat-net\[\d+\] for {peer}: bad IPC message \(file descriptor error\); "
+             r"ending the connection$"), r"connection lost$", grace=True),
+        Case("SecurityResult OK without asking the monitor", c_rogue("claim-success",
+             r": info: connection from {peer}: login grace time exceeded$", grace=grace),
+             r"login grace time exceeded$", grace=True),
+        Case("control: a well-behaved login after the rogues", c_rogue_control, R_CLIENT),
+    ]
+
+
 SUITES = {
     "handshake": handshake_cases,
     "abort": abort_cases,
@@ -1534,6 +1666,7 @@ def main():
     ap.add_argument("--password", default="")
     ap.add_argument("--grace", type=int, default=3)
     ap.add_argument("--only", default="")
+    ap.add_argument("--session-log", default="")
     ap.add_argument("command")
     ap.add_argument("arg", nargs="?")
     a = ap.parse_args()
@@ -1541,6 +1674,9 @@ def main():
     if a.command in ("suite", "list"):
         if a.arg == "slow":
             cases = slow_cases(t, a.grace)
+        elif a.arg == "rogue":
+            t.session_log = a.session_log
+            cases = rogue_cases(t, a.grace)
         elif a.arg in SUITES:
             cases = SUITES[a.arg](t)
         else:
