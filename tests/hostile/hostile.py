@@ -20,7 +20,7 @@ Every case opens its own connection(s) and asserts three things:
 Usage (PORT, CA, EVENTS as set by tests/e2e/server.sh):
   hostile.py --port P --ca CA --events LOG --user U --password PW suite NAME [--only RE]
       runs the cases of suite NAME (handshake, abort, messages, slow, warmup,
-      selfcheck); prints "ok - NAME: CASE [secs]" or "FAIL - NAME: CASE: why"
+      selfcheck, rogue); prints "ok - NAME: CASE [secs]" or "FAIL - NAME: CASE: why"
       per case and "# suite NAME: N cases, P passed, F failed" last; exit 0
       when every case passed, 1 otherwise.
   hostile.py ... list NAME       prints the case names of suite NAME
