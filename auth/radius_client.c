@@ -3,11 +3,11 @@
  * factor: server list, shared-secret file, retries and deadlines.
  *
  * Runs in the per-connection monitor (root). Trusts its configuration and
- * the secret file once radius_secret_load() has checked that only root
- * can have written it. Trusts nothing that arrives on the socket: every
- * datagram must come from the server's address and port and pass
- * radius_reply_verify() (radius_packet.c), or it is dropped and the wait
- * goes on until the deadline. Logs to LOG_AUTHPRIV through privsep/log.h;
+ * the secret file once radius_secret_load() has checked (secret_file.c)
+ * that only root can have written it. Trusts nothing that arrives on the
+ * socket: every datagram must come from the server's address and port and
+ * pass radius_reply_verify() (radius_packet.c), or it is dropped and the
+ * wait goes on until the deadline. Logs to LOG_AUTHPRIV through privsep/log.h;
  * never logs the secret or the response, and escapes Reply-Message.
  */
 #include <errno.h>
@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,6 +29,7 @@
 #include "privsep/errors.h"
 #include "privsep/log.h"
 #include "radius_client.h"
+#include "secret_file.h"
 
 #define SPEC_MAX	128	/* bytes in a server specification */
 #define PATH_MAX_LEN	4096
@@ -185,56 +185,15 @@ radius_secret_load(struct radius_config *c, const char *path,
 {
 	uint8_t buf[RADIUS_SECRET_MAX + 3];
 	char epath[256];
-	struct stat st;
-	size_t got = 0, len;
-	ssize_t n;
-	int fd, r = MOAT_ERR_CONFIG;
+	size_t len;
+	int r = MOAT_ERR_CONFIG;
 
 	log_escape(epath, sizeof(epath), path, strnlen(path, PATH_MAX_LEN));
 	OPENSSL_cleanse(c->secret, sizeof(c->secret));
 	c->secret_len = 0;
-	/* O_NONBLOCK: a FIFO planted here must not hang moatd. */
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK |
-	    O_NOCTTY)) == -1) {
-		if (errno == ELOOP)
-			return cerr(err, errlen, "%s: RADIUS secret file is a "
-			    "symbolic link", epath);
-		return cerr(err, errlen, "%s: cannot open the RADIUS secret "
-		    "file: %s", epath, strerror(errno));
-	}
-	if (fstat(fd, &st) == -1) {
-		cerr(err, errlen, "%s: cannot stat: %s", epath, strerror(errno));
+	if (secret_file_read(path, "RADIUS secret file", buf, sizeof(buf),
+	    &len, err, errlen) != 0)
 		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		cerr(err, errlen, "%s: RADIUS secret file is not a regular "
-		    "file", epath);
-		goto out;
-	}
-	if (st.st_uid != 0) {
-		cerr(err, errlen, "%s: RADIUS secret file is owned by uid %u, "
-		    "not by root", epath, (unsigned)st.st_uid);
-		goto out;
-	}
-	if ((st.st_mode & 077) != 0) {
-		cerr(err, errlen, "%s: RADIUS secret file has mode %04o; it "
-		    "must give no access to group or others (chmod 0600)",
-		    epath, (unsigned)(st.st_mode & 07777));
-		goto out;
-	}
-	while (got < sizeof(buf)) {
-		n = read(fd, buf + got, sizeof(buf) - got);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			cerr(err, errlen, "%s: read: %s", epath, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	len = got;
 	if (len > 0 && buf[len - 1] == '\n')
 		len--;
 	if (len > RADIUS_SECRET_MAX) {
@@ -260,7 +219,6 @@ radius_secret_load(struct radius_config *c, const char *path,
 	r = 0;
 out:
 	OPENSSL_cleanse(buf, sizeof(buf));
-	close(fd);
 	return r;
 }
 

@@ -31,6 +31,7 @@
 
 #include "listener.h"
 #include "mon_radius.h"
+#include "mon_vnc_password.h"
 #include "monitor.h"
 #include "privsep/errors.h"
 #include "privsep/log.h"
@@ -86,6 +87,7 @@ main(int argc, char **argv)
 	char err[1024], fp[128], net_binary[PATH_MAX], until[40], rotation[256];
 	struct catchphrase_id desc, prev;
 	static struct radius_config radius;
+	struct vnc_password_db *vnc_passwords = NULL;
 	struct mon_identity id;
 	struct mon_ctx ctx;
 	struct passwd *pw;
@@ -186,6 +188,15 @@ main(int argc, char **argv)
 		}
 		ctx.radius = &radius;
 	}
+	if (auth_methods_uses(&cfg.auth, AUTH_SCHEME_VNC_PASSWORD)) {
+		if (mon_vnc_password_setup(&cfg, &vnc_passwords, err,
+		    sizeof(err)) != 0) {
+			fprintf(stderr, "moatd: %s\n", err);
+			r = 1;
+			goto done;
+		}
+		ctx.vnc_passwords = vnc_passwords;
+	}
 	ctx.cfg = &cfg;
 	ctx.id = &id;
 	ctx.net_binary = net_binary;
@@ -209,6 +220,7 @@ main(int argc, char **argv)
 	unlink(cfg.session_socket);
 done:
 	radius_config_clear(&radius);
+	mon_vnc_password_free(vnc_passwords);
 	mon_identity_free(&id);
 	return r;
 }

@@ -9,6 +9,7 @@
 
 #include "auth/auth_pam.h"
 #include "auth/auth_radius.h"
+#include "auth/vnc_password.h"
 #include "mon_auth.h"
 #include "privsep/errors.h"
 #include "privsep/ipc_types.h"
@@ -66,6 +67,12 @@ mon_auth_run(const struct mon_auth_env *env, const struct auth_conv *conv,
 			r = env->radius == NULL ? MOAT_ERR_CONFIG :
 			    auth_radius_converse(env->radius, name, env->rhost,
 			    i == 0, env->deadline_ms, conv, reason, reasonlen);
+			break;
+		case AUTH_SCHEME_VNC_PASSWORD:
+			/* Loaded by moatd at start (mon_vnc_password.c). */
+			r = env->vnc_passwords == NULL ? MOAT_ERR_CONFIG :
+			    vnc_password_converse(env->vnc_passwords, name,
+			    i == 0, conv, reason, reasonlen);
 			break;
 		default:
 			r = MOAT_ERR_INVALID;

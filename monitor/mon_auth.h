@@ -11,12 +11,14 @@
 
 #include "auth/auth_conv.h"
 #include "auth/radius_client.h"
+#include "auth/vnc_password.h"
 #include "policy/config.h"
 
 /* What the factors of one connection need besides the answers. */
 struct mon_auth_env {
 	const struct moat_config *cfg;
 	const struct radius_config *radius;	/* NULL unless a factor is Radius */
+	const struct vnc_password_db *vnc_passwords; /* NULL unless a factor is VncPassword */
 	const char *rhost;	/* the viewer's address (PAM_RHOST, Calling-Station-Id) */
 	const char *peer;	/* "ADDRESS port N", for logs */
 	int64_t deadline_ms;	/* the login grace time, CLOCK_MONOTONIC */
@@ -33,7 +35,8 @@ uint32_t mon_auth_channels(const struct moat_config *cfg);
 /*
  * Asks for the user name, then runs each factor of the alternative in
  * force, in order, through conv; every factor must pass, and a later
- * factor sees the user name an earlier one ended with. Returns 0 with the
+ * factor sees the user name an earlier one ended with. VncPassword checks
+ * against the passwords moatd loaded at start (mon_vnc_password.h). Returns 0 with the
  * authenticated user in user (on failure user holds the name tried, for
  * logs, or ""); MOAT_ERR_AUTH with a reason that may be
  * shown to the viewer; another negative MOAT_ERR_* if the viewer went

@@ -564,8 +564,15 @@ monitor_run(const struct mon_ctx *ctx, int client_fd, const char *peer, int lis_
 		reap_net(&mc);
 		_exit(MON_EXIT_ERROR);
 	}
-	mc.env = (struct mon_auth_env){ ctx->cfg, ctx->radius, mc.rhost, mc.peer,
-	    mon_monotonic_ms() + (int64_t)ctx->cfg->login_grace_time * 1000 };
+	mc.env = (struct mon_auth_env){
+		.cfg = ctx->cfg,
+		.radius = ctx->radius,
+		.vnc_passwords = ctx->vnc_passwords,
+		.rhost = mc.rhost,
+		.peer = mc.peer,
+		.deadline_ms = mon_monotonic_ms() +
+		    (int64_t)ctx->cfg->login_grace_time * 1000,
+	};
 	for (;;) {
 		timeout = -1;
 		if (mc.phase == PHASE_PREAUTH) {

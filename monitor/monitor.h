@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "auth/radius_client.h"
+#include "auth/vnc_password.h"
 #include "mon_identity.h"
 #include "policy/config.h"
 
@@ -29,6 +30,7 @@ struct mon_ctx {
 	gid_t net_gid;
 	int selftest;		/* MOAT_SELFTEST build */
 	const struct radius_config *radius;	/* NULL unless Authentication uses Radius */
+	const struct vnc_password_db *vnc_passwords;	/* NULL unless it uses VncPassword */
 };
 
 /*

@@ -27,6 +27,7 @@ struct scheme {
 static const struct scheme schemes[] = {
 	[AUTH_SCHEME_SYSTEM] = { "SystemAuth", 0 },
 	[AUTH_SCHEME_RADIUS] = { "Radius", 0 },
+	[AUTH_SCHEME_VNC_PASSWORD] = { "VncPassword", 0 },
 };
 #define NSCHEMES (sizeof(schemes) / sizeof(schemes[0]))
 

@@ -3,7 +3,8 @@
  * must pass. Runs in moatd and moatctl (root) on configuration text.
  *
  * Grammar: alternatives separated by ',', each a list of schemes joined by
- * '+' that must all pass, in the order written (e.g. "SystemAuth+Radius").
+ * '+' that must all pass, in the order written (e.g. "SystemAuth+Radius",
+ * "VncPassword+SystemAuth").
  * Scheme names are case-insensitive; blanks around separators are allowed.
  * Which alternative a connection uses follows from what the viewer can
  * present (docs/authentication.md), so an alternative that can never be
@@ -18,6 +19,7 @@
 enum auth_scheme {
 	AUTH_SCHEME_SYSTEM = 1,		/* SystemAuth: PAM, full conversation */
 	AUTH_SCHEME_RADIUS = 2,		/* Radius: RADIUS with challenges */
+	AUTH_SCHEME_VNC_PASSWORD = 3,	/* VncPassword: moat's own per-user password */
 };
 
 #define AUTH_MAX_ALTERNATIVES	4
@@ -35,7 +37,7 @@ struct auth_methods {
 };
 
 /* The allowed scheme names, for messages. */
-#define AUTH_SCHEME_LIST	"SystemAuth, Radius"
+#define AUTH_SCHEME_LIST	"SystemAuth, Radius, VncPassword"
 
 /* Returns the canonical name of scheme s, or "?" if there is none. */
 const char *auth_scheme_name(unsigned s);

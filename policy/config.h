@@ -56,6 +56,7 @@ struct moat_config {
 	uint32_t radius_timeout;		/* RadiusTimeout seconds, 1..60 (default 3) */
 	uint32_t radius_retries;		/* RadiusRetries, 0..10 (default 2) */
 	int radius_allow_unsigned;		/* RadiusAllowUnsigned yes/no (default no) */
+	char vnc_password_file[CONFIG_PATH_MAX];	/* VncPasswordFile (default /etc/moat/vnc-passwords) */
 };
 
 /* One entry per parameter, in the order "moatd -t" prints them. */

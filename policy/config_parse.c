@@ -65,6 +65,7 @@ enum param_id {
 	P_RADIUS_TIMEOUT,
 	P_RADIUS_RETRIES,
 	P_RADIUS_ALLOW_UNSIGNED,
+	P_VNC_PASSWORD_FILE,
 	P_COUNT
 };
 
@@ -109,6 +110,7 @@ static const struct param params[P_COUNT] = {
 	[P_RADIUS_TIMEOUT] = NUM(radius_timeout, PT_UINT, 1, 60),
 	[P_RADIUS_RETRIES] = NUM(radius_retries, PT_UINT, 0, 10),
 	[P_RADIUS_ALLOW_UNSIGNED] = NUM(radius_allow_unsigned, PT_BOOL, 0, 1),
+	[P_VNC_PASSWORD_FILE] = STR(vnc_password_file, PT_PATH),
 };
 
 #define A_PATH		"an absolute path"
@@ -149,6 +151,8 @@ static const struct config_param_info infos[P_COUNT] = {
 	[P_RADIUS_TIMEOUT] = { "RadiusTimeout", "1..60 (seconds per datagram)" },
 	[P_RADIUS_RETRIES] = { "RadiusRetries", "0..10" },
 	[P_RADIUS_ALLOW_UNSIGNED] = { "RadiusAllowUnsigned", "yes, no" },
+	[P_VNC_PASSWORD_FILE] = { "VncPasswordFile", "an absolute path (a "
+	    "root-only file of USER:HASH lines written by moatctl password)" },
 };
 
 /* Indexed by enum config_encryption. */
@@ -206,6 +210,8 @@ config_defaults(struct moat_config *c)
 	c->radius_timeout = 3;
 	c->radius_retries = 2;
 	c->radius_allow_unsigned = 0;
+	set_str(c->vnc_password_file, sizeof(c->vnc_password_file),
+	    "/etc/moat/vnc-passwords");
 	c->auth.n = 1;
 	c->auth.alt[0].n = 1;
 	c->auth.alt[0].factor[0] = AUTH_SCHEME_SYSTEM;

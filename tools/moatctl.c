@@ -1,33 +1,45 @@
 /*
  * moatctl.c - the administrator's command-line tool.
  *
- * Runs as whoever calls it: "identity generate" and "identity rotate" only
- * as root; "identity show" and "identity export-ca" as any user who can
- * read the configuration and the certificate (as root, show also checks
- * the key moatd would load). Trusts the configuration only after config_load()
- * has checked that root owns it and nobody else can write it, and trusts
- * the identity files it names as moatd does. It opens no network socket;
- * the identity commands work on the files moatd reads, so they work
- * before moatd first starts and while it runs.
+ * Runs as whoever calls it: "identity generate", "identity rotate" and
+ * "password" only as root; "identity show" and "identity export-ca" as any
+ * user who can read the configuration and the certificate (as root, show
+ * also checks the key moatd would load). Trusts the configuration only
+ * after config_load() has checked that root owns it and nobody else can
+ * write it, and trusts the identity and VNC password files it names as
+ * moatd does. A new VNC password comes from the terminal (or standard
+ * input) and is wiped once hashed; it is never logged. It opens no network
+ * socket; the commands work on the files moatd reads, so they work before
+ * moatd first starts and while it runs.
  *
  * Usage:
  *   moatctl identity generate [-f moatd.conf]
  *   moatctl identity show [-f moatd.conf]
  *   moatctl identity export-ca [-f moatd.conf] [-o FILE]
  *   moatctl identity rotate [-f moatd.conf] [--overlap DURATION] [--force]
+ *   moatctl password [-f moatd.conf] [--stdin] USER
+ *   moatctl password [-f moatd.conf] --delete USER
  */
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/pem.h>
 
+#include "auth/vnc_password.h"
 #include "monitor/mon_identity.h"
 #include "policy/config.h"
 #include "privsep/catchphrase.h"
@@ -41,19 +53,25 @@ struct cmd_opts {
 	const char *out;	/* -o (export-ca only) */
 	long overlap;		/* --overlap, seconds (rotate only) */
 	int force;		/* --force (rotate only) */
+	int from_stdin;		/* --stdin (password only) */
+	int delete;		/* --delete (password only) */
+	const char *user;	/* USER (password only) */
 };
 
 struct command {
 	const char *group;
-	const char *verb;
+	const char *verb;	/* NULL: the group is the whole command */
 	const char *optstring;	/* getopt options after the verb */
 	const struct option *longopts;
+	int nargs;		/* operands after the options (0 or 1: USER) */
 	int root_only;
 	int (*run)(const struct moat_config *, const struct cmd_opts *);
 };
 
 #define OPT_OVERLAP	256
 #define OPT_FORCE	257
+#define OPT_STDIN	258
+#define OPT_DELETE	259
 
 static const struct option no_longopts[] = {
 	{ NULL, 0, NULL, 0 }
@@ -62,6 +80,12 @@ static const struct option no_longopts[] = {
 static const struct option rotate_longopts[] = {
 	{ "overlap", required_argument, NULL, OPT_OVERLAP },
 	{ "force", no_argument, NULL, OPT_FORCE },
+	{ NULL, 0, NULL, 0 }
+};
+
+static const struct option password_longopts[] = {
+	{ "stdin", no_argument, NULL, OPT_STDIN },
+	{ "delete", no_argument, NULL, OPT_DELETE },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -75,7 +99,9 @@ usage(void)
 	    "       moatctl identity rotate [-f moatd.conf] [--overlap DURATION] "
 	    "[--force]\n"
 	    "           DURATION: a number and s, m, h or d, 1s to 400d "
-	    "(default 30d)\n");
+	    "(default 30d)\n"
+	    "       moatctl password [-f moatd.conf] [--stdin] USER\n"
+	    "       moatctl password [-f moatd.conf] --delete USER\n");
 	exit(2);
 }
 
@@ -277,11 +303,288 @@ identity_export_ca(const struct moat_config *cfg, const struct cmd_opts *o)
 	return ok ? 0 : 1;
 }
 
+/* --- moatctl password --- */
+
+static volatile sig_atomic_t caught;
+
+static void
+on_signal(int sig)
+{
+	caught = sig;
+}
+
+/*
+ * Reads one line from fd into buf (bufsize bytes, NUL-terminated, without
+ * its '\n'). Returns 0 with the length in *len; MOAT_ERR_TOO_LONG if the
+ * line does not fit (the rest of it is read and dropped); MOAT_ERR_EOF at
+ * the end of input before anything was read; MOAT_ERR_AGAIN if a signal
+ * interrupted it; MOAT_ERR_SYSTEM on a read error.
+ */
+static int
+read_line(int fd, char *buf, size_t bufsize, size_t *len)
+{
+	size_t n = 0;
+	int too_long = 0, any = 0;
+	ssize_t got;
+	char ch;
+
+	*len = 0;
+	for (;;) {
+		if ((got = read(fd, &ch, 1)) == -1) {
+			if (errno == EINTR && caught == 0)
+				continue;
+			return errno == EINTR ? MOAT_ERR_AGAIN : MOAT_ERR_SYSTEM;
+		}
+		if (got == 0) {
+			if (!any)
+				return MOAT_ERR_EOF;
+			break;
+		}
+		any = 1;
+		if (ch == '\n')
+			break;
+		if (n + 1 < bufsize)
+			buf[n++] = ch;
+		else
+			too_long = 1;
+	}
+	explicit_bzero(&ch, sizeof(ch));
+	buf[n] = '\0';
+	*len = n;
+	return too_long ? MOAT_ERR_TOO_LONG : 0;
+}
+
+/*
+ * Asks prompt on the controlling terminal and reads the answer without
+ * echo, restoring the terminal whatever happens; a signal (^C) restores
+ * it and is then delivered. Returns as read_line().
+ */
+static int
+tty_read_secret(int tty, const char *prompt, char *buf, size_t bufsize,
+    size_t *len)
+{
+	static const int sigs[] = { SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGTSTP };
+	struct sigaction sa, old[sizeof(sigs) / sizeof(sigs[0])];
+	struct termios saved, quiet;
+	size_t i;
+	int r;
+
+	if (tcgetattr(tty, &saved) != 0)
+		return MOAT_ERR_SYSTEM;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;	/* no SA_RESTART: read() returns */
+	sigemptyset(&sa.sa_mask);
+	caught = 0;
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, &old[i]);
+	quiet = saved;
+	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK);
+	quiet.c_lflag |= ECHONL;
+	if (tcsetattr(tty, TCSAFLUSH, &quiet) != 0)
+		r = MOAT_ERR_SYSTEM;
+	else if (write(tty, prompt, strlen(prompt)) != (ssize_t)strlen(prompt))
+		r = MOAT_ERR_SYSTEM;
+	else
+		r = read_line(tty, buf, bufsize, len);
+	(void)tcsetattr(tty, TCSAFLUSH, &saved);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &old[i], NULL);
+	if (caught != 0) {
+		OPENSSL_cleanse(buf, bufsize);
+		if (write(tty, "\n", 1) != 1) {
+			/* the terminal is gone: nothing left to tidy */
+		}
+		raise(caught);
+		return MOAT_ERR_AGAIN;
+	}
+	return r;
+}
+
+/*
+ * Gets the new password: twice from the terminal, or once from standard
+ * input (--stdin: one line, with or without its '\n', and nothing after
+ * it). Returns 0 with an acceptable password in pw (pwsize bytes) and its
+ * length in *len, or 1 after printing why not.
+ */
+static int
+get_new_password(const struct cmd_opts *o, char *pw, size_t pwsize,
+    size_t *len)
+{
+	char again[VNC_PASSWORD_MAX + 2], prompt[128], extra;
+	size_t alen = 0, i;
+	int tty = -1, r, rc = 1;
+
+	if (o->from_stdin) {
+		r = read_line(STDIN_FILENO, pw, pwsize, len);
+		if (r == 0 && read(STDIN_FILENO, &extra, 1) > 0) {
+			fprintf(stderr, "moatctl: standard input holds more than "
+			    "one line; give the password alone\n");
+			goto out;
+		}
+	} else {
+		if ((tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)) == -1) {
+			fprintf(stderr, "moatctl: no terminal to ask the password "
+			    "on (%s); use --stdin to give it on standard "
+			    "input\n", strerror(errno));
+			goto out;
+		}
+		snprintf(prompt, sizeof(prompt), "New VNC password for %s: ",
+		    o->user);
+		r = tty_read_secret(tty, prompt, pw, pwsize, len);
+		if (r == 0) {
+			r = tty_read_secret(tty, "Retype it: ", again,
+			    sizeof(again), &alen);
+			if (r == 0 && (alen != *len ||
+			    CRYPTO_memcmp(again, pw, alen) != 0)) {
+				fprintf(stderr, "moatctl: the passwords differ; "
+				    "nothing changed\n");
+				goto out;
+			}
+		}
+	}
+	if (r == MOAT_ERR_EOF) {
+		fprintf(stderr, "moatctl: no password given\n");
+		goto out;
+	}
+	if (r != 0 && r != MOAT_ERR_TOO_LONG) {
+		fprintf(stderr, "moatctl: cannot read the password: %s\n",
+		    r == MOAT_ERR_SYSTEM ? strerror(errno) : moat_strerror(r));
+		goto out;
+	}
+	if (r == MOAT_ERR_TOO_LONG || !vnc_password_acceptable(pw, *len)) {
+		fprintf(stderr, "moatctl: a VNC password is %d to %d bytes; "
+		    "nothing changed\n", VNC_PASSWORD_MIN, VNC_PASSWORD_MAX);
+		goto out;
+	}
+	for (i = 0; i < *len; i++) {
+		if ((unsigned char)pw[i] < 0x20 || pw[i] == 0x7f) {
+			fprintf(stderr, "moatctl: the password holds a control "
+			    "character (a CR, a tab?); nothing changed\n");
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	OPENSSL_cleanse(again, sizeof(again));
+	if (rc != 0)
+		OPENSSL_cleanse(pw, pwsize);
+	if (tty != -1)
+		close(tty);
+	return rc;
+}
+
+/*
+ * Takes an exclusive lock on the directory of path, so that two runs of
+ * moatctl password do not lose each other's change. Returns the locked
+ * descriptor, or -1 after printing why.
+ */
+static int
+lock_directory(const char *path)
+{
+	char copy[PATH_MAX];
+	int fd;
+
+	snprintf(copy, sizeof(copy), "%s", path);
+	if ((fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		fprintf(stderr, "moatctl: %s: cannot open its directory: %s\n",
+		    path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX) != 0) {
+		fprintf(stderr, "moatctl: %s: cannot lock its directory: %s\n",
+		    path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int
+password_cmd(const struct moat_config *cfg, const struct cmd_opts *o)
+{
+	static struct vnc_password_db db;
+	char pw[VNC_PASSWORD_MAX + 2], hash[VNC_PASSWORD_HASH_MAX + 1];
+	char err[1024];
+	const char *path = cfg->vnc_password_file, *what;
+	struct stat st;
+	size_t len = 0;
+	int lock = -1, rc = 1, r;
+
+	if (!vnc_password_valid_user(o->user)) {
+		fprintf(stderr, "moatctl: '%s' is not a user name the VNC "
+		    "password file can hold (1 to %d letters, digits, '.', "
+		    "'_', '-')\n", o->user, VNC_PASSWORD_USER_MAX);
+		return 1;
+	}
+	if (!o->delete && getpwnam(o->user) == NULL) {
+		fprintf(stderr, "moatctl: there is no account named %s\n",
+		    o->user);
+		return 1;
+	}
+	/* Ask (and hash) before locking: the user may take their time. */
+	if (!o->delete) {
+		if (get_new_password(o, pw, sizeof(pw), &len) != 0)
+			return 1;
+		r = vnc_password_hash(pw, len, hash, sizeof(hash));
+		OPENSSL_cleanse(pw, sizeof(pw));
+		if (r != 0) {
+			fprintf(stderr, "moatctl: cannot hash the password: "
+			    "%s\n", moat_strerror(r));
+			return 1;
+		}
+	}
+	if ((lock = lock_directory(path)) == -1)
+		goto out;
+	if (lstat(path, &st) != 0 && errno == ENOENT)
+		db.n = 0;	/* the first password: a new file */
+	else if (vnc_password_load(&db, path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "moatctl: %s\nmoatctl: fix or remove the file "
+		    "first; nothing changed\n", err);
+		goto out;
+	}
+	if (o->delete) {
+		if (vnc_password_delete(&db, o->user) != 0) {
+			fprintf(stderr, "moatctl: %s holds no VNC password for "
+			    "%s\n", path, o->user);
+			goto out;
+		}
+		what = "deleted";
+	} else {
+		what = vnc_password_find(&db, o->user) != NULL ? "changed" :
+		    "set";
+		if ((r = vnc_password_set(&db, o->user, hash)) != 0) {
+			fprintf(stderr, "moatctl: %s: %s\n", path,
+			    r == MOAT_ERR_TOO_LONG ? "the file is full (4096 "
+			    "users)" : moat_strerror(r));
+			goto out;
+		}
+	}
+	if ((r = vnc_password_save(&db, path, err, sizeof(err))) != 0) {
+		fprintf(stderr, "moatctl: %s\n", err);
+		goto out;
+	}
+	info_f("VNC password of user %s %s in %s by uid %u", o->user, what,
+	    path, (unsigned)getuid());
+	printf("VNC password of %s %s in %s.\nRestart moatd for the change to "
+	    "take effect.\n", o->user, what, path);
+	if (!auth_methods_uses(&cfg->auth, AUTH_SCHEME_VNC_PASSWORD))
+		printf("Note: Authentication=%s does not use VncPassword.\n",
+		    cfg->authentication);
+	rc = fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
+out:
+	if (lock != -1)
+		close(lock);	/* releases the lock */
+	OPENSSL_cleanse(hash, sizeof(hash));
+	OPENSSL_cleanse(&db, sizeof(db));
+	return rc;
+}
+
 static const struct command commands[] = {
-	{ "identity", "generate", "f:", no_longopts, 1, identity_generate },
-	{ "identity", "show", "f:", no_longopts, 0, identity_show },
-	{ "identity", "export-ca", "f:o:", no_longopts, 0, identity_export_ca },
-	{ "identity", "rotate", "f:", rotate_longopts, 1, identity_rotate },
+	{ "identity", "generate", "f:", no_longopts, 0, 1, identity_generate },
+	{ "identity", "show", "f:", no_longopts, 0, 0, identity_show },
+	{ "identity", "export-ca", "f:o:", no_longopts, 0, 0, identity_export_ca },
+	{ "identity", "rotate", "f:", rotate_longopts, 0, 1, identity_rotate },
+	{ "password", NULL, "f:", password_longopts, 1, 1, password_cmd },
 };
 
 int
@@ -290,22 +593,26 @@ main(int argc, char **argv)
 	static struct moat_config cfg;
 	const struct command *cmd = NULL;
 	struct cmd_opts opts = { DEFAULT_CONFIG, NULL,
-	    MON_ROTATION_OVERLAP_DEFAULT, 0 };
+	    MON_ROTATION_OVERLAP_DEFAULT, 0, 0, 0, NULL };
 	char err[1024];
 	size_t i;
 	int ch;
 
-	if (argc < 3)
+	if (argc < 2)
 		usage();
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[1], commands[i].group) == 0 &&
-		    strcmp(argv[2], commands[i].verb) == 0)
+		    (commands[i].verb == NULL || (argc >= 3 &&
+		    strcmp(argv[2], commands[i].verb) == 0)))
 			cmd = &commands[i];
 	if (cmd == NULL)
 		usage();
-	/* Options follow the verb; getopt skips argv[0], here the verb. */
-	argc -= 2;
-	argv += 2;
+	/*
+	 * Options follow the verb (or the group, for a command without
+	 * one); getopt skips argv[0], here that word.
+	 */
+	argc -= cmd->verb != NULL ? 2 : 1;
+	argv += cmd->verb != NULL ? 2 : 1;
 	while ((ch = getopt_long(argc, argv, cmd->optstring, cmd->longopts,
 	    NULL)) != -1) {
 		switch (ch) {
@@ -326,12 +633,21 @@ main(int argc, char **argv)
 		case OPT_FORCE:
 			opts.force = 1;
 			break;
+		case OPT_STDIN:
+			opts.from_stdin = 1;
+			break;
+		case OPT_DELETE:
+			opts.delete = 1;
+			break;
 		default:
 			usage();
 		}
 	}
-	if (optind != argc)
+	if (argc - optind != cmd->nargs ||
+	    (opts.delete && opts.from_stdin))
 		usage();
+	if (cmd->nargs == 1)
+		opts.user = argv[optind];
 	/* Records (e.g. "created identity key ...") go to syslog, authpriv. */
 	log_init("moatctl", 0, 0);
 	if (cmd->root_only && geteuid() != 0) {

@@ -62,6 +62,10 @@ test_grammar(void)
 	good("Radius", "Radius");
 	good("SystemAuth+Radius", "SystemAuth+Radius");
 	good(" Radius + SystemAuth ", "Radius+SystemAuth");
+	good("VncPassword", "VncPassword");
+	good("vncpassword", "VncPassword");
+	good("VncPassword+SystemAuth", "VncPassword+SystemAuth");
+	good("SystemAuth + vncPASSWORD+radius", "SystemAuth+VncPassword+Radius");
 
 	CHECK(parse("SystemAuth+Radius", &m, err, sizeof(err)) == 0);
 	CHECK(m.n == 1 && m.alt[0].n == 2 &&
@@ -70,10 +74,27 @@ test_grammar(void)
 	CHECK(auth_methods_uses(&m, AUTH_SCHEME_RADIUS) == 1);
 	CHECK(parse("SystemAuth", &m, err, sizeof(err)) == 0);
 	CHECK(auth_methods_uses(&m, AUTH_SCHEME_RADIUS) == 0);
+	CHECK(auth_methods_uses(&m, AUTH_SCHEME_VNC_PASSWORD) == 0);
+	CHECK(parse("VncPassword+SystemAuth", &m, err, sizeof(err)) == 0);
+	CHECK(m.n == 1 && m.alt[0].n == 2 &&
+	    m.alt[0].factor[0] == AUTH_SCHEME_VNC_PASSWORD &&
+	    m.alt[0].factor[1] == AUTH_SCHEME_SYSTEM);
+	CHECK(auth_methods_uses(&m, AUTH_SCHEME_VNC_PASSWORD) == 1);
+	CHECK(auth_methods_uses(&m, AUTH_SCHEME_RADIUS) == 0);
+	CHECK(strcmp(auth_scheme_name(AUTH_SCHEME_VNC_PASSWORD),
+	    "VncPassword") == 0);
 
 	bad("", "no scheme");
-	bad("Kerberos", "unknown scheme 'Kerberos'; allowed: SystemAuth, Radius");
+	bad("Kerberos", "unknown scheme 'Kerberos'; allowed: SystemAuth, "
+	    "Radius, VncPassword");
 	bad("VncAuth", "unknown scheme");
+	bad("VncPasswd", "unknown scheme");
+	bad("VncPassword+vncpassword", "VncPassword appears twice");
+	/* Needs nothing but answers either: a later alternative is dead. */
+	bad("VncPassword,SystemAuth", "alternative 'SystemAuth' can never be "
+	    "used: 'VncPassword' before it");
+	bad("SystemAuth+Radius+VncPassword+SystemAuth", "appears twice");
+	bad("Radius+VncPassword+SystemAuth+Radius", "appears twice");
 	bad("SystemAuth+", "empty factor");
 	bad("+Radius", "empty factor");
 	bad("SystemAuth++Radius", "empty factor");
@@ -124,6 +145,7 @@ test_mutations(void)
 {
 	static const char *const seeds[] = {
 		"SystemAuth", "SystemAuth+Radius", " radius + systemauth ",
+		"VncPassword+SystemAuth",
 	};
 	static const char subst[] = { '+', ',', ' ', '\t', '\0', 'x', 'R', 0x7f };
 	struct auth_methods m, again;
@@ -191,10 +213,21 @@ test_config(void)
 	CHECK(config_parse_text(&c, NULL, "/etc/moat/moatd.conf", t, strlen(t),
 	    0, err, sizeof(err)) == MOAT_ERR_CONFIG);
 	CHECK(strstr(err, "/etc/moat/moatd.conf:2: Authentication: unknown "
-	    "scheme 'Kerberos'; allowed: SystemAuth, Radius") != NULL, "%s", err);
+	    "scheme 'Kerberos'; allowed: SystemAuth, Radius, VncPassword") !=
+	    NULL, "%s", err);
 	/* The refused value left the default in place. */
 	CHECK(c.auth.n == 1 && c.auth.alt[0].n == 1 &&
 	    c.auth.alt[0].factor[0] == AUTH_SCHEME_SYSTEM);
+
+	config_defaults(&c);
+	t = "Authentication=VncPassword\n";
+	CHECK(config_parse_text(&c, NULL, "/etc/moat/moatd.conf", t, strlen(t),
+	    0, err, sizeof(err)) == 0, "%s", err);
+	CHECK(strcmp(c.authentication, "VncPassword") == 0 &&
+	    c.auth.alt[0].factor[0] == AUTH_SCHEME_VNC_PASSWORD, "%s",
+	    c.authentication);
+	/* VncPasswordFile has a default, so nothing else is required. */
+	CHECK(config_check(&c, NULL, err, sizeof(err)) == 0, "%s", err);
 }
 
 int

@@ -94,7 +94,7 @@ test_defaults(void)
 	CHECK(c.login_grace_time == 60, "%u", c.login_grace_time);
 	CHECK(c.max_connections == 20, "%u", c.max_connections);
 
-	CHECK(config_param_count() == 24, "%zu", config_param_count());
+	CHECK(config_param_count() == 25, "%zu", config_param_count());
 	for (i = 0; i < config_param_count(); i++)
 		CHECK(p[i].name != NULL && p[i].allowed != NULL &&
 		    p[i].allowed[0] != '\0', "param %zu", i);
@@ -102,6 +102,9 @@ test_defaults(void)
 	CHECK(strcmp(p[15].name, "MaxConnections") == 0, "%s", p[15].name);
 	CHECK(strcmp(p[17].name, "IdentityRotationCert") == 0, "%s", p[17].name);
 	CHECK(strcmp(p[23].name, "RadiusAllowUnsigned") == 0, "%s", p[23].name);
+	CHECK(strcmp(p[24].name, "VncPasswordFile") == 0, "%s", p[24].name);
+	CHECK(strcmp(c.vnc_password_file, "/etc/moat/vnc-passwords") == 0, "%s",
+	    c.vnc_password_file);
 	CHECK(c.radius_servers[0] == '\0' && c.radius_secret_file[0] == '\0' &&
 	    strcmp(c.radius_nas_identifier, "moat") == 0 &&
 	    c.radius_timeout == 3 && c.radius_retries == 2 &&
@@ -237,7 +240,7 @@ test_errors(void)
 	    "Encryption, MaxCutText, LoginGraceTime, MaxConnections, "
 	    "Authentication, IdentityRotationCert, RadiusServers, "
 	    "RadiusSecretFile, RadiusNasIdentifier, RadiusTimeout, "
-	    "RadiusRetries, RadiusAllowUnsigned");
+	    "RadiusRetries, RadiusAllowUnsigned, VncPasswordFile");
 	EXPECT_ERROR("# x\nEncryption = x\n",
 	    "t.conf:2: Encryption: invalid value 'x'; allowed: AlwaysOn, "
 	    "PreferOn, AlwaysMaximum, PreferOff");
@@ -263,7 +266,7 @@ test_errors(void)
 	    "DesktopName, Encryption, MaxCutText, LoginGraceTime, MaxConnections, "
 	    "Authentication, IdentityRotationCert, RadiusServers, "
 	    "RadiusSecretFile, RadiusNasIdentifier, RadiusTimeout, "
-	    "RadiusRetries, RadiusAllowUnsigned");
+	    "RadiusRetries, RadiusAllowUnsigned, VncPasswordFile");
 
 	/* Line length: 4096 bytes is fine, 4097 is not. */
 	memset(big, '#', 4096);
@@ -513,6 +516,31 @@ test_radius(void)
 	/* Without Radius in Authentication nothing is required. */
 	config_defaults(&c);
 	CHECK(config_check(&c, NULL, err, sizeof(err)) == 0, "%s", err);
+}
+
+/* VncPasswordFile: an absolute path; Authentication=VncPassword needs no more. */
+static void
+test_vnc_password_file(void)
+{
+	struct moat_config c;
+	char text[512], err[512];
+	int r;
+
+	config_defaults(&c);
+	snprintf(text, sizeof(text), "Authentication=VncPassword\n"
+	    "VncPasswordFile=/etc/moat/vnc.pw\n");
+	r = config_parse_text(&c, NULL, "t.conf", text, strlen(text), 0, err,
+	    sizeof(err));
+	CHECK(r == 0 && strcmp(c.vnc_password_file, "/etc/moat/vnc.pw") == 0 &&
+	    c.auth.alt[0].factor[0] == AUTH_SCHEME_VNC_PASSWORD, "%s", err);
+	CHECK(config_check(&c, NULL, err, sizeof(err)) == 0, "%s", err);
+	EXPECT_ERROR("VncPasswordFile=vnc-passwords\n", "t.conf:1: "
+	    "VncPasswordFile: invalid value 'vnc-passwords'; allowed: an "
+	    "absolute path (a root-only file of USER:HASH lines written by "
+	    "moatctl password)");
+	EXPECT_ERROR("VncPasswordFile=\n", "t.conf:1: VncPasswordFile: invalid "
+	    "value ''; allowed: an absolute path (a root-only file of USER:HASH "
+	    "lines written by moatctl password)");
 }
 
 static void
@@ -875,6 +903,7 @@ main(void)
 	test_full_file();
 	test_errors();
 	test_radius();
+	test_vnc_password_file();
 	test_values();
 	test_override();
 	test_load();
