@@ -24,6 +24,13 @@ enum config_encryption {
 	CONFIG_ENC_PREFER_OFF = 4,	/* also offers RA2ne: unencrypted after login */
 };
 
+/* CertificateUserRule; the values are those of auth/x509_client.h's X509_RULE_*. */
+enum config_cert_rule {
+	CONFIG_CERT_RULE_EMAIL = 1,	/* the rfc822Name of subjectAltName */
+	CONFIG_CERT_RULE_UPN = 2,	/* the Microsoft UPN of subjectAltName */
+	CONFIG_CERT_RULE_CN = 3,	/* the subject's commonName */
+};
+
 /* Where a value came from, for "moatd -t". */
 struct config_origin {
 	char file[CONFIG_PATH_MAX];	/* "" for the built-in default */
@@ -57,6 +64,10 @@ struct moat_config {
 	uint32_t radius_retries;		/* RadiusRetries, 0..10 (default 2) */
 	int radius_allow_unsigned;		/* RadiusAllowUnsigned yes/no (default no) */
 	char vnc_password_file[CONFIG_PATH_MAX];	/* VncPasswordFile (default /etc/moat/vnc-passwords) */
+	char certificate_ca_file[CONFIG_PATH_MAX];	/* CertificateCaFile (default "": none) */
+	char certificate_crl_file[CONFIG_PATH_MAX];	/* CertificateCrlFile (default "": no CRL check) */
+	int certificate_user_rule;		/* CertificateUserRule: email | upn | cn (default email) */
+	char certificate_user_domain[254];	/* CertificateUserDomain (default "": any domain) */
 };
 
 /* One entry per parameter, in the order "moatd -t" prints them. */
@@ -95,9 +106,11 @@ int config_load(struct moat_config *c, struct config_origin *o, const char *path
 
 /*
  * Checks what no single line can: every parameter a scheme in
- * Authentication needs is set (Radius: RadiusServers, RadiusSecretFile).
- * Returns 0, or MOAT_ERR_CONFIG with "FILE:LINE: ..." (where Authentication
- * was set) in err. o may be NULL.
+ * Authentication needs is set (Radius: RadiusServers, RadiusSecretFile);
+ * CertificateUserDomain is not set with CertificateUserRule=cn, nor
+ * CertificateCrlFile without CertificateCaFile. Returns 0, or
+ * MOAT_ERR_CONFIG with "FILE:LINE: ..." (where the parameter at fault, or
+ * Authentication, was set) in err. o may be NULL.
  */
 int config_check(const struct moat_config *c, const struct config_origin *o,
     char *err, size_t errlen);

@@ -28,7 +28,7 @@
 enum param_type {
 	PT_ADDRESS,	/* IPv4 or IPv6 literal */
 	PT_UINT,	/* decimal integer in [min, max] */
-	PT_ENUM,	/* one of enc_names */
+	PT_ENUM,	/* one of enum_names(id) */
 	PT_PATH,	/* absolute path */
 	PT_PATH_EMPTY,	/* absolute path or "" */
 	PT_NAMELIST,	/* comma-separated DNS names / IP literals */
@@ -38,6 +38,7 @@ enum param_type {
 	PT_AUTH,	/* the Authentication grammar (policy/auth_methods.h) */
 	PT_BOOL,	/* yes | no */
 	PT_SERVERS,	/* comma-separated ADDRESS[:PORT] or [IPv6][:PORT], at most 4 */
+	PT_DOMAIN_EMPTY,	/* DNS name or "" */
 };
 
 enum param_id {
@@ -66,6 +67,10 @@ enum param_id {
 	P_RADIUS_RETRIES,
 	P_RADIUS_ALLOW_UNSIGNED,
 	P_VNC_PASSWORD_FILE,
+	P_CERTIFICATE_CA_FILE,
+	P_CERTIFICATE_CRL_FILE,
+	P_CERTIFICATE_USER_RULE,
+	P_CERTIFICATE_USER_DOMAIN,
 	P_COUNT
 };
 
@@ -111,6 +116,12 @@ static const struct param params[P_COUNT] = {
 	[P_RADIUS_RETRIES] = NUM(radius_retries, PT_UINT, 0, 10),
 	[P_RADIUS_ALLOW_UNSIGNED] = NUM(radius_allow_unsigned, PT_BOOL, 0, 1),
 	[P_VNC_PASSWORD_FILE] = STR(vnc_password_file, PT_PATH),
+	[P_CERTIFICATE_CA_FILE] = STR(certificate_ca_file, PT_PATH_EMPTY),
+	[P_CERTIFICATE_CRL_FILE] = STR(certificate_crl_file, PT_PATH_EMPTY),
+	[P_CERTIFICATE_USER_RULE] = NUM(certificate_user_rule, PT_ENUM,
+	    CONFIG_CERT_RULE_EMAIL, CONFIG_CERT_RULE_CN),
+	[P_CERTIFICATE_USER_DOMAIN] = STR(certificate_user_domain,
+	    PT_DOMAIN_EMPTY),
 };
 
 #define A_PATH		"an absolute path"
@@ -153,6 +164,13 @@ static const struct config_param_info infos[P_COUNT] = {
 	[P_RADIUS_ALLOW_UNSIGNED] = { "RadiusAllowUnsigned", "yes, no" },
 	[P_VNC_PASSWORD_FILE] = { "VncPasswordFile", "an absolute path (a "
 	    "root-only file of USER:HASH lines written by moatctl password)" },
+	[P_CERTIFICATE_CA_FILE] = { "CertificateCaFile", "an absolute path (PEM "
+	    "CA certificates that client certificates must chain to), or empty" },
+	[P_CERTIFICATE_CRL_FILE] = { "CertificateCrlFile", "an absolute path "
+	    "(PEM CRLs, one for every CA), or empty for no revocation check" },
+	[P_CERTIFICATE_USER_RULE] = { "CertificateUserRule", "email, upn, cn" },
+	[P_CERTIFICATE_USER_DOMAIN] = { "CertificateUserDomain", "a DNS name that "
+	    "the e-mail address or UPN must end in, or empty for any" },
 };
 
 /* Indexed by enum config_encryption. */
@@ -162,6 +180,20 @@ static const char *const enc_names[] = {
 	[CONFIG_ENC_ALWAYS_MAXIMUM] = "AlwaysMaximum",
 	[CONFIG_ENC_PREFER_OFF] = "PreferOff",
 };
+
+/* Indexed by enum config_cert_rule. */
+static const char *const cert_rule_names[] = {
+	[CONFIG_CERT_RULE_EMAIL] = "email",
+	[CONFIG_CERT_RULE_UPN] = "upn",
+	[CONFIG_CERT_RULE_CN] = "cn",
+};
+
+/* The names of a PT_ENUM parameter's values, indexed by value. */
+static const char *const *
+enum_names(size_t id)
+{
+	return id == P_CERTIFICATE_USER_RULE ? cert_rule_names : enc_names;
+}
 
 size_t
 config_param_count(void)
@@ -212,6 +244,10 @@ config_defaults(struct moat_config *c)
 	c->radius_allow_unsigned = 0;
 	set_str(c->vnc_password_file, sizeof(c->vnc_password_file),
 	    "/etc/moat/vnc-passwords");
+	c->certificate_ca_file[0] = '\0';
+	c->certificate_crl_file[0] = '\0';
+	c->certificate_user_rule = CONFIG_CERT_RULE_EMAIL;
+	c->certificate_user_domain[0] = '\0';
 	c->auth.n = 1;
 	c->auth.alt[0].n = 1;
 	c->auth.alt[0].factor[0] = AUTH_SCHEME_SYSTEM;
@@ -540,7 +576,7 @@ set_value(struct parse_ctx *x, struct moat_config *c, size_t id,
 		} else {
 			ok = 0;
 			for (u = pp->min; u <= pp->max; u++) {
-				if (name_eq(v, n, enc_names[u])) {
+				if (name_eq(v, n, enum_names(id)[u])) {
 					ok = 1;
 					break;
 				}
@@ -583,6 +619,9 @@ set_value(struct parse_ctx *x, struct moat_config *c, size_t id,
 		break;
 	case PT_SERVERS:
 		ok = n == 0 || valid_server_list(v, n);
+		break;
+	case PT_DOMAIN_EMPTY:
+		ok = n == 0 || valid_dns_name(v, n);
 		break;
 	case PT_USER:
 		ok = valid_word(v, n, 1);
@@ -729,6 +768,22 @@ config_parse_text(struct moat_config *c, struct config_origin *o,
 	return 0;
 }
 
+/* "FILE:LINE" where parameter id was set, or "(default)". */
+static const char *
+origin_text(const struct config_origin *o, size_t id, char *dst, size_t dstlen)
+{
+	char f[CONFIG_PATH_MAX * 4];
+
+	if (o == NULL || o[id].file[0] == '\0')
+		snprintf(dst, dstlen, "(default)");
+	else {
+		log_escape(f, sizeof(f), o[id].file,
+		    strnlen(o[id].file, CONFIG_PATH_MAX));
+		snprintf(dst, dstlen, "%s:%u", f, o[id].line);
+	}
+	return dst;
+}
+
 int
 config_check(const struct moat_config *c, const struct config_origin *o,
     char *err, size_t errlen)
@@ -736,6 +791,24 @@ config_check(const struct moat_config *c, const struct config_origin *o,
 	const char *missing = NULL;
 	char where[CONFIG_PATH_MAX * 4 + 16];
 
+	/* The Certificate* parameters (auth/x509_client.c checks them again). */
+	if (c->certificate_user_domain[0] != '\0' &&
+	    c->certificate_user_rule == CONFIG_CERT_RULE_CN) {
+		if (err != NULL && errlen > 0)
+			snprintf(err, errlen, "%s: CertificateUserDomain applies "
+			    "to CertificateUserRule email and upn, not to cn",
+			    origin_text(o, P_CERTIFICATE_USER_DOMAIN, where,
+			    sizeof(where)));
+		return MOAT_ERR_CONFIG;
+	}
+	if (c->certificate_crl_file[0] != '\0' &&
+	    c->certificate_ca_file[0] == '\0') {
+		if (err != NULL && errlen > 0)
+			snprintf(err, errlen, "%s: CertificateCrlFile is set but "
+			    "CertificateCaFile is not", origin_text(o,
+			    P_CERTIFICATE_CRL_FILE, where, sizeof(where)));
+		return MOAT_ERR_CONFIG;
+	}
 	if (auth_methods_uses(&c->auth, AUTH_SCHEME_RADIUS)) {
 		if (c->radius_servers[0] == '\0')
 			missing = "RadiusServers";
@@ -783,7 +856,7 @@ config_dump(const struct moat_config *c, const struct config_origin *o, int fd)
 			memcpy(&e, field, sizeof(e));
 			snprintf(val, sizeof(val), "%s",
 			    e >= (int)pp->min && e <= (int)pp->max ?
-			    enc_names[e] : "(invalid)");
+			    enum_names(i)[e] : "(invalid)");
 			break;
 		case PT_BOOL:
 			memcpy(&e, field, sizeof(e));

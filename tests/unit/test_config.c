@@ -94,7 +94,7 @@ test_defaults(void)
 	CHECK(c.login_grace_time == 60, "%u", c.login_grace_time);
 	CHECK(c.max_connections == 20, "%u", c.max_connections);
 
-	CHECK(config_param_count() == 25, "%zu", config_param_count());
+	CHECK(config_param_count() == 29, "%zu", config_param_count());
 	for (i = 0; i < config_param_count(); i++)
 		CHECK(p[i].name != NULL && p[i].allowed != NULL &&
 		    p[i].allowed[0] != '\0', "param %zu", i);
@@ -105,6 +105,12 @@ test_defaults(void)
 	CHECK(strcmp(p[24].name, "VncPasswordFile") == 0, "%s", p[24].name);
 	CHECK(strcmp(c.vnc_password_file, "/etc/moat/vnc-passwords") == 0, "%s",
 	    c.vnc_password_file);
+	CHECK(strcmp(p[25].name, "CertificateCaFile") == 0 &&
+	    strcmp(p[28].name, "CertificateUserDomain") == 0, "%s", p[25].name);
+	CHECK(c.certificate_ca_file[0] == '\0' &&
+	    c.certificate_crl_file[0] == '\0' &&
+	    c.certificate_user_rule == CONFIG_CERT_RULE_EMAIL &&
+	    c.certificate_user_domain[0] == '\0', "certificate defaults");
 	CHECK(c.radius_servers[0] == '\0' && c.radius_secret_file[0] == '\0' &&
 	    strcmp(c.radius_nas_identifier, "moat") == 0 &&
 	    c.radius_timeout == 3 && c.radius_retries == 2 &&
@@ -240,7 +246,9 @@ test_errors(void)
 	    "Encryption, MaxCutText, LoginGraceTime, MaxConnections, "
 	    "Authentication, IdentityRotationCert, RadiusServers, "
 	    "RadiusSecretFile, RadiusNasIdentifier, RadiusTimeout, "
-	    "RadiusRetries, RadiusAllowUnsigned, VncPasswordFile");
+	    "RadiusRetries, RadiusAllowUnsigned, VncPasswordFile, "
+	    "CertificateCaFile, CertificateCrlFile, CertificateUserRule, "
+	    "CertificateUserDomain");
 	EXPECT_ERROR("# x\nEncryption = x\n",
 	    "t.conf:2: Encryption: invalid value 'x'; allowed: AlwaysOn, "
 	    "PreferOn, AlwaysMaximum, PreferOff");
@@ -266,7 +274,9 @@ test_errors(void)
 	    "DesktopName, Encryption, MaxCutText, LoginGraceTime, MaxConnections, "
 	    "Authentication, IdentityRotationCert, RadiusServers, "
 	    "RadiusSecretFile, RadiusNasIdentifier, RadiusTimeout, "
-	    "RadiusRetries, RadiusAllowUnsigned, VncPasswordFile");
+	    "RadiusRetries, RadiusAllowUnsigned, VncPasswordFile, "
+	    "CertificateCaFile, CertificateCrlFile, CertificateUserRule, "
+	    "CertificateUserDomain");
 
 	/* Line length: 4096 bytes is fine, 4097 is not. */
 	memset(big, '#', 4096);
@@ -541,6 +551,99 @@ test_vnc_password_file(void)
 	EXPECT_ERROR("VncPasswordFile=\n", "t.conf:1: VncPasswordFile: invalid "
 	    "value ''; allowed: an absolute path (a root-only file of USER:HASH "
 	    "lines written by moatctl password)");
+}
+
+/* The Certificate* parameters and the checks that tie them together. */
+static void
+test_certificate(void)
+{
+	static const char *const good_domains[] = {
+		"example.com", "EXAMPLE.com", "corp", "a-b.c1.example",
+	};
+	static const char *const bad_domains[] = {
+		"exa mple.com", "-x.example.com", "example.com.", ".example.com",
+		"a..b", "x_y.example", "alice@example.com", "*.example.com",
+	};
+	struct config_origin o[32];
+	struct moat_config c;
+	char text[512], err[512];
+	size_t i;
+	int r;
+
+	config_defaults(&c);
+	memset(o, 0, sizeof(o));
+	snprintf(text, sizeof(text), "CertificateCaFile=/etc/moat/card-ca.pem\n"
+	    "CertificateCrlFile = /etc/moat/card-ca.crl\n"
+	    "CertificateUserRule=UPN\nCertificateUserDomain=corp.example\n");
+	r = config_parse_text(&c, o, "t.conf", text, strlen(text), 0, err,
+	    sizeof(err));
+	CHECK(r == 0 && strcmp(c.certificate_ca_file, "/etc/moat/card-ca.pem") ==
+	    0 && strcmp(c.certificate_crl_file, "/etc/moat/card-ca.crl") == 0 &&
+	    c.certificate_user_rule == CONFIG_CERT_RULE_UPN &&
+	    strcmp(c.certificate_user_domain, "corp.example") == 0, "%s", err);
+	CHECK(o[26].line == 2 && o[27].line == 3, "%u %u", o[26].line,
+	    o[27].line);
+	CHECK(config_check(&c, o, err, sizeof(err)) == 0, "%s", err);
+	{
+		/* moatd -t prints the rule by name. */
+		char out[8192];
+		int fds[2];
+		ssize_t n;
+
+		CHECK(pipe(fds) == 0);
+		config_dump(&c, o, fds[1]);
+		close(fds[1]);
+		n = read(fds[0], out, sizeof(out) - 1);
+		close(fds[0]);
+		out[n > 0 ? n : 0] = '\0';
+		CHECK(strstr(out, "\nCertificateUserRule=upn  # from t.conf:3\n") !=
+		    NULL && strstr(out, "\nCertificateUserDomain=corp.example  "
+		    "# from t.conf:4\n") != NULL, "%s", out);
+	}
+	CHECK(accepts("CertificateUserRule", "cn", &c) &&
+	    c.certificate_user_rule == CONFIG_CERT_RULE_CN, "cn");
+	CHECK(accepts("CertificateUserRule", "Email", &c) &&
+	    c.certificate_user_rule == CONFIG_CERT_RULE_EMAIL, "email");
+	CHECK(accepts("CertificateCaFile", "", &c) &&
+	    c.certificate_ca_file[0] == '\0', "empty");
+	for (i = 0; i < sizeof(good_domains) / sizeof(good_domains[0]); i++)
+		CHECK(accepts("CertificateUserDomain", good_domains[i], &c) &&
+		    strcmp(c.certificate_user_domain, good_domains[i]) == 0,
+		    "'%s'", good_domains[i]);
+	for (i = 0; i < sizeof(bad_domains) / sizeof(bad_domains[0]); i++)
+		CHECK(!accepts("CertificateUserDomain", bad_domains[i], &c),
+		    "'%s' accepted", bad_domains[i]);
+	EXPECT_ERROR("CertificateUserRule=sAMAccountName\n", "t.conf:1: "
+	    "CertificateUserRule: invalid value 'sAMAccountName'; allowed: "
+	    "email, upn, cn");
+	EXPECT_ERROR("CertificateCaFile=ca.pem\n", "t.conf:1: CertificateCaFile: "
+	    "invalid value 'ca.pem'; allowed: an absolute path (PEM CA "
+	    "certificates that client certificates must chain to), or empty");
+	EXPECT_ERROR("CertificateUserDomain=@example.com\n", "t.conf:1: "
+	    "CertificateUserDomain: invalid value '@example.com'; allowed: a "
+	    "DNS name that the e-mail address or UPN must end in, or empty for "
+	    "any");
+
+	/* A domain with the cn rule; a CRL without CAs. */
+	config_defaults(&c);
+	memset(o, 0, sizeof(o));
+	snprintf(text, sizeof(text), "CertificateUserRule=cn\n"
+	    "CertificateUserDomain=example.com\n");
+	CHECK(config_parse_text(&c, o, "/etc/moat/moatd.conf", text,
+	    strlen(text), 0, err, sizeof(err)) == 0, "%s", err);
+	CHECK(config_check(&c, o, err, sizeof(err)) == MOAT_ERR_CONFIG &&
+	    strcmp(err, "/etc/moat/moatd.conf:2: CertificateUserDomain applies "
+	    "to CertificateUserRule email and upn, not to cn") == 0, "'%s'", err);
+	config_defaults(&c);
+	memset(o, 0, sizeof(o));
+	snprintf(text, sizeof(text), "CertificateCrlFile=/etc/moat/c.crl\n");
+	CHECK(config_parse_text(&c, o, "/etc/moat/moatd.conf", text,
+	    strlen(text), 0, err, sizeof(err)) == 0, "%s", err);
+	CHECK(config_check(&c, o, err, sizeof(err)) == MOAT_ERR_CONFIG &&
+	    strcmp(err, "/etc/moat/moatd.conf:1: CertificateCrlFile is set but "
+	    "CertificateCaFile is not") == 0, "'%s'", err);
+	CHECK(config_check(&c, NULL, err, sizeof(err)) == MOAT_ERR_CONFIG &&
+	    strncmp(err, "(default): ", 11) == 0, "'%s'", err);
 }
 
 static void
@@ -904,6 +1007,7 @@ main(void)
 	test_errors();
 	test_radius();
 	test_vnc_password_file();
+	test_certificate();
 	test_values();
 	test_override();
 	test_load();
