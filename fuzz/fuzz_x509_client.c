@@ -80,11 +80,11 @@ setup(void)
 {
 	static const enum x509_user_rule rules[4] = { X509_RULE_EMAIL,
 	    X509_RULE_UPN, X509_RULE_CN, X509_RULE_EMAIL };
-	X509_CRL *crl;
-	X509_REVOKED *rv;
-	ASN1_INTEGER *sn;
-	ASN1_TIME *t;
-	BIO *bca, *bcrl;
+	X509_CRL *crl = NULL;
+	X509_REVOKED *rv = NULL;
+	ASN1_INTEGER *sn = NULL;
+	ASN1_TIME *t = NULL;
+	BIO *bca = NULL, *bcrl = NULL;
 	char *pca, *pcrl, err[512];
 	long nca, ncrl;
 	int i, k;
