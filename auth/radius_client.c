@@ -14,7 +14,6 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,24 +64,6 @@ radius_config_clear(struct radius_config *c)
 	OPENSSL_cleanse(c, sizeof(*c));
 }
 
-static int
-cerr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Writes the message into err (if any); returns MOAT_ERR_CONFIG. */
-static int
-cerr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return MOAT_ERR_CONFIG;
-}
-
 int
 radius_config_add_server(struct radius_config *c, const char *spec,
     char *err, size_t errlen)
@@ -97,14 +78,14 @@ radius_config_add_server(struct radius_config *c, const char *spec,
 	n = strnlen(spec, SPEC_MAX);
 	log_escape(espec, sizeof(espec), spec, n);
 	if (n == 0 || n >= SPEC_MAX)
-		return cerr(err, errlen, "RADIUS server \"%s\": empty or longer "
+		return moat_config_error(err, errlen, "RADIUS server \"%s\": empty or longer "
 		    "than %d bytes", espec, SPEC_MAX - 1);
 	if (c->nservers >= RADIUS_SERVERS_MAX)
-		return cerr(err, errlen, "RADIUS server \"%s\": more than %d "
+		return moat_config_error(err, errlen, "RADIUS server \"%s\": more than %d "
 		    "servers", espec, RADIUS_SERVERS_MAX);
 	if (spec[0] == '[') {
 		if ((close_br = strchr(spec, ']')) == NULL)
-			return cerr(err, errlen, "RADIUS server \"%s\": missing "
+			return moat_config_error(err, errlen, "RADIUS server \"%s\": missing "
 			    "']'", espec);
 		n = (size_t)(close_br - spec - 1);
 		memcpy(host, spec + 1, n);
@@ -112,7 +93,7 @@ radius_config_add_server(struct radius_config *c, const char *spec,
 		if (close_br[1] == ':')
 			portstr = close_br + 2;
 		else if (close_br[1] != '\0')
-			return cerr(err, errlen, "RADIUS server \"%s\": expected "
+			return moat_config_error(err, errlen, "RADIUS server \"%s\": expected "
 			    "\":PORT\" after ']'", espec);
 	} else if ((p = strchr(spec, ':')) != NULL && strchr(p + 1, ':') == NULL) {
 		/* One colon: IPv4 address and port. */
@@ -126,7 +107,7 @@ radius_config_add_server(struct radius_config *c, const char *spec,
 		if (*portstr == '\0' || strlen(portstr) > 5 ||
 		    strspn(portstr, "0123456789") != strlen(portstr) ||
 		    atoi(portstr) < 1 || atoi(portstr) > 65535)
-			return cerr(err, errlen, "RADIUS server \"%s\": port must "
+			return moat_config_error(err, errlen, "RADIUS server \"%s\": port must "
 			    "be 1..65535", espec);
 		snprintf(port, sizeof(port), "%d", atoi(portstr));
 	} else
@@ -137,12 +118,12 @@ radius_config_add_server(struct radius_config *c, const char *spec,
 	hints.ai_socktype = SOCK_DGRAM;
 	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
 	if ((r = getaddrinfo(host, port, &hints, &res)) != 0 || res == NULL)
-		return cerr(err, errlen, "RADIUS server \"%s\": not a numeric "
+		return moat_config_error(err, errlen, "RADIUS server \"%s\": not a numeric "
 		    "IPv4 or IPv6 address (host names are not resolved)", espec);
 	if (res->ai_addrlen > sizeof(s->addr) ||
 	    (res->ai_family != AF_INET && res->ai_family != AF_INET6)) {
 		freeaddrinfo(res);
-		return cerr(err, errlen, "RADIUS server \"%s\": unsupported "
+		return moat_config_error(err, errlen, "RADIUS server \"%s\": unsupported "
 		    "address family", espec);
 	}
 	s = &c->servers[c->nservers];
@@ -152,7 +133,7 @@ radius_config_add_server(struct radius_config *c, const char *spec,
 	freeaddrinfo(res);
 	if (getnameinfo((struct sockaddr *)&s->addr, s->addrlen, host,
 	    sizeof(host), port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
-		return cerr(err, errlen, "RADIUS server \"%s\": cannot format "
+		return moat_config_error(err, errlen, "RADIUS server \"%s\": cannot format "
 		    "the address", espec);
 	snprintf(s->name, sizeof(s->name), s->addr.ss_family == AF_INET6 ?
 	    "[%s]:%s" : "%s:%s", host, port);
@@ -175,8 +156,8 @@ radius_config_set_nas_address(struct radius_config *c, const char *addr,
 		return 0;
 	}
 	log_escape(eaddr, sizeof(eaddr), addr, strnlen(addr, SPEC_MAX));
-	return cerr(err, errlen, "RADIUS NAS address \"%s\": not a numeric "
-	    "IPv4 or IPv6 address", eaddr);
+	return moat_config_error(err, errlen, "RADIUS NAS address \"%s\": not "
+	    "a numeric IPv4 or IPv6 address", eaddr);
 }
 
 int
@@ -197,18 +178,18 @@ radius_secret_load(struct radius_config *c, const char *path,
 	if (len > 0 && buf[len - 1] == '\n')
 		len--;
 	if (len > RADIUS_SECRET_MAX) {
-		cerr(err, errlen, "%s: RADIUS secret longer than %d bytes",
+		moat_config_error(err, errlen, "%s: RADIUS secret longer than %d bytes",
 		    epath, RADIUS_SECRET_MAX);
 		goto out;
 	}
 	if (len == 0) {
-		cerr(err, errlen, "%s: RADIUS secret file is empty", epath);
+		moat_config_error(err, errlen, "%s: RADIUS secret file is empty", epath);
 		goto out;
 	}
 	if (memchr(buf, '\0', len) != NULL || memchr(buf, '\n', len) != NULL ||
 	    memchr(buf, '\r', len) != NULL) {
-		cerr(err, errlen, "%s: RADIUS secret holds a NUL, CR or a second "
-		    "line; it must be one line", epath);
+		moat_config_error(err, errlen, "%s: RADIUS secret holds a NUL, CR "
+		    "or a second line; it must be one line", epath);
 		goto out;
 	}
 	memcpy(c->secret, buf, len);

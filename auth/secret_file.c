@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,24 +17,6 @@
 #include "secret_file.h"
 
 #define PATH_MAX_LEN	4096
-
-static int
-serr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Writes the message into err (if any); returns MOAT_ERR_CONFIG. */
-static int
-serr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return MOAT_ERR_CONFIG;
-}
 
 int
 secret_file_read(const char *path, const char *what, void *buf, size_t max,
@@ -53,26 +34,26 @@ secret_file_read(const char *path, const char *what, void *buf, size_t max,
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK |
 	    O_NOCTTY)) == -1) {
 		if (errno == ELOOP)
-			return serr(err, errlen, "%s: %s is a symbolic link",
+			return moat_config_error(err, errlen, "%s: %s is a symbolic link",
 			    epath, what);
-		return serr(err, errlen, "%s: cannot open the %s: %s", epath,
+		return moat_config_error(err, errlen, "%s: cannot open the %s: %s", epath,
 		    what, strerror(errno));
 	}
 	if (fstat(fd, &st) == -1) {
-		serr(err, errlen, "%s: cannot stat: %s", epath, strerror(errno));
+		moat_config_error(err, errlen, "%s: cannot stat: %s", epath, strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		serr(err, errlen, "%s: %s is not a regular file", epath, what);
+		moat_config_error(err, errlen, "%s: %s is not a regular file", epath, what);
 		goto out;
 	}
 	if (st.st_uid != 0) {
-		serr(err, errlen, "%s: %s is owned by uid %u, not by root",
+		moat_config_error(err, errlen, "%s: %s is owned by uid %u, not by root",
 		    epath, what, (unsigned)st.st_uid);
 		goto out;
 	}
 	if ((st.st_mode & 077) != 0) {
-		serr(err, errlen, "%s: %s has mode %04o; it must give no "
+		moat_config_error(err, errlen, "%s: %s has mode %04o; it must give no "
 		    "access to group or others (chmod 0600)", epath, what,
 		    (unsigned)(st.st_mode & 07777));
 		goto out;
@@ -82,7 +63,7 @@ secret_file_read(const char *path, const char *what, void *buf, size_t max,
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
-			serr(err, errlen, "%s: read: %s", epath, strerror(errno));
+			moat_config_error(err, errlen, "%s: read: %s", epath, strerror(errno));
 			goto out;
 		}
 		if (n == 0)

@@ -494,24 +494,6 @@ vnc_password_verify(const struct vnc_password_db *db, const char *user,
 	return e != NULL && ok && match ? 0 : MOAT_ERR_AUTH;
 }
 
-static int
-lerr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Writes the message into err (if any); returns MOAT_ERR_CONFIG. */
-static int
-lerr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return MOAT_ERR_CONFIG;
-}
-
 /* Length of the parameter string of a valid hash ("jBT" in "$y$jBT$..."). */
 static size_t
 params_len(const char *hash)
@@ -533,7 +515,7 @@ trial_hashes(const struct vnc_password_db *db, const char *epath, char *err,
 	int r = 0;
 
 	if ((cd = calloc(1, sizeof(*cd))) == NULL)
-		return lerr(err, errlen, "%s: out of memory", epath);
+		return moat_config_error(err, errlen, "%s: out of memory", epath);
 	for (i = 0; i < db->n && r == 0; i++) {
 		pl = params_len(db->e[i].hash);
 		for (k = 0; k < i; k++)
@@ -543,7 +525,7 @@ trial_hashes(const struct vnc_password_db *db, const char *epath, char *err,
 		if (k < i)
 			continue;
 		if (++trials > TRIALS_MAX) {
-			r = lerr(err, errlen, "%s:%zu: more than %d different "
+			r = moat_config_error(err, errlen, "%s:%zu: more than %d different "
 			    "yescrypt parameter strings; set the passwords "
 			    "again with moatctl password", epath, i + 1,
 			    TRIALS_MAX);
@@ -552,7 +534,7 @@ trial_hashes(const struct vnc_password_db *db, const char *epath, char *err,
 		errno = 0;
 		if (crypt_rn(placeholder, db->e[i].hash, cd,
 		    (int)sizeof(*cd)) == NULL)
-			r = lerr(err, errlen, "%s:%zu: user %s: libxcrypt "
+			r = moat_config_error(err, errlen, "%s:%zu: user %s: libxcrypt "
 			    "cannot use the yescrypt parameters '%.*s' (%s)",
 			    epath, i + 1, db->e[i].user, (int)pl,
 			    db->e[i].hash + 3, errno != 0 ? strerror(errno) :
@@ -575,12 +557,12 @@ vnc_password_load(struct vnc_password_db *db, const char *path, char *err,
 	db->n = 0;
 	log_escape(epath, sizeof(epath), path, strnlen(path, PATH_MAX));
 	if ((text = malloc(VNC_PASSWORD_FILE_MAX + 1)) == NULL)
-		return lerr(err, errlen, "%s: out of memory", epath);
+		return moat_config_error(err, errlen, "%s: out of memory", epath);
 	if ((r = secret_file_read(path, "VNC password file", text,
 	    VNC_PASSWORD_FILE_MAX + 1, &got, err, errlen)) != 0)
 		goto out;
 	if (got > VNC_PASSWORD_FILE_MAX) {
-		r = lerr(err, errlen, "%s: VNC password file larger than %d "
+		r = moat_config_error(err, errlen, "%s: VNC password file larger than %d "
 		    "bytes", epath, VNC_PASSWORD_FILE_MAX);
 		goto out;
 	}
@@ -626,17 +608,17 @@ vnc_password_save(const struct vnc_password_db *db, const char *path,
 	tmp[0] = '\0';
 	log_escape(epath, sizeof(epath), path, strnlen(path, PATH_MAX));
 	if (path[0] != '/' || strlen(path) + 8 > sizeof(tmp)) {
-		lerr(err, errlen, "%s: not an absolute path of at most %zu "
+		moat_config_error(err, errlen, "%s: not an absolute path of at most %zu "
 		    "bytes", epath, sizeof(tmp) - 8);
 		return MOAT_ERR_INVALID;
 	}
 	if ((text = malloc(VNC_PASSWORD_FILE_MAX)) == NULL) {
-		lerr(err, errlen, "%s: out of memory", epath);
+		moat_config_error(err, errlen, "%s: out of memory", epath);
 		return MOAT_ERR_NOMEM;
 	}
 	if ((r = vnc_password_format(db, text, VNC_PASSWORD_FILE_MAX,
 	    &len)) != 0) {
-		lerr(err, errlen, "%s: cannot format the entries: %s", epath,
+		moat_config_error(err, errlen, "%s: cannot format the entries: %s", epath,
 		    moat_strerror(r));
 		goto out;
 	}
@@ -645,7 +627,7 @@ vnc_password_save(const struct vnc_password_db *db, const char *path,
 	snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
 	/* mkostemp: O_EXCL, mode 0600, in the file's own directory. */
 	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
-		lerr(err, errlen, "%s: cannot create a new file beside it: %s",
+		moat_config_error(err, errlen, "%s: cannot create a new file beside it: %s",
 		    epath, strerror(errno));
 		r = MOAT_ERR_SYSTEM;
 		tmp[0] = '\0';
@@ -653,31 +635,31 @@ vnc_password_save(const struct vnc_password_db *db, const char *path,
 	}
 	r = MOAT_ERR_SYSTEM;
 	if (fchown(fd, 0, 0) != 0 || fchmod(fd, 0600) != 0) {
-		lerr(err, errlen, "%s: cannot make the new file root's, mode "
+		moat_config_error(err, errlen, "%s: cannot make the new file root's, mode "
 		    "0600: %s", epath, strerror(errno));
 		goto out;
 	}
 	if (write_all(fd, text, len) != 0 || fsync(fd) != 0) {
-		lerr(err, errlen, "%s: cannot write the new file: %s", epath,
+		moat_config_error(err, errlen, "%s: cannot write the new file: %s", epath,
 		    strerror(errno));
 		goto out;
 	}
 	if (close(fd) != 0) {
 		fd = -1;
-		lerr(err, errlen, "%s: cannot write the new file: %s", epath,
+		moat_config_error(err, errlen, "%s: cannot write the new file: %s", epath,
 		    strerror(errno));
 		goto out;
 	}
 	fd = -1;
 	if (rename(tmp, path) != 0) {
-		lerr(err, errlen, "%s: cannot replace it: %s", epath,
+		moat_config_error(err, errlen, "%s: cannot replace it: %s", epath,
 		    strerror(errno));
 		goto out;
 	}
 	tmp[0] = '\0';	/* renamed: nothing to remove */
 	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
 	    fsync(dfd) != 0) {
-		lerr(err, errlen, "%s: replaced, but the directory could not "
+		moat_config_error(err, errlen, "%s: replaced, but the directory could not "
 		    "be synced: %s", epath, strerror(errno));
 		goto out;
 	}

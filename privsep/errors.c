@@ -1,7 +1,24 @@
 /*
- * errors.c - names for MOAT_ERR_* codes. Linked into every process; trusts nothing.
+ * errors.c - names for MOAT_ERR_* codes, and the one writer of
+ * configuration error messages. Linked into every process; trusts nothing.
  */
+#include <stdarg.h>
+#include <stdio.h>
+
 #include "errors.h"
+
+int
+moat_config_error(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL && errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return MOAT_ERR_CONFIG;
+}
 
 const char *
 moat_strerror(int r)

@@ -7,6 +7,8 @@
 #ifndef MOAT_ERRORS_H
 #define MOAT_ERRORS_H
 
+#include <stddef.h>
+
 enum moat_err {
 	MOAT_OK = 0,
 	MOAT_ERR_NOMEM = -1,		/* allocation failed */
@@ -25,6 +27,13 @@ enum moat_err {
 	MOAT_ERR_AUTH = -14,		/* authentication failed */
 	MOAT_ERR_UNSUPPORTED = -15,	/* a valid request moat does not implement */
 };
+
+/*
+ * Formats a message into err (when err is not NULL and errlen > 0) and
+ * returns MOAT_ERR_CONFIG: the one way loaders report a bad file or value.
+ */
+int moat_config_error(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Returns a static, human-readable name for error code r. */
 const char *moat_strerror(int r);
