@@ -2,6 +2,7 @@
  * enc_zrle.c - ZRLE encoding (RFB encoding 16, RFC 6143 section 7.7.6):
  * 64x64 tiles, each sent solid, as a packed palette, plain RLE, palette RLE
  * or raw, whichever is smallest, all through one zlib stream per connection.
+ * The tile coder and CPIXEL layout also serve TRLE (enc_trle.c).
  * Runs in moat-net on the hot path. Reads the shared framebuffer only inside
  * the rectangle enc_check_rect() accepted; trusts the client pixel format
  * only after rfb_pixfmt_check() (pixconv_init() applies it).
@@ -13,6 +14,7 @@
 #include "privsep/buf.h"
 #include "privsep/errors.h"
 #include "encoder.h"
+#include "enc_tile.h"
 
 #define HOST_BIG_ENDIAN	(__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__)
 
@@ -22,7 +24,6 @@
 #define TILE_MAX	(1 + TILE_PIXELS * 4)	/* raw 32-bit tile: the largest choice */
 #define TILE_SLACK	4		/* CPIXELs are stored as whole 32-bit words */
 #define TILE_BATCH	(32 * 1024)	/* tile bytes handed to deflate at once */
-#define OUT_CHUNK	(16 * 1024)	/* output space offered to deflate per call */
 
 #define SUB_RAW		0
 #define SUB_SOLID	1
@@ -30,29 +31,11 @@
 #define SUB_PLAIN_RLE	128
 #define SUB_PALETTE_RLE	128		/* + palette size (2..127) */
 #define PALETTE_MAX	127
-#define HASH_SIZE	256		/* > 2 * PALETTE_MAX: probing always ends */
-
-/* The colours of one tile, in order of first appearance. */
-struct palette {
-	uint32_t key[HASH_SIZE];
-	uint8_t index[HASH_SIZE];
-	uint8_t used[HASH_SIZE];
-	uint32_t colour[PALETTE_MAX];
-	int n;
-};
-
-/* How a client pixel value becomes a CPIXEL. */
-struct cpixel {
-	int size;	/* bytes per CPIXEL: 1, 2, 3 or 4 */
-	int bytes;	/* bytes per PIXEL */
-	int be;		/* client is big-endian */
-	int off;	/* CPIXEL starts at this byte of the wire PIXEL */
-};
 
 enum tile_kind { KIND_RAW, KIND_PLAIN_RLE, KIND_PALETTE_RLE, KIND_PACKED };
 
-static void
-cpixel_layout(const struct rfb_pixfmt *pf, struct cpixel *cp)
+void
+enc_cpixel_layout(const struct rfb_pixfmt *pf, struct enc_cpixel *cp)
 {
 	uint32_t colour = ((uint32_t)pf->red_max << pf->red_shift) |
 	    ((uint32_t)pf->green_max << pf->green_shift) |
@@ -114,8 +97,8 @@ wire_word(uint32_t v, int bytes, int be, int off)
 }
 
 /* Turns n client values into wire words, with constant arguments per loop. */
-static void
-to_wire_words(uint32_t *px, int n, const struct cpixel *cp)
+void
+enc_to_wire_words(uint32_t *px, int n, const struct enc_cpixel *cp)
 {
 	int i;
 
@@ -135,32 +118,6 @@ to_wire_words(uint32_t *px, int n, const struct cpixel *cp)
 	default: WORDS(1, 0, 0); break;
 	}
 #undef WORDS
-}
-
-static inline unsigned
-palette_hash(uint32_t c)
-{
-	return (c * 2654435761U) >> 24;
-}
-
-/* Returns c's palette index, adding c if new; -1 if the palette is full. */
-static inline int
-palette_add(struct palette *pal, uint32_t c)
-{
-	unsigned h = palette_hash(c);
-
-	while (pal->used[h]) {
-		if (pal->key[h] == c)
-			return pal->index[h];
-		h = (h + 1) & (HASH_SIZE - 1);
-	}
-	if (pal->n == PALETTE_MAX)
-		return -1;
-	pal->used[h] = 1;
-	pal->key[h] = c;
-	pal->index[h] = (uint8_t)pal->n;
-	pal->colour[pal->n] = c;
-	return pal->n++;
 }
 
 static inline size_t
@@ -199,13 +156,12 @@ run_end(const uint32_t *px, int i, int n)
 }
 
 /*
- * Encodes one tile of wire words at p, which has TILE_MAX + TILE_SLACK bytes.
  * Returns the end of the tile, or NULL if the size estimate and the bytes
  * written disagree (an encoder bug the client must never see).
  */
-static uint8_t *
-encode_tile(uint8_t *p, const uint32_t *px, int tw, int th, int cps,
-    struct palette *pal)
+uint8_t *
+enc_rle_tile(uint8_t *p, const uint32_t *px, int tw, int th, int cps,
+    struct enc_palette *pal)
 {
 	int n = tw * th, i, j, k, runs = 0, singles = 0, full = 0, bits = 0;
 	int row, col, nbits;
@@ -215,8 +171,7 @@ encode_tile(uint8_t *p, const uint32_t *px, int tw, int th, int cps,
 	uint32_t last;
 
 	/* One pass: runs, their length bytes, and the palette. */
-	memset(pal->used, 0, sizeof(pal->used));
-	pal->n = 0;
+	enc_palette_reset(pal, PALETTE_MAX);
 	for (i = 0; i < n; i = j) {
 		j = run_end(px, i, n);
 		runs++;
@@ -224,7 +179,7 @@ encode_tile(uint8_t *p, const uint32_t *px, int tw, int th, int cps,
 			singles++;
 		else
 			lens += run_length_bytes(j - i);
-		if (!full && palette_add(pal, px[i]) < 0)
+		if (!full && enc_palette_add(pal, px[i]) < 0)
 			full = 1;
 	}
 	if (!full && pal->n == 1) {
@@ -281,7 +236,7 @@ encode_tile(uint8_t *p, const uint32_t *px, int tw, int th, int cps,
 			p = put_cpixel(p, pal->colour[k], cps);
 		for (i = 0; i < n; i = j) {
 			j = run_end(px, i, n);
-			k = palette_add(pal, px[i]);
+			k = enc_palette_add(pal, px[i]);
 			if (j - i == 1)
 				*p++ = (uint8_t)k;
 			else {
@@ -295,14 +250,14 @@ encode_tile(uint8_t *p, const uint32_t *px, int tw, int th, int cps,
 		for (k = 0; k < pal->n; k++)
 			p = put_cpixel(p, pal->colour[k], cps);
 		last = px[0];
-		k = palette_add(pal, last);
+		k = enc_palette_add(pal, last);
 		for (row = 0, i = 0; row < th; row++) {
 			acc = 0;
 			nbits = 0;
 			for (col = 0; col < tw; col++, i++) {
 				if (px[i] != last) {
 					last = px[i];
-					k = palette_add(pal, last);
+					k = enc_palette_add(pal, last);
 				}
 				acc = (uint8_t)((acc << bits) | k);
 				if ((nbits += bits) == 8) {
@@ -332,31 +287,11 @@ unreserve(struct buf *b, size_t n)
 static int
 deflate_batch(struct zrle_state *z, struct buf *out, int flush)
 {
-	size_t chunk, room;
-	uint8_t *p;
-	int r, zr;
+	int r;
 
-	z->zs.next_in = (Bytef *)(uintptr_t)buf_ptr(&z->tile);
-	z->zs.avail_in = (uInt)buf_len(&z->tile);
-	for (;;) {
-		room = out->max - buf_len(out);
-		chunk = OUT_CHUNK + z->zs.avail_in;
-		if (chunk > room)
-			chunk = room;
-		if (chunk == 0)
-			return MOAT_ERR_TOO_LONG;
-		if ((r = buf_reserve(out, chunk, &p)) != 0)
-			return r;
-		z->zs.next_out = p;
-		z->zs.avail_out = (uInt)chunk;
-		zr = deflate(&z->zs, flush);
-		unreserve(out, z->zs.avail_out);
-		if (zr != Z_OK && zr != Z_BUF_ERROR)
-			return MOAT_ERR_INVALID;
-		if (z->zs.avail_in == 0 && z->zs.avail_out != 0)
-			break;
-	}
-	z->zs.next_in = NULL;
+	if ((r = enc_deflate(&z->zs, buf_ptr(&z->tile), buf_len(&z->tile), out,
+	    flush)) != 0)
+		return r;
 	return buf_consume(&z->tile, buf_len(&z->tile));
 }
 
@@ -389,8 +324,8 @@ enc_zrle(struct zrle_state *z, struct buf *out, const struct fb_view *fb,
     const struct pixconv *pc, uint16_t x, uint16_t y, uint16_t w, uint16_t h)
 {
 	uint32_t px[TILE_PIXELS];
-	struct palette pal;
-	struct cpixel cp;
+	struct enc_palette pal;
+	struct enc_cpixel cp;
 	const uint8_t *src;
 	size_t start, lenpos, clen;
 	uint8_t *t, *e, *lp;
@@ -404,7 +339,7 @@ enc_zrle(struct zrle_state *z, struct buf *out, const struct fb_view *fb,
 	    pc->src.green_mask != fb->fmt.green_mask ||
 	    pc->src.blue_mask != fb->fmt.blue_mask)
 		return MOAT_ERR_INVALID;
-	cpixel_layout(&pc->dst, &cp);
+	enc_cpixel_layout(&pc->dst, &cp);
 
 	start = buf_len(out);
 	if ((r = rfb_put_rect_header(out, x, y, w, h, RFB_ENC_ZRLE)) != 0)
@@ -422,7 +357,7 @@ enc_zrle(struct zrle_state *z, struct buf *out, const struct fb_view *fb,
 				pixconv_values(pc, px + row * tw,
 				    (const uint32_t *)(const void *)src, tw);
 			}
-			to_wire_words(px, tw * th, &cp);
+			enc_to_wire_words(px, tw * th, &cp);
 			if (buf_len(&z->tile) > TILE_BATCH) {
 				fed = 1;
 				if ((r = deflate_batch(z, out, Z_NO_FLUSH)) != 0)
@@ -431,7 +366,7 @@ enc_zrle(struct zrle_state *z, struct buf *out, const struct fb_view *fb,
 			if ((r = buf_reserve(&z->tile, TILE_MAX + TILE_SLACK,
 			    &t)) != 0)
 				goto fail;
-			if ((e = encode_tile(t, px, tw, th, cp.size,
+			if ((e = enc_rle_tile(t, px, tw, th, cp.size,
 			    &pal)) == NULL) {
 				r = MOAT_ERR_INVALID;
 				goto fail;

@@ -1,7 +1,8 @@
 /*
- * encoder.h - framebuffer update encoders (Raw, ZRLE, Cursor pseudo-rect,
- * DesktopSize / ExtendedDesktopSize). Runs in moat-net. Encoders only
- * write; the rectangle is clipped to the framebuffer by the caller.
+ * encoder.h - framebuffer update encoders (Raw, Hextile, Zlib, Tight, TRLE,
+ * ZRLE, Cursor pseudo-rect, DesktopSize / ExtendedDesktopSize). Runs in
+ * moat-net. Encoders only write; the rectangle is clipped to the
+ * framebuffer by the caller. docs/encodings.md describes the choices.
  */
 #ifndef MOAT_ENCODER_H
 #define MOAT_ENCODER_H
@@ -18,6 +19,55 @@ struct zrle_state {
 	z_stream zs;
 	int initialised;
 	struct buf tile;	/* scratch for uncompressed tile data */
+};
+
+/* Per-connection Zlib (6) state: one zlib stream of Raw pixels for the life of the connection. */
+struct zlib_state {
+	z_stream zs;
+	int initialised;
+	struct buf raw;		/* scratch: at most 32 KiB plus one converted row (<= 256 KiB) */
+};
+
+/*
+ * What the viewer asked for with pseudo-encodings (the first of each kind
+ * in its SetEncodings list wins, as in TigerVNC); -1 = not sent.
+ */
+#define ENC_SUBSAMP_NONE	0	/* -768: 4:4:4 */
+#define ENC_SUBSAMP_4X		1	/* -767: 4:2:0 */
+#define ENC_SUBSAMP_2X		2	/* -766: 4:2:2 */
+#define ENC_SUBSAMP_GRAY	3	/* -765: grey scale */
+#define ENC_SUBSAMP_8X		4	/* -764: sent as 4:2:0 */
+#define ENC_SUBSAMP_16X		5	/* -763: sent as 4:2:0 */
+struct enc_opts {
+	int quality;		/* JPEG quality level 0..9 (-32..-23) */
+	int fine_quality;	/* JPEG quality 0..100 (-512..-412) */
+	int subsampling;	/* ENC_SUBSAMP_* (-768..-763) */
+	int compress;		/* compression level 0..9 (-256..-247) */
+};
+
+/* Tight's subrectangle bounds (as TigerVNC's; libvncclient's buffers assume them). */
+#define TIGHT_MAX_WIDTH		2048
+#define TIGHT_MAX_AREA		65536
+#define TIGHT_DATA_MAX		(TIGHT_MAX_AREA * 4)	/* one filtered subrectangle */
+
+/*
+ * Per-connection Tight (7) state. Memory bound: data holds one filtered
+ * subrectangle (TIGHT_DATA_MAX = 256 KiB); the JPEG buffer grows to
+ * tjBufSize() of the largest subrectangle (<= 3.2 MiB for a 1-pixel-wide
+ * column, about 400 KiB for 2048x32); four zlib streams (about 270 KiB
+ * each at level 9).
+ */
+struct tight_state {
+	z_stream zs[4];
+	int level[4];		/* zlib level + 1 of each stream; 0: not started */
+	uint8_t reset;		/* streams the viewer must reset at the next rect */
+	uint8_t *data;		/* TIGHT_DATA_MAX bytes, allocated on first use */
+	void *tj;		/* TurboJPEG compressor, created on first JPEG */
+	unsigned char *jpeg;	/* TurboJPEG's output buffer (tjAlloc) */
+	unsigned long jpeg_cap;
+	struct {
+		uint64_t fill, mono, indexed, full, gradient, jpeg;
+	} stats;		/* subrectangles sent of each kind */
 };
 
 /* Writes a 12-byte rectangle header. Returns 0 or MOAT_ERR_TOO_LONG (out unchanged). */
@@ -43,6 +93,55 @@ void zrle_free(struct zrle_state *z);
 /* Writes header + ZRLE data (64x64 tiles, solid/palette/RLE/raw chosen per tile). Returns 0 or a negative MOAT_ERR_*. */
 int enc_zrle(struct zrle_state *z, struct buf *out, const struct fb_view *fb,
     const struct pixconv *pc, uint16_t x, uint16_t y, uint16_t w, uint16_t h);
+
+/*
+ * Writes header + Hextile (5) data: 16x16 tiles sent raw or as a background
+ * plus subrectangles, whichever is smaller. Returns 0 or a negative MOAT_ERR_*.
+ */
+int enc_hextile(struct buf *out, const struct fb_view *fb, const struct pixconv *pc,
+    uint16_t x, uint16_t y, uint16_t w, uint16_t h);
+
+/* Writes header + TRLE (15) data (16x16 tiles, ZRLE's tile coder, no zlib). Returns 0 or a negative MOAT_ERR_*. */
+int enc_trle(struct buf *out, const struct fb_view *fb, const struct pixconv *pc,
+    uint16_t x, uint16_t y, uint16_t w, uint16_t h);
+
+/* Starts the Zlib encoding's stream at level 0..9 (or -1: default); returns 0 or a negative MOAT_ERR_*. */
+int zlib_enc_init(struct zlib_state *z, int level);
+/* Ends the stream and frees the scratch; safe on a zeroed or freed state. */
+void zlib_enc_free(struct zlib_state *z);
+/*
+ * Writes header + Zlib (6) data (U32 length, Raw pixels through the
+ * connection's stream). Returns 0 or a negative MOAT_ERR_*; an error after
+ * compression started ends the stream as for enc_zrle().
+ */
+int enc_zlib(struct zlib_state *z, struct buf *out, const struct fb_view *fb,
+    const struct pixconv *pc, uint16_t x, uint16_t y, uint16_t w, uint16_t h);
+
+/* Sets every field of o to -1 (nothing asked for). */
+void enc_opts_clear(struct enc_opts *o);
+/* Returns 1 if o makes Tight send full-colour areas as JPEG for a client of bpp bits per pixel, 0 if not. */
+int enc_opts_jpeg(const struct enc_opts *o, int bpp);
+/* Zeroes t (no stream started, nothing allocated; a zeroed state is also ready); never fails. */
+void tight_init(struct tight_state *t);
+/*
+ * Allocates the subrectangle buffer and creates the JPEG compressor now
+ * (moat-net calls it before entering its sandbox, so neither first use
+ * needs anything the filter forbids). Returns 0 or MOAT_ERR_NOMEM.
+ */
+int tight_prepare(struct tight_state *t);
+/* Ends the streams and frees the buffers; safe on a zeroed or freed state. */
+void tight_free(struct tight_state *t);
+/*
+ * Writes the rectangle as one or more Tight (7) rectangles (split to at
+ * most TIGHT_MAX_WIDTH wide and TIGHT_MAX_AREA pixels, solid areas sent as
+ * fills) and adds their number to *nrects. Sends JPEG only if
+ * enc_opts_jpeg(o, bpp). Returns 0 or a negative MOAT_ERR_* (out as it
+ * was; a stream that had taken data is reset and the viewer told so in the
+ * next Tight rectangle, so the connection may go on).
+ */
+int enc_tight(struct tight_state *t, const struct enc_opts *o, struct buf *out,
+    const struct fb_view *fb, const struct pixconv *pc, uint16_t x, uint16_t y,
+    uint16_t w, uint16_t h, uint32_t *nrects);
 
 /* Writes a Cursor (-239) pseudo-rectangle from non-premultiplied ARGB pixels (alpha >= 128 is visible). Returns 0 or a negative MOAT_ERR_*. */
 int enc_cursor(struct buf *out, const struct pixconv *pc, uint16_t hotx, uint16_t hoty,

@@ -13,17 +13,46 @@ static void
 on_set_encodings(struct net_conn *c, const struct rfb_client_msg *m)
 {
 	int had_ext = c->want_ext_desktop_size, chosen = 0;
+	int32_t e;
 	uint16_t i;
 
 	c->want_cursor = c->want_desktop_size = c->want_ext_desktop_size = 0;
 	c->want_copyrect = 0;
 	c->enc_preferred = RFB_ENC_RAW;
+	enc_opts_clear(&c->enc_opts);
 	for (i = 0; i < m->u.encodings.kept; i++) {
-		switch (m->u.encodings.enc[i]) {
+		e = m->u.encodings.enc[i];
+		/* Pseudo-encodings: the first of each kind counts (as TigerVNC). */
+		if (e >= RFB_ENC_QUALITY_0 && e <= RFB_ENC_QUALITY_9) {
+			if (c->enc_opts.quality < 0)
+				c->enc_opts.quality = e - RFB_ENC_QUALITY_0;
+			continue;
+		}
+		if (e >= RFB_ENC_COMPRESS_0 && e <= RFB_ENC_COMPRESS_9) {
+			if (c->enc_opts.compress < 0)
+				c->enc_opts.compress = e - RFB_ENC_COMPRESS_0;
+			continue;
+		}
+		if (e >= RFB_ENC_FINE_QUALITY_0 && e <= RFB_ENC_FINE_QUALITY_100) {
+			if (c->enc_opts.fine_quality < 0)
+				c->enc_opts.fine_quality = e - RFB_ENC_FINE_QUALITY_0;
+			continue;
+		}
+		if (e >= RFB_ENC_SUBSAMP_1X && e <= RFB_ENC_SUBSAMP_16X) {
+			if (c->enc_opts.subsampling < 0)
+				c->enc_opts.subsampling = e - RFB_ENC_SUBSAMP_1X;
+			continue;
+		}
+		switch (e) {
+		case RFB_ENC_TIGHT:
 		case RFB_ENC_ZRLE:
+		case RFB_ENC_TRLE:
+		case RFB_ENC_ZLIB:
+		case RFB_ENC_HEXTILE:
 		case RFB_ENC_RAW:
+			/* The first pixel encoding moat has wins (as TigerVNC). */
 			if (!chosen) {
-				c->enc_preferred = m->u.encodings.enc[i];
+				c->enc_preferred = e;
 				chosen = 1;
 			}
 			break;

@@ -64,7 +64,10 @@ struct net_conn {
 	struct rfb_pixfmt pf;
 	struct pixconv conv;
 	struct zrle_state zrle;
-	int enc_preferred;		/* RFB_ENC_ZRLE or RFB_ENC_RAW */
+	struct zlib_state zlib;		/* Zlib (6): started on first use */
+	struct tight_state tight;	/* Tight (7): zeroed is ready */
+	struct enc_opts enc_opts;	/* quality / compression pseudo-encodings */
+	int enc_preferred;		/* the first encoding moat has in the viewer's list */
 	int want_cursor, want_desktop_size, want_ext_desktop_size;
 	int send_ext_desktop_size;	/* owe the viewer an ExtendedDesktopSize rect */
 	uint16_t ext_ds_reason, ext_ds_status;	/* what that rect says */

@@ -104,6 +104,8 @@ warm_up(struct net_conn *c)
 	/* RSA-AES: digests, AES-CTR, CMAC and RSA, fetched now. */
 	if ((r = rfb_ra2_global_init()) != 0)
 		return r;
+	if ((r = tight_prepare(&c->tight)) != 0)
+		return r;
 	return zrle_init(&c->zrle, 6);
 }
 

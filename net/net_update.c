@@ -1,7 +1,8 @@
 /*
  * net_update.c - builds FramebufferUpdate messages from the damaged
  * regions moat-session reported, in the viewer's pixel format and
- * preferred encoding. Runs in moat-net; reads pixels from the read-only
+ * preferred encoding (Raw, Hextile, Zlib, Tight, TRLE or ZRLE; see
+ * docs/encodings.md). Runs in moat-net; reads pixels from the read-only
  * framebuffer mapping. When the viewer takes CopyRect, every pixel
  * rectangle goes through enc_copyrect.c, which keeps a shadow of what the
  * viewer has and sends shifted copies of it as CopyRect rectangles.
@@ -110,25 +111,91 @@ copyrect_ready(struct net_conn *c)
 	return 1;
 }
 
-/* Appends the pixel rectangles without CopyRect. */
+/*
+ * Appends rectangle (x, y, w, h) of fb in the viewer's chosen encoding and
+ * adds the rectangles written to *n (Tight may split one into several).
+ */
 static int
-put_pixels(struct net_conn *c)
+put_rect(struct net_conn *c, const struct fb_view *fb, uint16_t x, uint16_t y,
+    uint16_t w, uint16_t h, uint32_t *n)
+{
+	int r;
+
+	switch (c->enc_preferred) {
+	case RFB_ENC_TIGHT:
+		return enc_tight(&c->tight, &c->enc_opts, &c->out, fb, &c->conv,
+		    x, y, w, h, n);
+	case RFB_ENC_ZRLE:
+		r = enc_zrle(&c->zrle, &c->out, fb, &c->conv, x, y, w, h);
+		break;
+	case RFB_ENC_TRLE:
+		r = enc_trle(&c->out, fb, &c->conv, x, y, w, h);
+		break;
+	case RFB_ENC_ZLIB:
+		if (!c->zlib.initialised && (r = zlib_enc_init(&c->zlib,
+		    c->enc_opts.compress >= 0 ? c->enc_opts.compress : 6)) != 0)
+			return r;
+		r = enc_zlib(&c->zlib, &c->out, fb, &c->conv, x, y, w, h);
+		break;
+	case RFB_ENC_HEXTILE:
+		r = enc_hextile(&c->out, fb, &c->conv, x, y, w, h);
+		break;
+	default:
+		r = enc_raw(&c->out, fb, &c->conv, x, y, w, h);
+		break;
+	}
+	if (r == 0)
+		(*n)++;
+	return r;
+}
+
+/* Appends the pixel rectangles without CopyRect; adds their number to *n. */
+static int
+put_pixels(struct net_conn *c, uint32_t *n)
 {
 	uint16_t i;
 	int r;
 
-	for (i = 0; i < c->dirty_n; i++) {
-		if (c->enc_preferred == RFB_ENC_ZRLE)
-			r = enc_zrle(&c->zrle, &c->out, &c->fb, &c->conv,
-			    c->dirty[i].x, c->dirty[i].y, c->dirty[i].w,
-			    c->dirty[i].h);
-		else
-			r = enc_raw(&c->out, &c->fb, &c->conv, c->dirty[i].x,
-			    c->dirty[i].y, c->dirty[i].w, c->dirty[i].h);
-		if (r != 0)
+	for (i = 0; i < c->dirty_n; i++)
+		if ((r = put_rect(c, &c->fb, c->dirty[i].x, c->dirty[i].y,
+		    c->dirty[i].w, c->dirty[i].h, n)) != 0)
 			return r;
-	}
 	return 0;
+}
+
+/*
+ * Appends the planned CopyRects, then each remaining piece snapshotted into
+ * the shadow and encoded from there in the viewer's encoding (what
+ * copyrect_write() does for Raw and ZRLE, for every encoding); adds the
+ * rectangles written to *n. After an error the shadow is forgotten.
+ */
+static int
+put_copyrect_update(struct net_conn *c, uint32_t *n)
+{
+	struct copyrect_state *s = &c->cr;
+	const struct copyrect_rect *p;
+	struct fb_view v;
+	size_t i;
+	int r;
+
+	if ((r = copyrect_view(s, &c->fb, &v)) != 0)
+		goto fail;
+	for (i = 0; i < s->nmoves; i++) {
+		if ((r = enc_copyrect(&c->out, &s->moves[i])) != 0)
+			goto fail;
+		(*n)++;
+	}
+	for (i = 0; i < s->npieces; i++) {
+		p = &s->pieces[i];
+		if ((r = copyrect_snapshot(s, &c->fb, p)) != 0 ||
+		    (r = put_rect(c, &v, p->x, p->y, p->w, p->h, n)) != 0)
+			goto fail;
+	}
+	s->nmoves = s->npieces = 0;
+	return 0;
+ fail:
+	copyrect_forget(s);
+	return r;
 }
 
 int
@@ -136,6 +203,8 @@ net_update_flush(struct net_conn *c)
 {
 	struct copyrect_rect rects[IPC_MAX_DAMAGE_RECTS];
 	uint16_t n = 0, i;
+	uint32_t nrects;
+	uint8_t *hdr;
 	size_t npix;
 	int r, use_cr;
 
@@ -196,16 +265,26 @@ net_update_flush(struct net_conn *c)
 			goto fail;
 		c->cursor_pending = 0;
 	}
+	/* The pixel rectangles, counted as written (Tight splits some). */
+	nrects = (uint32_t)n - (uint32_t)npix;
 	if (use_cr) {
 		debug_f("update: %zu CopyRect of %zu pixel rectangles",
 		    c->cr.nmoves, npix);
-		r = copyrect_write(&c->cr, &c->out, &c->fb, &c->conv, &c->zrle,
-		    c->enc_preferred);
+		r = put_copyrect_update(c, &nrects);
 	} else
-		r = put_pixels(c);
+		r = put_pixels(c, &nrects);
 	if (r != 0)
 		return r;
-	debug_f("update: %u rectangles, %zu bytes", n, buf_len(&c->out));
+	if (nrects > UINT16_MAX) {
+		/* Never send a wrong count (Tight splits at most 32 ways per 1080p rectangle). */
+		r = MOAT_ERR_TOO_LONG;
+		goto fail;
+	}
+	hdr = c->out.data + c->out.off;
+	hdr[2] = (uint8_t)(nrects >> 8);
+	hdr[3] = (uint8_t)nrects;
+	debug_f("update: %u rectangles, %zu bytes", (unsigned)nrects,
+	    buf_len(&c->out));
 	if (npix > 0)
 		c->pending_full = 0;
 	c->dirty_n = 0;

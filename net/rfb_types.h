@@ -28,7 +28,19 @@
 /* Encodings and pseudo-encodings */
 #define RFB_ENC_RAW			0
 #define RFB_ENC_COPYRECT		1
+#define RFB_ENC_HEXTILE			5
+#define RFB_ENC_ZLIB			6
+#define RFB_ENC_TIGHT			7
+#define RFB_ENC_TRLE			15
 #define RFB_ENC_ZRLE			16
+#define RFB_ENC_QUALITY_0		(-32)	/* .. -23: JPEG quality level 0..9 */
+#define RFB_ENC_QUALITY_9		(-23)
+#define RFB_ENC_COMPRESS_0		(-256)	/* .. -247: compression level 0..9 */
+#define RFB_ENC_COMPRESS_9		(-247)
+#define RFB_ENC_FINE_QUALITY_0		(-512)	/* .. -412: JPEG quality 0..100 */
+#define RFB_ENC_FINE_QUALITY_100	(-412)
+#define RFB_ENC_SUBSAMP_1X		(-768)	/* .. -763: JPEG subsampling */
+#define RFB_ENC_SUBSAMP_16X		(-763)
 #define RFB_ENC_CURSOR			(-239)
 #define RFB_ENC_DESKTOP_SIZE		(-223)
 #define RFB_ENC_LAST_RECT		(-224)

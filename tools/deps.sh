@@ -22,6 +22,10 @@ MOAT_DEPS_BUILD=(
 	build-essential cmake pkg-config clang libclang-rt-dev llvm
 	libssl-dev libseccomp-dev libcap-ng-dev libpam0g-dev zlib1g-dev
 	libx11-dev libxext-dev libxdamage-dev libxfixes-dev libxtst-dev
+	libsasl2-dev libkrb5-dev
+	# Tight's JPEG (TurboJPEG API); libvncclient decodes every encoder's
+	# output in tests/unit/test_enc_roundtrip.c.
+	libturbojpeg0-dev libvncserver-dev
 )
 
 # What the end-to-end tests and the demo run: an X server and clients, real

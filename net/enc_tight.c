@@ -1,0 +1,805 @@
+/*
+ * enc_tight.c - Tight encoding (RFB encoding 7, rfbproto "Tight
+ * Encoding"): each rectangle is split into subrectangles of at most
+ * TIGHT_MAX_WIDTH x (TIGHT_MAX_AREA / width) pixels, large single-colour
+ * areas are cut out and sent as fills, and each remaining subrectangle is
+ * sent as a fill (one colour), a mono bitmap (two colours, zlib stream 1),
+ * an indexed palette (up to 256 colours, stream 2), JPEG (full colour,
+ * only when the viewer sent a quality pseudo-encoding and takes 16 or 32
+ * bits per pixel), or lossless full colour (stream 0, or through the
+ * gradient filter on stream 3 when the content is smooth). The four zlib
+ * streams live as long as the connection; a stream is restarted, and the
+ * viewer told to restart its own, when its level changes or after an error.
+ * Runs in moat-net on the hot path. Reads the shared framebuffer only
+ * inside the rectangle enc_check_rect() accepted; trusts the client pixel
+ * format only after rfb_pixfmt_check() and the options only as parsed by
+ * net_client.c (each field -1 or in range).
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include <turbojpeg.h>
+
+#include "privsep/buf.h"
+#include "privsep/errors.h"
+#include "encoder.h"
+#include "enc_tile.h"
+
+#define HOST_BIG_ENDIAN	(__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__)
+
+#define MIN_TO_COMPRESS	12		/* shorter data goes without zlib */
+#define COMPACT_MAX	4194303u	/* the largest compact length */
+#define CTL_FILL	0x80
+#define CTL_JPEG	0x90
+#define CTL_FILTER	0x40		/* a filter id follows */
+#define FILTER_PALETTE	1
+#define FILTER_GRADIENT	2
+#define STREAM_FULL	0
+#define STREAM_MONO	1
+#define STREAM_INDEXED	2
+#define STREAM_GRADIENT	3
+#define DEFAULT_LEVEL	2		/* compression level without -256..-247 */
+
+/* Solid-area search (as TigerVNC's encode manager): 16x16 blocks, 2048-pixel minimum. */
+#define SOLID_BLOCK	16
+#define SOLID_MIN_AREA	2048
+
+/* Width of the columns a subrectangle with too many colours is split into. */
+#define COLUMN_W	128
+
+/* Mean absolute gradient residual per channel below which gradient pays. */
+#define GRADIENT_SMOOTH	12
+
+/* zlib levels per compression level: indexed, mono, full colour (VirtualGL's findings, as TigerVNC uses them). */
+static const struct {
+	uint8_t idx, mono, raw;
+} zconf[10] = {
+	{ 0, 0, 0 }, { 1, 1, 1 }, { 3, 3, 2 }, { 5, 5, 2 }, { 6, 7, 3 },
+	{ 7, 8, 4 }, { 7, 8, 5 }, { 8, 9, 6 }, { 9, 9, 7 }, { 9, 9, 9 }
+};
+
+/* JPEG quality and subsampling per quality level 0..9 (TigerVNC's table). */
+static const struct {
+	uint8_t quality;
+	uint8_t samp;	/* ENC_SUBSAMP_* */
+} jconf[10] = {
+	{ 15, ENC_SUBSAMP_4X }, { 29, ENC_SUBSAMP_4X }, { 41, ENC_SUBSAMP_4X },
+	{ 42, ENC_SUBSAMP_2X }, { 62, ENC_SUBSAMP_2X }, { 77, ENC_SUBSAMP_2X },
+	{ 79, ENC_SUBSAMP_NONE }, { 86, ENC_SUBSAMP_NONE },
+	{ 92, ENC_SUBSAMP_NONE }, { 100, ENC_SUBSAMP_NONE }
+};
+
+/* One encoding job: the connection's state plus what this rectangle needs. */
+struct job {
+	struct tight_state *t;
+	const struct enc_opts *o;
+	struct buf *out;
+	const struct fb_view *fb;
+	const struct pixconv *pc;
+	int level;		/* compression level 0..9 */
+	int jpeg;		/* full colour goes as JPEG */
+	int tpix24;		/* TPIXELs are 3 bytes R, G, B */
+	uint32_t mask;		/* source colour bits */
+	uint32_t *nrects;
+	struct enc_palette pal;
+};
+
+void
+enc_opts_clear(struct enc_opts *o)
+{
+	o->quality = o->fine_quality = o->subsampling = o->compress = -1;
+}
+
+int
+enc_opts_jpeg(const struct enc_opts *o, int bpp)
+{
+	/* As TigerVNC: any of the three asks for JPEG; 8 bpp never gets it. */
+	if (bpp < 16)
+		return 0;
+	return o->quality != -1 || o->fine_quality != -1 ||
+	    o->subsampling != -1;
+}
+
+void
+tight_init(struct tight_state *t)
+{
+	memset(t, 0, sizeof(*t));
+}
+
+int
+tight_prepare(struct tight_state *t)
+{
+	if (t->data == NULL && (t->data = malloc(TIGHT_DATA_MAX)) == NULL)
+		return MOAT_ERR_NOMEM;
+	if (t->tj == NULL && (t->tj = tjInitCompress()) == NULL)
+		return MOAT_ERR_NOMEM;
+	return 0;
+}
+
+void
+tight_free(struct tight_state *t)
+{
+	int i;
+
+	for (i = 0; i < 4; i++)
+		if (t->level[i] > 0)
+			deflateEnd(&t->zs[i]);
+	free(t->data);
+	if (t->jpeg != NULL)
+		tjFree(t->jpeg);
+	if (t->tj != NULL)
+		tjDestroy(t->tj);
+	tight_init(t);
+}
+
+static inline const uint32_t *
+src_row(const struct fb_view *fb, int x, int y)
+{
+	return (const uint32_t *)(const void *)(fb->data +
+	    (size_t)y * fb->stride + (size_t)x * 4);
+}
+
+/* Writes a compact length (1..3 bytes); returns its size. */
+static int
+put_compact(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v & 0x7f);
+	if (v <= 0x7f)
+		return 1;
+	p[0] |= 0x80;
+	p[1] = (uint8_t)(v >> 7 & 0x7f);
+	if (v <= 0x3fff)
+		return 2;
+	p[1] |= 0x80;
+	p[2] = (uint8_t)(v >> 14);
+	return 3;
+}
+
+/* Writes one client pixel value as a TPIXEL; returns the bytes written. */
+static int
+put_tpixel(const struct job *j, uint8_t *p, uint32_t v)
+{
+	const struct rfb_pixfmt *pf = &j->pc->dst;
+	int i, n = j->pc->bytes;
+
+	if (j->tpix24) {
+		p[0] = (uint8_t)(v >> pf->red_shift);
+		p[1] = (uint8_t)(v >> pf->green_shift);
+		p[2] = (uint8_t)(v >> pf->blue_shift);
+		return 3;
+	}
+	for (i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> 8 * (pf->big_endian ? n - 1 - i : i));
+	return n;
+}
+
+/* Makes stream id ready at zlib level; restarting it tells the viewer to restart its own. */
+static int
+stream_ready(struct job *j, int id, int level)
+{
+	struct tight_state *t = j->t;
+	int zr;
+
+	if (t->level[id] == level + 1)
+		return 0;
+	if (t->level[id] > 0) {
+		deflateEnd(&t->zs[id]);
+		t->level[id] = 0;
+		t->reset |= (uint8_t)(1 << id);
+	}
+	memset(&t->zs[id], 0, sizeof(t->zs[id]));
+	if ((zr = deflateInit(&t->zs[id], level)) != Z_OK)
+		return zr == Z_MEM_ERROR ? MOAT_ERR_NOMEM : MOAT_ERR_INVALID;
+	t->level[id] = level + 1;
+	return 0;
+}
+
+/* Appends a rectangle header and the control byte (with any pending stream resets). */
+static int
+put_start(struct job *j, int x, int y, int w, int h, uint8_t ctl)
+{
+	int r;
+
+	if ((r = rfb_put_rect_header(j->out, (uint16_t)x, (uint16_t)y,
+	    (uint16_t)w, (uint16_t)h, RFB_ENC_TIGHT)) != 0 ||
+	    (r = buf_put_u8(j->out, (uint8_t)(ctl | j->t->reset))) != 0)
+		return r;
+	j->t->reset = 0;
+	(*j->nrects)++;
+	return 0;
+}
+
+/* Appends len bytes of filtered data: raw when short, else compact length + zlib on stream id. */
+static int
+put_data(struct job *j, int id, const uint8_t *data, size_t len)
+{
+	struct buf *out = j->out;
+	size_t pos, clen;
+	uint8_t *p, len3[3];
+	int r, n;
+
+	if (len < MIN_TO_COMPRESS)
+		return buf_put_bytes(out, data, len);
+	if ((r = buf_put_bytes(out, "\0\0\0", 3)) != 0)
+		return r;
+	pos = buf_len(out);
+	if ((r = enc_deflate(&j->t->zs[id], data, len, out,
+	    Z_SYNC_FLUSH)) != 0)
+		return r;
+	clen = buf_len(out) - pos;
+	if (clen > COMPACT_MAX)
+		return MOAT_ERR_TOO_LONG;
+	n = put_compact(len3, (uint32_t)clen);
+	p = out->data + out->off + pos;
+	memcpy(p - 3, len3, (size_t)n);
+	memmove(p - 3 + n, p, clen);
+	out->len -= (size_t)(3 - n);
+	return 0;
+}
+
+static int
+put_fill(struct job *j, int x, int y, int w, int h, uint32_t src)
+{
+	uint8_t px[4];
+	int r, n;
+
+	n = put_tpixel(j, px, pixconv_pixel(j->pc, src));
+	if ((r = put_start(j, x, y, w, h, CTL_FILL)) != 0)
+		return r;
+	j->t->stats.fill++;
+	return buf_put_bytes(j->out, px, (size_t)n);
+}
+
+/* Mono bitmap or indexed palette from the colours in j->pal and the indices in t->data. */
+static int
+put_palette(struct job *j, int x, int y, int w, int h)
+{
+	struct enc_palette *pal = &j->pal;
+	uint8_t hdr[2 + ENC_PALETTE_MAX * 4], *d = j->t->data, *s, acc;
+	size_t hl = 0, len;
+	int r, i, row_i, nbits, mono = pal->n == 2;
+	int id = mono ? STREAM_MONO : STREAM_INDEXED;
+	int level = mono ? zconf[j->level].mono : zconf[j->level].idx;
+
+	if ((r = stream_ready(j, id, level)) != 0)
+		return r;
+	hdr[hl++] = FILTER_PALETTE;
+	hdr[hl++] = (uint8_t)(pal->n - 1);
+	for (i = 0; i < pal->n; i++)
+		hl += (size_t)put_tpixel(j, hdr + hl,
+		    pixconv_pixel(j->pc, pal->colour[i]));
+	len = (size_t)w * h;
+	if (mono) {
+		/* Pack the index bytes in place: 1 bit a pixel, rows padded. */
+		for (row_i = 0, s = d; row_i < h; row_i++) {
+			acc = 0;
+			nbits = 0;
+			for (i = 0; i < w; i++) {
+				acc = (uint8_t)(acc << 1 | *s++);
+				if (++nbits == 8) {
+					*d++ = acc;
+					acc = 0;
+					nbits = 0;
+				}
+			}
+			if (nbits != 0)
+				*d++ = (uint8_t)(acc << (8 - nbits));
+		}
+		len = (size_t)(d - j->t->data);
+	}
+	if ((r = put_start(j, x, y, w, h, (uint8_t)(id << 4 | CTL_FILTER))) != 0 ||
+	    (r = buf_put_bytes(j->out, hdr, hl)) != 0 ||
+	    (r = put_data(j, id, j->t->data, len)) != 0)
+		return r;
+	if (mono)
+		j->t->stats.mono++;
+	else
+		j->t->stats.indexed++;
+	return 0;
+}
+
+/* Converts one row of source pixels to TPIXEL bytes R, G, B. */
+static void
+row_rgb(const struct job *j, uint8_t *d, const uint32_t *src, int w)
+{
+	const struct rfb_pixfmt *pf = &j->pc->dst;
+	uint32_t v[256];
+	int i, k, n;
+
+	for (i = 0; i < w; i += n) {
+		n = w - i < 256 ? w - i : 256;
+		pixconv_values(j->pc, v, src + i, n);
+		for (k = 0; k < n; k++) {
+			*d++ = (uint8_t)(v[k] >> pf->red_shift);
+			*d++ = (uint8_t)(v[k] >> pf->green_shift);
+			*d++ = (uint8_t)(v[k] >> pf->blue_shift);
+		}
+	}
+}
+
+/*
+ * Returns 1 if the gradient filter should pay on this 24-bit area: the
+ * mean absolute prediction error over a sample of rows is small.
+ */
+static int
+gradient_pays(const struct job *j, int x, int y, int w, int h)
+{
+	uint8_t a[TIGHT_MAX_WIDTH * 3], b[TIGHT_MAX_WIDTH * 3];
+	uint64_t err = 0, n = 0;
+	int row, i, e, step;
+
+	if (w < 8 || h < 8)
+		return 0;
+	step = h / 8 < 1 ? 1 : h / 8;
+	for (row = 1; row < h; row += step) {
+		row_rgb(j, a, src_row(j->fb, x, y + row - 1), w);
+		row_rgb(j, b, src_row(j->fb, x, y + row), w);
+		for (i = 3; i < w * 3; i++) {
+			e = (int)a[i] + b[i - 3] - a[i - 3];
+			e = e < 0 ? 0 : e > 255 ? 255 : e;
+			e = b[i] - e;
+			err += (uint64_t)(e < 0 ? -e : e);
+		}
+		n += (uint64_t)(w - 1) * 3;
+	}
+	return n > 0 && err < n * GRADIENT_SMOOTH;
+}
+
+/* Lossless full colour: the copy filter, or the gradient filter on smooth 24-bit content. */
+static int
+put_full(struct job *j, int x, int y, int w, int h)
+{
+	uint8_t prev[TIGHT_MAX_WIDTH * 3], cur[TIGHT_MAX_WIDTH * 3];
+	uint8_t *d = j->t->data, hdr[1];
+	size_t rowlen, len;
+	int r, row, i, e, gradient, id;
+
+	gradient = j->tpix24 && j->level >= 2 && gradient_pays(j, x, y, w, h);
+	id = gradient ? STREAM_GRADIENT : STREAM_FULL;
+	if ((r = stream_ready(j, id, zconf[j->level].raw)) != 0)
+		return r;
+	rowlen = (size_t)w * (j->tpix24 ? 3 : j->pc->bytes);
+	if (gradient) {
+		/* P = left + above - above-left per channel, clamped; first column: above. */
+		memset(prev, 0, rowlen);
+		for (row = 0; row < h; row++, d += rowlen) {
+			row_rgb(j, cur, src_row(j->fb, x, y + row), w);
+			for (i = 0; i < 3; i++)
+				d[i] = (uint8_t)(cur[i] - prev[i]);
+			for (i = 3; i < (int)rowlen; i++) {
+				e = (int)prev[i] + cur[i - 3] - prev[i - 3];
+				e = e < 0 ? 0 : e > 255 ? 255 : e;
+				d[i] = (uint8_t)(cur[i] - e);
+			}
+			memcpy(prev, cur, rowlen);
+		}
+	} else if (j->tpix24) {
+		for (row = 0; row < h; row++, d += rowlen)
+			row_rgb(j, d, src_row(j->fb, x, y + row), w);
+	} else {
+		for (row = 0; row < h; row++, d += rowlen)
+			pixconv_row(j->pc, d, src_row(j->fb, x, y + row), w);
+	}
+	len = (size_t)(d - j->t->data);
+	if (gradient) {
+		hdr[0] = FILTER_GRADIENT;
+		if ((r = put_start(j, x, y, w, h,
+		    (uint8_t)(id << 4 | CTL_FILTER))) != 0 ||
+		    (r = buf_put_bytes(j->out, hdr, 1)) != 0)
+			return r;
+		j->t->stats.gradient++;
+	} else {
+		if ((r = put_start(j, x, y, w, h, (uint8_t)(id << 4))) != 0)
+			return r;
+		j->t->stats.full++;
+	}
+	return put_data(j, id, j->t->data, len);
+}
+
+/* Returns the TurboJPEG pixel format that reads the framebuffer's pixels in place, or -1. */
+static int
+tj_format(const struct fb_format *f)
+{
+	int pos[3], k, c;
+	uint32_t m[3] = { f->red_mask, f->green_mask, f->blue_mask };
+
+	for (c = 0; c < 3; c++) {
+		for (k = 0; k < 4 && m[c] != (uint32_t)0xff << (8 * k); k++)
+			;
+		if (k == 4)
+			return -1;
+		pos[c] = HOST_BIG_ENDIAN ? 3 - k : k;	/* byte offset in memory */
+	}
+	if (pos[0] == 0 && pos[1] == 1 && pos[2] == 2)
+		return TJPF_RGBX;
+	if (pos[0] == 2 && pos[1] == 1 && pos[2] == 0)
+		return TJPF_BGRX;
+	if (pos[0] == 3 && pos[1] == 2 && pos[2] == 1)
+		return TJPF_XBGR;
+	if (pos[0] == 1 && pos[1] == 2 && pos[2] == 3)
+		return TJPF_XRGB;
+	return -1;
+}
+
+/* Full colour as JPEG, straight from the framebuffer when TurboJPEG reads its layout. */
+static int
+put_jpeg(struct job *j, int x, int y, int w, int h)
+{
+	static const int tjsamp[6] = { TJSAMP_444, TJSAMP_420, TJSAMP_422,
+	    TJSAMP_GRAY, TJSAMP_420, TJSAMP_420 };
+	struct tight_state *t = j->t;
+	const struct enc_opts *o = j->o;
+	const unsigned char *src;
+	unsigned long size, need;
+	uint8_t len3[3];
+	int r, q = 75, samp = ENC_SUBSAMP_4X, pf, pitch, row, flags, n;
+	unsigned char *nb;
+
+	if (o->quality >= 0 && o->quality <= 9) {
+		q = jconf[o->quality].quality;
+		samp = jconf[o->quality].samp;
+	}
+	if (o->fine_quality >= 0 && o->fine_quality <= 100)
+		q = o->fine_quality < 1 ? 1 : o->fine_quality;
+	if (o->subsampling >= 0 && o->subsampling <= ENC_SUBSAMP_16X)
+		samp = o->subsampling;
+	if (t->tj == NULL && (t->tj = tjInitCompress()) == NULL)
+		return MOAT_ERR_NOMEM;
+	need = tjBufSize(w, h, tjsamp[samp]);
+	if (need == (unsigned long)-1)
+		return MOAT_ERR_INVALID;
+	if (need > t->jpeg_cap) {
+		if ((nb = tjAlloc((int)need)) == NULL)
+			return MOAT_ERR_NOMEM;
+		if (t->jpeg != NULL)
+			tjFree(t->jpeg);
+		t->jpeg = nb;
+		t->jpeg_cap = need;
+	}
+	if ((pf = tj_format(&j->fb->fmt)) >= 0) {
+		src = (const unsigned char *)src_row(j->fb, x, y);
+		pitch = (int)j->fb->stride;
+	} else {
+		/* Unusual layouts: 8-bit R, G, B through the client conversion's channels. */
+		for (row = 0; row < h; row++)
+			row_rgb(j, t->data + (size_t)row * w * 3,
+			    src_row(j->fb, x, y + row), w);
+		src = t->data;
+		pitch = w * 3;
+		pf = TJPF_RGB;
+	}
+	flags = TJFLAG_NOREALLOC | (q < 96 ? TJFLAG_FASTDCT : TJFLAG_ACCURATEDCT);
+	size = t->jpeg_cap;
+	if (tjCompress2(t->tj, src, w, pitch, h, pf, &t->jpeg, &size,
+	    tjsamp[samp], q, flags) != 0)
+		return MOAT_ERR_INVALID;
+	if (size > COMPACT_MAX || size > t->jpeg_cap)
+		return MOAT_ERR_TOO_LONG;
+	n = put_compact(len3, (uint32_t)size);
+	if ((r = put_start(j, x, y, w, h, CTL_JPEG)) != 0 ||
+	    (r = buf_put_bytes(j->out, len3, (size_t)n)) != 0 ||
+	    (r = buf_put_bytes(j->out, t->jpeg, size)) != 0)
+		return r;
+	t->stats.jpeg++;
+	return 0;
+}
+
+/* The most colours worth a palette for an area (TigerVNC's rule). */
+static int
+max_colours(const struct job *j, int area)
+{
+	int divisor, maxc;
+
+	divisor = j->o->compress < 0 ? DEFAULT_LEVEL * 8 : j->o->compress * 8;
+	if (divisor < 4)
+		divisor = 4;
+	maxc = area / divisor;
+	if (j->jpeg)
+		maxc = j->o->compress >= 0 && j->o->compress < 2 ? 24 : 96;
+	if (maxc < 2)
+		maxc = 2;
+	if (maxc > ENC_PALETTE_MAX)
+		maxc = ENC_PALETTE_MAX;
+	return maxc;
+}
+
+/*
+ * Returns 1 if the area's colours fit a palette of at most max colours
+ * (left in j->pal, and each pixel's index in t->data when idx is set).
+ */
+static int
+analyse(struct job *j, int x, int y, int w, int h, int max, int idx)
+{
+	struct enc_palette *pal = &j->pal;
+	const uint32_t *row;
+	uint32_t last, c;
+	uint8_t *d = j->t->data;
+	int row_i, i, k = 0;
+
+	enc_palette_reset(pal, max);
+	last = (src_row(j->fb, x, y)[0] & j->mask) ^ 1;
+	for (row_i = 0; row_i < h; row_i++) {
+		row = src_row(j->fb, x, y + row_i);
+		for (i = 0; i < w; i++) {
+			c = row[i] & j->mask;
+			if (c != last) {
+				last = c;
+				if ((k = enc_palette_add(pal, c)) < 0)
+					return 0;
+			}
+			if (idx)
+				*d++ = (uint8_t)k;
+		}
+	}
+	return 1;
+}
+
+/* Sends an area whose colours and indices analyse() just found. */
+static int
+put_paletted(struct job *j, int x, int y, int w, int h)
+{
+	if (j->pal.n == 1)
+		return put_fill(j, x, y, w, h, j->pal.colour[0]);
+	return put_palette(j, x, y, w, h);
+}
+
+static int
+put_fullcolour(struct job *j, int x, int y, int w, int h)
+{
+	if (j->jpeg)
+		return put_jpeg(j, x, y, w, h);
+	return put_full(j, x, y, w, h);
+}
+
+/*
+ * Sends one subrectangle (at most TIGHT_MAX_WIDTH wide, TIGHT_MAX_AREA
+ * pixels). One with too many colours for a palette is looked at in
+ * columns of COLUMN_W: runs of columns that still fit a palette go as
+ * such, the others as full colour, so a photo does not take the text
+ * beside it into JPEG.
+ */
+static int
+put_subrect(struct job *j, int x, int y, int w, int h)
+{
+	uint8_t full[TIGHT_MAX_WIDTH / COLUMN_W + 1];
+	int n, k, a, b, cw, r;
+
+	if (analyse(j, x, y, w, h, max_colours(j, w * h), 1))
+		return put_paletted(j, x, y, w, h);
+	if (w <= COLUMN_W)
+		return put_fullcolour(j, x, y, w, h);
+	n = (w + COLUMN_W - 1) / COLUMN_W;
+	for (k = 0; k < n; k++) {
+		cw = w - k * COLUMN_W < COLUMN_W ? w - k * COLUMN_W : COLUMN_W;
+		full[k] = !analyse(j, x + k * COLUMN_W, y, cw, h,
+		    max_colours(j, cw * h), 0);
+	}
+	for (a = 0; a < n; a = b) {
+		for (b = a + 1; b < n && full[b] == full[a]; b++)
+			;
+		cw = (b == n ? w : b * COLUMN_W) - a * COLUMN_W;
+		if (full[a]) {
+			r = put_fullcolour(j, x + a * COLUMN_W, y, cw, h);
+		} else if (analyse(j, x + a * COLUMN_W, y, cw, h,
+		    max_colours(j, cw * h), 1)) {
+			r = put_paletted(j, x + a * COLUMN_W, y, cw, h);
+		} else {
+			/* Together too many colours: each column on its own. */
+			for (k = a, r = 0; k < b && r == 0; k++) {
+				cw = (k == n - 1 ? w : (k + 1) * COLUMN_W) -
+				    k * COLUMN_W;
+				(void)analyse(j, x + k * COLUMN_W, y, cw, h,
+				    max_colours(j, cw * h), 1);
+				r = put_paletted(j, x + k * COLUMN_W, y, cw, h);
+			}
+		}
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Splits an area into subrectangles within Tight's bounds. */
+static int
+put_area(struct job *j, int x, int y, int w, int h)
+{
+	int sw, sh, sx, sy, cw, ch, r;
+
+	if (w <= 0 || h <= 0)
+		return 0;
+	sw = w < TIGHT_MAX_WIDTH ? w : TIGHT_MAX_WIDTH;
+	sh = TIGHT_MAX_AREA / sw;
+	for (sy = 0; sy < h; sy += sh) {
+		ch = h - sy < sh ? h - sy : sh;
+		for (sx = 0; sx < w; sx += sw) {
+			cw = w - sx < sw ? w - sx : sw;
+			if ((r = put_subrect(j, x + sx, y + sy, cw, ch)) != 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/* Returns 1 if the w x h block at (x, y) is all colour c. */
+static int
+block_is(const struct job *j, int x, int y, int w, int h, uint32_t c)
+{
+	const uint32_t *row;
+	int r, i;
+
+	for (r = 0; r < h; r++) {
+		row = src_row(j->fb, x, y + r);
+		for (i = 0; i < w; i++)
+			if ((row[i] & j->mask) != c)
+				return 0;
+	}
+	return 1;
+}
+
+/*
+ * Finds the largest area of colour c that starts with the solid block at
+ * (x, y) and lies inside [x, x2) x [y, y2): grows it block by block to
+ * the right and down (keeping the best area), then pixel by pixel.
+ */
+static void
+grow_solid(const struct job *j, int x, int y, int x2, int y2, uint32_t c,
+    int *rw, int *rh)
+{
+	int w, h, bw, bh, cw = x2 - x, ch, tw, th;
+	int64_t best = 0;
+
+	/* Widest run of solid blocks on the first block row. */
+	bh = y2 - y < SOLID_BLOCK ? y2 - y : SOLID_BLOCK;
+	for (w = 0; w < cw; w += bw) {
+		bw = cw - w < SOLID_BLOCK ? cw - w : SOLID_BLOCK;
+		if (!block_is(j, x + w, y, bw, bh, c))
+			break;
+	}
+	cw = w;
+	*rw = cw;
+	*rh = bh;
+	/* Down block row by block row, narrowing to what stays solid. */
+	for (h = 0; h < y2 - y && cw > 0; h += bh) {
+		bh = y2 - y - h < SOLID_BLOCK ? y2 - y - h : SOLID_BLOCK;
+		for (w = 0; w < cw; w += bw) {
+			bw = cw - w < SOLID_BLOCK ? cw - w : SOLID_BLOCK;
+			if (!block_is(j, x + w, y + h, bw, bh, c))
+				break;
+		}
+		cw = w;
+		if (cw > 0 && (int64_t)cw * (h + bh) > best) {
+			best = (int64_t)cw * (h + bh);
+			*rw = cw;
+			*rh = h + bh;
+		}
+	}
+	/* Then single rows below and single columns to the right. */
+	tw = *rw;
+	th = *rh;
+	for (ch = th; y + ch < y2 && block_is(j, x, y + ch, tw, 1, c); ch++)
+		;
+	th = ch;
+	for (w = tw; x + w < x2 && block_is(j, x + w, y, 1, th, c); w++)
+		;
+	*rw = w;
+	*rh = th;
+}
+
+/* Sends a single-colour area as fills within Tight's bounds. */
+static int
+put_solid_fill(struct job *j, int x, int y, int w, int h, uint32_t c)
+{
+	int sw, sh, sx, sy, cw, ch, r;
+
+	sw = w < TIGHT_MAX_WIDTH ? w : TIGHT_MAX_WIDTH;
+	sh = TIGHT_MAX_AREA / sw;
+	for (sy = 0; sy < h; sy += sh) {
+		ch = h - sy < sh ? h - sy : sh;
+		for (sx = 0; sx < w; sx += sw) {
+			cw = w - sx < sw ? w - sx : sw;
+			if ((r = put_fill(j, x + sx, y + sy, cw, ch, c)) != 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Sends the area, cutting out single-colour areas of at least
+ * SOLID_MIN_AREA pixels as fills (at most TIGHT_MAX_AREA each) and
+ * recursing on what surrounds them; depth bounds the recursion.
+ */
+static int
+put_solid_split(struct job *j, int x, int y, int w, int h, int depth)
+{
+	int bx, by, bw, bh, sw, sh, r;
+	uint32_t c;
+
+	if ((int64_t)w * h < SOLID_MIN_AREA || depth > 16)
+		return put_area(j, x, y, w, h);
+	for (by = y; by < y + h; by += SOLID_BLOCK) {
+		bh = y + h - by < SOLID_BLOCK ? y + h - by : SOLID_BLOCK;
+		for (bx = x; bx < x + w; bx += SOLID_BLOCK) {
+			bw = x + w - bx < SOLID_BLOCK ? x + w - bx : SOLID_BLOCK;
+			c = src_row(j->fb, bx, by)[0] & j->mask;
+			if (!block_is(j, bx, by, bw, bh, c))
+				continue;
+			grow_solid(j, bx, by, x + w, y + h, c, &sw, &sh);
+			if ((int64_t)sw * sh < SOLID_MIN_AREA)
+				continue;
+			/* Above the solid area: whole rows; left and right of it; below it. */
+			if ((r = put_area(j, x, y, w, by - y)) != 0 ||
+			    (r = put_solid_split(j, x, by, bx - x, sh,
+			    depth + 1)) != 0 ||
+			    (r = put_solid_fill(j, bx, by, sw, sh, c)) != 0 ||
+			    (r = put_solid_split(j, bx + sw, by,
+			    x + w - bx - sw, sh, depth + 1)) != 0 ||
+			    (r = put_solid_split(j, x, by + sh, w,
+			    y + h - by - sh, depth + 1)) != 0)
+				return r;
+			return 0;
+		}
+	}
+	return put_area(j, x, y, w, h);
+}
+
+int
+enc_tight(struct tight_state *t, const struct enc_opts *o, struct buf *out,
+    const struct fb_view *fb, const struct pixconv *pc, uint16_t x, uint16_t y,
+    uint16_t w, uint16_t h, uint32_t *nrects)
+{
+	const struct rfb_pixfmt *pf = &pc->dst;
+	struct job *j;
+	size_t start;
+	uint32_t n0 = *nrects;
+	int r, i;
+
+	if ((r = enc_check_rect(fb, x, y, w, h)) != 0)
+		return r;
+	if (pc->src.red_mask != fb->fmt.red_mask ||
+	    pc->src.green_mask != fb->fmt.green_mask ||
+	    pc->src.blue_mask != fb->fmt.blue_mask)
+		return MOAT_ERR_INVALID;
+	if (w == 0 || h == 0)
+		return 0;
+	if (t->data == NULL && (t->data = malloc(TIGHT_DATA_MAX)) == NULL)
+		return MOAT_ERR_NOMEM;
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return MOAT_ERR_NOMEM;
+	j->t = t;
+	j->o = o;
+	j->out = out;
+	j->fb = fb;
+	j->pc = pc;
+	j->nrects = nrects;
+	j->level = o->compress >= 0 && o->compress <= 9 ? o->compress :
+	    DEFAULT_LEVEL;
+	j->jpeg = enc_opts_jpeg(o, pf->bpp);
+	j->tpix24 = pf->bpp == 32 && pf->depth == 24 && pf->red_max == 255 &&
+	    pf->green_max == 255 && pf->blue_max == 255;
+	j->mask = pc->src_mask;
+	start = buf_len(out);
+	r = put_solid_split(j, x, y, w, h, 0);
+	if (r != 0) {
+		/*
+		 * Leave out as it was. The viewer never sees what the streams
+		 * took (nor a reset announced) in this call, so every stream
+		 * starts afresh, and the next Tight rectangle tells the viewer
+		 * to restart all of its own.
+		 */
+		out->len = out->off + start;
+		*nrects = n0;
+		for (i = 0; i < 4; i++) {
+			if (t->level[i] > 0 &&
+			    deflateReset(&t->zs[i]) != Z_OK) {
+				deflateEnd(&t->zs[i]);
+				t->level[i] = 0;
+			}
+		}
+		t->reset = 0x0f;
+	}
+	free(j);
+	return r;
+}
