@@ -28,7 +28,7 @@ check(int r, const char *err, const char *fname)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct config_origin o[32];
+	struct config_origin o[CONFIG_PARAMS_MAX];
 	struct moat_config c;
 	char err[1024];
 	int r;

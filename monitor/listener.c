@@ -4,6 +4,15 @@
  * moat-session registrations as coming from the user the kernel reports
  * (SO_PEERCRED), and serves a viewer only the desktop registered by the
  * very user the monitor authenticated.
+ *
+ * At accept time, before any RFB byte, it applies IpClientAddresses, the
+ * blacklist (policy/penalty.h: counters of failed authentications and
+ * penalties per address and per user name, fed by the monitors' outcome
+ * messages and exit statuses) and the caps on connections not yet
+ * authenticated (docs/access-control.md). A blacklisted or capped viewer
+ * is refused with an RFB failure reason; the few bytes of that exchange
+ * are read without blocking the accept loop and only compared, never
+ * parsed further.
  */
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -14,6 +23,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -22,9 +32,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "listener.h"
+#include "policy/ip_filter.h"
+#include "policy/penalty.h"
+#include "privsep/buf.h"
 #include "privsep/errors.h"
 #include "privsep/ipc.h"
 #include "privsep/ipc_msg.h"
@@ -32,6 +46,9 @@
 
 #define MAX_SESSIONS	64
 #define MAX_MONITORS	1000
+#define MAX_REFUSALS	64	/* viewers being told why they are refused */
+#define REFUSAL_VERSION_MS	5000	/* for the viewer's ProtocolVersion */
+#define REFUSAL_DRAIN_MS	2000	/* reading what it sends after the reason */
 
 struct session_reg {
 	int fd;
@@ -44,11 +61,56 @@ struct session_reg {
 struct monitor_ref {
 	int fd;
 	pid_t pid;
+	struct penalty_key akey;	/* its address in the blacklist (len 0: exempt) */
+	struct penalty_key source;	/* its address or /64, for PerSourceMaxStartups */
+	char addr[INET6_ADDRSTRLEN];	/* for logs */
+	int outcome;			/* IPC_OUTCOME_* once reported; 0 before */
+	int probation;			/* the probation attempt of its address */
+};
+
+enum refusal_state {
+	REFUSAL_FREE = 0,
+	REFUSAL_VERSION,	/* sent ours; reading the viewer's 12 bytes */
+	REFUSAL_DRAIN,		/* sent the reason and FIN; reading until EOF */
+};
+
+/* A viewer refused at accept time, told why without blocking the loop. */
+struct refusal {
+	int fd;
+	enum refusal_state state;
+	int64_t deadline_ms;
+	size_t got;
+	uint8_t version[12];
+	const char *reason;	/* static text */
 };
 
 static struct session_reg sessions[MAX_SESSIONS];
 static struct monitor_ref monitors[MAX_MONITORS];
+static struct refusal refusals[MAX_REFUSALS];
 static uint32_t next_channel_id = 1;
+
+/*
+ * The blacklist. A monitor is a fork of the listener, so it holds a copy
+ * of the user table as of its accept (listener_check_user()).
+ */
+static struct penalty_entry addr_slots[PENALTY_ADDR_SLOTS];
+static struct penalty_entry user_slots[PENALTY_USER_SLOTS];
+static struct penalty_table addr_table, user_table;
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t
+now_s(void)
+{
+	return now_ms() / 1000;
+}
 
 int
 listener_open(const struct moat_config *cfg, int *tcp_fd, int *sess_fd,
@@ -176,10 +238,206 @@ count_monitors(void)
 	return n;
 }
 
+/* Connections not yet authenticated: in all, and from source. */
+static void
+count_unauthenticated(const struct penalty_key *source, unsigned *all,
+    unsigned *same)
+{
+	int i;
+
+	*all = *same = 0;
+	for (i = 0; i < MAX_MONITORS; i++) {
+		if (monitors[i].pid <= 0 || monitors[i].outcome == IPC_OUTCOME_SUCCESS)
+			continue;
+		(*all)++;
+		if (monitors[i].source.len == source->len &&
+		    memcmp(monitors[i].source.b, source->b, source->len) == 0)
+			(*same)++;
+	}
+}
+
+static void
+end_refusal(struct refusal *rf)
+{
+	close(rf->fd);
+	memset(rf, 0, sizeof(*rf));
+	rf->fd = -1;
+}
+
+/*
+ * Starts refusing fd with reason: sends the server ProtocolVersion now;
+ * the reason follows once the viewer sent its own (on_refusal_io). Without
+ * a free slot the connection is just closed.
+ */
+static void
+refuse_rfb(int fd, const char *reason)
+{
+	static const char version[] = "RFB 003.008\n";
+	int i, fl;
+
+	for (i = 0; i < MAX_REFUSALS; i++)
+		if (refusals[i].state == REFUSAL_FREE)
+			break;
+	if (i == MAX_REFUSALS || (fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1 ||
+	    write(fd, version, sizeof(version) - 1) !=
+	    (ssize_t)(sizeof(version) - 1)) {
+		close(fd);
+		return;
+	}
+	refusals[i] = (struct refusal){ fd, REFUSAL_VERSION,
+	    now_ms() + REFUSAL_VERSION_MS, 0, { 0 }, reason };
+}
+
+/*
+ * The viewer's ProtocolVersion is in: RFB 3.7 and later get a security
+ * type count of 0 and the reason, 3.3 the security type 0 (failure) and
+ * the reason. Then FIN, and what the viewer still sends is read and
+ * dropped, so that closing does not reset the connection before the
+ * viewer has read the reason.
+ */
+static void
+send_refusal(struct refusal *rf)
+{
+	uint8_t storage[16 + IPC_MAX_REASON];
+	unsigned minor = 0, i;
+	struct buf b;
+	int r;
+
+	if (memcmp(rf->version, "RFB 003.", 8) != 0 || rf->version[11] != '\n') {
+		end_refusal(rf);
+		return;
+	}
+	for (i = 8; i < 11; i++) {
+		if (rf->version[i] < '0' || rf->version[i] > '9') {
+			end_refusal(rf);
+			return;
+		}
+		minor = minor * 10 + (unsigned)(rf->version[i] - '0');
+	}
+	buf_init_fixed(&b, storage, sizeof(storage));
+	r = minor >= 7 ? buf_put_u8(&b, 0) : buf_put_u32(&b, 0);
+	if (r != 0 || buf_put_string(&b, rf->reason, strlen(rf->reason)) != 0 ||
+	    write(rf->fd, buf_ptr(&b), buf_len(&b)) != (ssize_t)buf_len(&b) ||
+	    shutdown(rf->fd, SHUT_WR) != 0) {
+		end_refusal(rf);
+		return;
+	}
+	rf->state = REFUSAL_DRAIN;
+	rf->deadline_ms = now_ms() + REFUSAL_DRAIN_MS;
+}
+
+static void
+on_refusal_io(struct refusal *rf)
+{
+	uint8_t junk[512];
+	ssize_t n;
+
+	if (rf->state == REFUSAL_VERSION)
+		n = read(rf->fd, rf->version + rf->got,
+		    sizeof(rf->version) - rf->got);
+	else
+		n = read(rf->fd, junk, sizeof(junk));
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		end_refusal(rf);
+		return;
+	}
+	if (rf->state == REFUSAL_VERSION) {
+		rf->got += (size_t)n;
+		if (rf->got == sizeof(rf->version))
+			send_refusal(rf);
+	}
+}
+
+/* Ends the refusals whose time is up; returns the poll timeout for the next. */
+static int
+expire_refusals(void)
+{
+	int64_t now = now_ms(), next = -1;
+	int i;
+
+	for (i = 0; i < MAX_REFUSALS; i++) {
+		if (refusals[i].state == REFUSAL_FREE)
+			continue;
+		if (now >= refusals[i].deadline_ms) {
+			end_refusal(&refusals[i]);
+			continue;
+		}
+		if (next == -1 || refusals[i].deadline_ms - now < next)
+			next = refusals[i].deadline_ms - now;
+	}
+	return (int)next;
+}
+
+/*
+ * IpClientAddresses, then the blacklist, then the caps. Returns 1 if the
+ * connection may go on (a monitor is forked), 0 if it was refused (and fd
+ * closed or handed to the refusal table).
+ */
+static int
+admit(const struct moat_config *cfg, int fd, const struct sockaddr_storage *ss,
+    socklen_t sl, const char *peer, struct monitor_ref *mr)
+{
+	struct ip_addr a;
+	char rule[IP_RULE_TEXT_MAX];
+	unsigned all, same;
+	int64_t left;
+	int idx;
+
+	if (ip_addr_from_sockaddr((const struct sockaddr *)ss, sl, &a) != 0) {
+		error_f("refused connection from %s: not an IP address", peer);
+		close(fd);
+		return 0;
+	}
+	if (ip_filter_match(&cfg->ip_client_filter, &a, &idx) == IP_ACTION_DENY) {
+		ip_rule_format(&cfg->ip_client_filter.rule[idx], rule, sizeof(rule));
+		info_f("refused connection from %s: IpClientAddresses rule %d (%s)",
+		    peer, idx + 1, rule);
+		close(fd);	/* not one byte */
+		return 0;
+	}
+	ip_addr_format(&a, mr->addr, sizeof(mr->addr));
+	penalty_key_addr(&mr->akey, &a, &cfg->blacklist_exempt_list);
+	penalty_key_addr(&mr->source, &a, NULL);
+	if ((left = penalty_blocked(&addr_table, &mr->akey, now_s())) > 0) {
+		info_f("refused connection from %s: too many authentication "
+		    "failures (blocked for %lld more seconds)", peer,
+		    (long long)left);
+		refuse_rfb(fd, LISTENER_BLOCKED_REASON);
+		return 0;
+	}
+	count_unauthenticated(&mr->source, &all, &same);
+	if (all >= cfg->max_startups) {
+		info_f("refused connection from %s: %u connections are not yet "
+		    "authenticated (MaxStartups=%u)", peer, all, cfg->max_startups);
+		refuse_rfb(fd, "Too many connections are waiting to "
+		    "authenticate; try again later");
+		return 0;
+	}
+	if (same >= cfg->per_source_max_startups) {
+		info_f("refused connection from %s: %u connections from %s are "
+		    "not yet authenticated (PerSourceMaxStartups=%u)", peer, same,
+		    mr->addr, cfg->per_source_max_startups);
+		refuse_rfb(fd, "Too many connections from your address are "
+		    "waiting to authenticate; try again later");
+		return 0;
+	}
+	if (penalty_admit(&addr_table, &mr->akey, now_s(), NULL) ==
+	    PENALTY_PROBATION) {
+		mr->probation = 1;
+		info_f("blacklist: connection from %s is the probation attempt "
+		    "of %s", peer, mr->addr);
+	}
+	return 1;
+}
+
 static void
 on_accept(const struct mon_ctx *ctx, int tcp_fd, int sess_listen)
 {
 	struct sockaddr_storage ss;
+	struct monitor_ref mr;
 	socklen_t sl = sizeof(ss);
 	char peer[128];
 	int fd, sv[2], i, slot = -1, one = 1;
@@ -198,18 +456,20 @@ on_accept(const struct mon_ctx *ctx, int tcp_fd, int sess_listen)
 		close(fd);
 		return;
 	}
+	memset(&mr, 0, sizeof(mr));
+	if (!admit(ctx->cfg, fd, &ss, sl, peer, &mr))
+		return;
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	set_viewer_timeouts(fd);
 	if (ipc_socketpair(sv) != 0) {
-		close(fd);
-		return;
+		error_f("socketpair for a monitor: %s", strerror(errno));
+		goto fail;
 	}
 	if ((pid = fork()) == -1) {
 		error_f("fork: %s", strerror(errno));
-		close(fd);
 		close(sv[0]);
 		close(sv[1]);
-		return;
+		goto fail;
 	}
 	if (pid == 0) {
 		/* The monitor keeps only its client and its listener channel. */
@@ -222,6 +482,9 @@ on_accept(const struct mon_ctx *ctx, int tcp_fd, int sess_listen)
 		for (i = 0; i < MAX_MONITORS; i++)
 			if (monitors[i].fd > 0)
 				close(monitors[i].fd);
+		for (i = 0; i < MAX_REFUSALS; i++)
+			if (refusals[i].state != REFUSAL_FREE)
+				close(refusals[i].fd);
 		signal(SIGCHLD, SIG_DFL);
 		{
 			sigset_t all;
@@ -233,8 +496,14 @@ on_accept(const struct mon_ctx *ctx, int tcp_fd, int sess_listen)
 	}
 	close(fd);
 	close(sv[1]);
-	monitors[slot].fd = sv[0];
-	monitors[slot].pid = pid;
+	mr.fd = sv[0];
+	mr.pid = pid;
+	monitors[slot] = mr;
+	return;
+fail:
+	if (mr.probation)
+		penalty_end_probation(&addr_table, &mr.akey);
+	close(fd);
 }
 
 static void
@@ -313,6 +582,87 @@ attach_reply(int fd, int ok, const char *reason)
 	(void)ipc_msg_send_attach_result(fd, &res, -1);
 }
 
+/* Counts one failure or penalty of mr's address (and of user, if any). */
+static void
+count_failure(struct monitor_ref *mr, const char *what, const char *user)
+{
+	struct penalty_status st, ust;
+	struct penalty_key uk;
+	char esc[300];
+	int64_t now = now_s();
+
+	mr->probation = 0;
+	if (addr_table.threshold == 0)
+		return;
+	if (penalty_fail(&addr_table, &mr->akey, now, &st) != 0)
+		warn_f("blacklist: table full of blocked addresses: %s from %s "
+		    "is not counted", what, mr->addr);
+	else if (mr->akey.len == 0)
+		info_f("blacklist: %s from %s (exempt: not counted)", what,
+		    mr->addr);
+	else
+		info_f("blacklist: %s from %s (%u counted)", what, mr->addr,
+		    st.failures);
+	if (mr->akey.len != 0 && st.blocked > 0)
+		info_f("blacklist: %s refused for %lld seconds", mr->addr,
+		    (long long)st.blocked);
+	if (user == NULL || penalty_key_user(&uk, user) != 0)
+		return;
+	log_escape(esc, sizeof(esc), user, strlen(user));
+	if (penalty_fail(&user_table, &uk, now, &ust) != 0)
+		warn_f("blacklist: table full of blocked users: %s for user "
+		    "\"%s\" is not counted", what, esc);
+	else if (ust.blocked > 0)
+		info_f("blacklist: user \"%s\" refused for %lld seconds after "
+		    "%u failures", esc, (long long)ust.blocked, ust.failures);
+}
+
+/* IPC_MON_AUTH_OUTCOME: at most one per monitor. */
+static int
+on_auth_outcome(struct monitor_ref *mr, struct ipc_msg *m)
+{
+	struct ipc_auth_outcome ao;
+	struct penalty_key uk;
+	char user[IPC_MAX_NAME + 1];
+	size_t n;
+	int r;
+
+	if ((r = ipc_msg_get_auth_outcome(&m->payload, &ao)) != 0)
+		return r;
+	if (mr->outcome != 0)
+		return MOAT_ERR_UNPERMITTED;
+	mr->outcome = ao.outcome;
+	memcpy(user, ao.user.p, ao.user.len);
+	user[ao.user.len] = '\0';
+	if (memchr(ao.user.p, '\0', ao.user.len) != NULL)
+		return MOAT_ERR_INVALID;
+	switch (ao.outcome) {
+	case IPC_OUTCOME_SUCCESS:
+		n = penalty_count(&addr_table, now_s());
+		penalty_success(&addr_table, &mr->akey);
+		if (penalty_count(&addr_table, now_s()) < n)
+			info_f("blacklist: %s cleared by a successful "
+			    "authentication", mr->addr);
+		if (penalty_key_user(&uk, user) == 0)
+			penalty_success(&user_table, &uk);
+		mr->probation = 0;
+		break;
+	case IPC_OUTCOME_FAILURE:
+		count_failure(mr, "authentication failure", user);
+		break;
+	case IPC_OUTCOME_REFUSED:
+		if (mr->probation)
+			penalty_end_probation(&addr_table, &mr->akey);
+		mr->probation = 0;
+		break;
+	case IPC_OUTCOME_PROTOCOL:
+		count_failure(mr, "penalty (protocol violation before login)",
+		    NULL);
+		break;
+	}
+	return 0;
+}
+
 static void
 on_monitor_message(struct monitor_ref *mr)
 {
@@ -326,6 +676,16 @@ on_monitor_message(struct monitor_ref *mr)
 		close(mr->fd);
 		mr->fd = -1;
 		return;
+	}
+	if (m.type == IPC_MON_AUTH_OUTCOME) {
+		if (m.fd != -1 || (r = on_auth_outcome(mr, &m)) != 0) {
+			/* A monitor is root code: this is a bug; fail closed. */
+			error_f("monitor %d sent an invalid %s; closing its "
+			    "channel", (int)mr->pid, ipc_type_name(m.type));
+			close(mr->fd);
+			mr->fd = -1;
+		}
+		goto out;
 	}
 	if (m.type != IPC_MON_ATTACH_SESSION || m.fd == -1 ||
 	    ipc_msg_get_attach_session(&m.payload, &req) != 0) {
@@ -357,6 +717,42 @@ out:
 	ipc_msg_clear(&m);
 }
 
+/*
+ * The penalties a monitor's exit status carries: moat-net crashed or was
+ * killed by its sandbox, broke the IPC protocol, or let the login grace
+ * time run out; a failure it exited with but never reported (its message
+ * was lost). A viewer that left before authenticating is not counted.
+ */
+static void
+on_monitor_exit(struct monitor_ref *mr, int status)
+{
+	const char *what = NULL;
+
+	if (WIFSIGNALED(status))
+		what = "monitor crash";
+	else if (WIFEXITED(status)) {
+		switch (WEXITSTATUS(status)) {
+		case MON_EXIT_CRASH:
+			what = "penalty (moat-net crashed)";
+			break;
+		case MON_EXIT_IPC:
+			what = "penalty (moat-net broke the IPC protocol)";
+			break;
+		case MON_EXIT_GRACE:
+			what = "penalty (login grace time exceeded)";
+			break;
+		case MON_EXIT_AUTH_FAILED:
+			if (mr->outcome == 0)
+				what = "authentication failure";
+			break;
+		}
+	}
+	if (what != NULL)
+		count_failure(mr, what, NULL);
+	else if (mr->probation)
+		penalty_end_probation(&addr_table, &mr->akey);
+}
+
 static void
 reap_monitors(void)
 {
@@ -367,9 +763,15 @@ reap_monitors(void)
 		for (i = 0; i < MAX_MONITORS; i++) {
 			if (monitors[i].pid != pid)
 				continue;
+			/* Its last message (the outcome) may still be queued. */
+			while (monitors[i].fd > 0 && monitors[i].outcome == 0 &&
+			    poll(&(struct pollfd){ monitors[i].fd, POLLIN, 0 }, 1,
+			    0) == 1)
+				on_monitor_message(&monitors[i]);
+			on_monitor_exit(&monitors[i], status);
 			if (monitors[i].fd > 0)
 				close(monitors[i].fd);
-			monitors[i].pid = 0;
+			memset(&monitors[i], 0, sizeof(monitors[i]));
 			monitors[i].fd = -1;
 		}
 		if (WIFSIGNALED(status))
@@ -384,14 +786,20 @@ reap_monitors(void)
 int
 listener_run(const struct mon_ctx *ctx, int tcp_fd, int sess_fd)
 {
-	struct pollfd pfd[3 + MAX_SESSIONS + MAX_MONITORS];
-	int map[3 + MAX_SESSIONS + MAX_MONITORS];
+	struct pollfd pfd[3 + MAX_SESSIONS + MAX_MONITORS + MAX_REFUSALS];
+	int map[3 + MAX_SESSIONS + MAX_MONITORS + MAX_REFUSALS];
 	struct signalfd_siginfo si;
 	sigset_t mask;
-	int sfd, n, i, k;
+	int sfd, n, i, k, kr, timeout;
 
 	for (i = 0; i < MAX_MONITORS; i++)
 		monitors[i].fd = -1;
+	for (i = 0; i < MAX_REFUSALS; i++)
+		refusals[i].fd = -1;
+	penalty_init(&addr_table, addr_slots, PENALTY_ADDR_SLOTS,
+	    ctx->cfg->blacklist_threshold, ctx->cfg->blacklist_timeout);
+	penalty_init(&user_table, user_slots, PENALTY_USER_SLOTS,
+	    ctx->cfg->blacklist_threshold, ctx->cfg->blacklist_timeout);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
 	sigaddset(&mask, SIGTERM);
@@ -421,9 +829,17 @@ listener_run(const struct mon_ctx *ctx, int tcp_fd, int sess_fd)
 				pfd[n].fd = monitors[i].fd;
 				pfd[n++].events = POLLIN;
 			}
+		kr = n;
+		timeout = expire_refusals();
+		for (i = 0; i < MAX_REFUSALS; i++)
+			if (refusals[i].state != REFUSAL_FREE) {
+				map[n] = i;
+				pfd[n].fd = refusals[i].fd;
+				pfd[n++].events = POLLIN;
+			}
 		for (i = 0; i < n; i++)
 			pfd[i].revents = 0;
-		if (poll(pfd, (nfds_t)n, -1) < 0) {
+		if (poll(pfd, (nfds_t)n, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			fatal_f("poll: %s", strerror(errno));
@@ -448,8 +864,55 @@ listener_run(const struct mon_ctx *ctx, int tcp_fd, int sess_fd)
 			if (i < k) {
 				if (sessions[map[i]].fd == pfd[i].fd)
 					on_session_message(&sessions[map[i]]);
-			} else if (monitors[map[i]].fd == pfd[i].fd)
-				on_monitor_message(&monitors[map[i]]);
+			} else if (i < kr) {
+				if (monitors[map[i]].fd == pfd[i].fd)
+					on_monitor_message(&monitors[map[i]]);
+			} else if (refusals[map[i]].state != REFUSAL_FREE &&
+			    refusals[map[i]].fd == pfd[i].fd)
+				on_refusal_io(&refusals[map[i]]);
 		}
 	}
+}
+
+/* ---- in a monitor (a fork of the listener) ---- */
+
+int
+listener_check_user(const char *user, const char *peer, char *reason,
+    size_t reasonlen)
+{
+	struct penalty_key k;
+	char esc[300];
+	int64_t left;
+
+	if (penalty_key_user(&k, user) != 0 ||
+	    (left = penalty_blocked(&user_table, &k, now_s())) <= 0)
+		return 0;
+	log_escape(esc, sizeof(esc), user, strlen(user));
+	info_f("authentication refused for user \"%s\" from %s: too many "
+	    "authentication failures (blocked for %lld more seconds)", esc,
+	    peer, (long long)left);
+	snprintf(reason, reasonlen, "%s", LISTENER_BLOCKED_REASON);
+	return MOAT_ERR_AUTH;
+}
+
+int
+listener_report_outcome(int lis_fd, int r, const char *user,
+    const char *reason)
+{
+	struct penalty_key k;
+	struct ipc_auth_outcome ao;
+	size_t n = strnlen(user, IPC_MAX_NAME);
+
+	ao.outcome = IPC_OUTCOME_FAILURE;
+	if (r == 0)
+		ao.outcome = IPC_OUTCOME_SUCCESS;
+	else if (r == MOAT_ERR_PROTOCOL)
+		ao.outcome = IPC_OUTCOME_PROTOCOL;
+	else if (r == MOAT_ERR_AUTH && reason != NULL &&
+	    strcmp(reason, LISTENER_BLOCKED_REASON) == 0 &&
+	    penalty_key_user(&k, user) == 0 &&
+	    penalty_blocked(&user_table, &k, now_s()) > 0)
+		ao.outcome = IPC_OUTCOME_REFUSED;
+	ao.user = (struct ipc_view){ (const uint8_t *)user, n };
+	return ipc_msg_send_auth_outcome(lis_fd, &ao, -1);
 }

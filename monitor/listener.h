@@ -16,4 +16,31 @@ int listener_open(const struct moat_config *cfg, int *tcp_fd, int *sess_fd,
 /* Serves until SIGTERM/SIGINT. Returns the process exit status. */
 int listener_run(const struct mon_ctx *ctx, int tcp_fd, int sess_fd);
 
+/* The reason a blacklisted viewer is shown (RFB failure reason). */
+#define LISTENER_BLOCKED_REASON	"Too many authentication failures"
+
+/*
+ * In a monitor: the user-name half of the blacklist, as the listener had
+ * it when it accepted this connection (the monitor's fork-time copy).
+ * Returns 0 if user may try to authenticate; otherwise logs the refusal
+ * (peer names the connection) and returns MOAT_ERR_AUTH with
+ * LISTENER_BLOCKED_REASON in reason. To be called once the user name is
+ * known and before any factor runs; the attempt then counts neither for
+ * the address nor for the user.
+ */
+int listener_check_user(const char *user, const char *peer, char *reason,
+    size_t reasonlen);
+
+/*
+ * In a monitor: tells the listener (lis_fd) how the authentication ended,
+ * right after it is decided, at most once per connection: r == 0 is a
+ * success (clears the address and the user), a refusal by
+ * listener_check_user() is not counted, MOAT_ERR_PROTOCOL is a penalty for
+ * the address (the viewer broke RFB before authenticating), any other r is
+ * a failure counted for the address and for user (the name tried; may be
+ * ""). Returns 0 or ipc_send()'s error.
+ */
+int listener_report_outcome(int lis_fd, int r, const char *user,
+    const char *reason);
+
 #endif

@@ -10,6 +10,7 @@
 #include "auth/auth_pam.h"
 #include "auth/auth_radius.h"
 #include "auth/vnc_password.h"
+#include "listener.h"
 #include "mon_auth.h"
 #include "privsep/errors.h"
 #include "privsep/ipc_types.h"
@@ -53,8 +54,11 @@ mon_auth_run(const struct mon_auth_env *env, const struct auth_conv *conv,
 		    MOAT_ERR_AUTH : r;
 	/* The name tried, for the failure log line; the final one on success. */
 	snprintf(user, userlen, "%s", name);
+	/* A name the blacklist holds is refused before any factor runs. */
+	if (name[0] != '\0' &&
+	    (r = listener_check_user(name, env->peer, reason, reasonlen)) != 0)
+		return r;
 	for (i = 0; i < alt->n; i++) {
-		log_escape(esc, sizeof(esc), name, strlen(name));
 		switch (alt->factor[i]) {
 		case AUTH_SCHEME_SYSTEM:
 			r = auth_pam_converse(cfg->pam_service, name,

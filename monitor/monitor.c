@@ -28,7 +28,9 @@
 #include "auth/auth_conv.h"
 #include "mon_auth.h"
 #include "mon_conv.h"
+#include "listener.h"
 #include "mon_rsa.h"
+#include "mon_sasl.h"
 #include "monitor.h"
 #include "privsep/errors.h"
 #include "privsep/ipc.h"
@@ -229,6 +231,10 @@ finish_auth(struct mon_conn *mc, int r, const char *user, const char *reason)
 	char why[256], esc[300];
 	int fd;
 
+	/* The blacklist learns every decision (policy/penalty.h). */
+	if (listener_report_outcome(mc->lis, r, user, reason) != 0)
+		error_f("could not report the authentication outcome for %s",
+		    mc->peer);
 	log_escape(esc, sizeof(esc), user, strlen(user));
 	if (r != 0) {
 		mc->exit_status = MON_EXIT_AUTH_FAILED;
@@ -407,6 +413,10 @@ mon_answer_closing(struct mon_conn *mc, struct ipc_msg *m)
 	    cl.detail.len);
 	mc->bytes_in = cl.bytes_in;
 	mc->bytes_out = cl.bytes_out;
+	/* A viewer that broke RFB before authenticating: a blacklist penalty. */
+	if (cl.reason == IPC_CLOSE_PROTOCOL && mc->phase == PHASE_PREAUTH &&
+	    !mc->auth_started)
+		(void)listener_report_outcome(mc->lis, MOAT_ERR_PROTOCOL, "", NULL);
 	mc->phase = PHASE_CLOSING;
 	return 0;
 }

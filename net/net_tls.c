@@ -3,6 +3,9 @@
  * The certificate chain and the per-connection leaf key come from the
  * monitor (trusted); the server's long-term identity key never reaches
  * this process (see SECURITY.md). The leaf key is wiped after loading.
+ * Where policy has a Certificate factor, viewers are asked for a client
+ * certificate; moat-net verifies nothing about it beyond what TLS itself
+ * does, and hands the chain to the monitor, which decides.
  */
 #include <string.h>
 
@@ -12,8 +15,22 @@
 
 #include "net_conn.h"
 #include "privsep/errors.h"
+#include "privsep/ipc_msg.h"
 #include "privsep/ipc_types.h"
 #include "privsep/log.h"
+
+/*
+ * Any client certificate is let through the handshake: whether it is
+ * trusted, and whose it is, only the monitor decides (mon_cert.c), and it
+ * also demands its own proof that the viewer holds the key.
+ */
+static int
+accept_any_client_cert(int preverify, X509_STORE_CTX *ctx)
+{
+	(void)preverify;
+	(void)ctx;
+	return 1;
+}
 
 static int
 load_chain(SSL_CTX *ctx, const char *pem)
@@ -70,6 +87,11 @@ net_tls_setup(struct net_conn *c)
 	SSL_CTX_set_num_tickets(ctx, 0);
 	if ((r = load_chain(ctx, c->init.cert_pem)) != 0)
 		goto fail;
+	if (c->init.auth_channels & IPC_AUTHCH_CLIENT_CERT) {
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, accept_any_client_cert);
+		/* Bounds what TLS buffers of the viewer's Certificate message. */
+		SSL_CTX_set_max_cert_list(ctx, IPC_MAX_CLIENT_CHAIN);
+	}
 	if ((bio = BIO_new_mem_buf(c->init.key_pem, -1)) == NULL)
 		goto fail;
 	key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
@@ -106,11 +128,59 @@ net_tls_accept(struct net_conn *c)
 	ERR_clear_error();
 	if ((r = SSL_accept(ssl)) != 1) {
 		e = ERR_peek_last_error();
-		info_f("TLS handshake failed: %s",
-		    e ? ERR_reason_error_string(e) : "connection closed");
 		SSL_free(ssl);
+		/*
+		 * A viewer that hangs up or sends an alert (it did not trust
+		 * this server's identity, say) ended the connection: no
+		 * protocol violation, for which the listener would count a
+		 * penalty. Anything else is a malformed handshake.
+		 */
+		if (e == 0 || (ERR_GET_LIB(e) == ERR_LIB_SSL &&
+		    ERR_GET_REASON(e) >= SSL_AD_REASON_OFFSET)) {
+			info_f("TLS handshake ended by the viewer: %s",
+			    e ? ERR_reason_error_string(e) : "connection closed");
+			return MOAT_ERR_EOF;
+		}
+		info_f("TLS handshake failed: %s", ERR_reason_error_string(e));
 		return MOAT_ERR_CRYPTO;
 	}
 	c->io.ssl = ssl;
+	return 0;
+}
+
+/*
+ * Frames the chain the viewer sent (leaf first) for IPC_NET_AUTH_CONVERSE:
+ * each certificate's DER as u32 length + bytes. Returns 0 with *len 0 if
+ * there is none; MOAT_ERR_TOO_LONG past NET_CLIENT_CHAIN_MAX certificates
+ * or NET_CLIENT_CERT_MAX bytes in one (the monitor's bounds).
+ */
+int
+net_tls_client_chain(struct net_conn *c, struct buf *out)
+{
+	STACK_OF(X509) *rest;
+	X509 *x;
+	uint8_t *p;
+	int i, n, len, r;
+
+	if (c->io.ssl == NULL ||
+	    (x = SSL_get0_peer_certificate(c->io.ssl)) == NULL)
+		return 0;
+	rest = SSL_get_peer_cert_chain(c->io.ssl);	/* without the leaf here */
+	n = rest != NULL ? sk_X509_num(rest) : 0;
+	for (i = -1; i < n; i++) {
+		if (i >= 0 && (x = sk_X509_value(rest, i)) == NULL)
+			return MOAT_ERR_CRYPTO;
+		if (i + 1 >= NET_CLIENT_CHAIN_MAX)
+			return MOAT_ERR_TOO_LONG;
+		if ((len = i2d_X509(x, NULL)) <= 0)
+			return MOAT_ERR_CRYPTO;
+		if (len > NET_CLIENT_CERT_MAX)
+			return MOAT_ERR_TOO_LONG;
+		if ((r = buf_put_u32(out, (uint32_t)len)) != 0 ||
+		    (r = buf_reserve(out, (size_t)len, &p)) != 0)
+			return r;
+		if (i2d_X509(x, &p) != len)
+			return MOAT_ERR_CRYPTO;
+	}
 	return 0;
 }

@@ -14,8 +14,11 @@
 #include <stdint.h>
 
 #include "auth_methods.h"
+#include "ip_filter.h"
 
 #define CONFIG_PATH_MAX 256
+/* At least config_param_count(): the size of an array of origins. */
+#define CONFIG_PARAMS_MAX 64
 
 enum config_encryption {
 	CONFIG_ENC_ALWAYS_ON = 1,	/* matches IPC_ENC_* */
@@ -68,6 +71,17 @@ struct moat_config {
 	char certificate_crl_file[CONFIG_PATH_MAX];	/* CertificateCrlFile (default "": no CRL check) */
 	int certificate_user_rule;		/* CertificateUserRule: email | upn | cn (default email) */
 	char certificate_user_domain[254];	/* CertificateUserDomain (default "": any domain) */
+	char kerberos_keytab[CONFIG_PATH_MAX];	/* KerberosKeytab (default /etc/moat/moat.keytab) */
+	char kerberos_service[64];		/* KerberosService (default vnc) */
+	char kerberos_realm[254];		/* KerberosRealm (default "": required with Kerberos) */
+	uint32_t blacklist_threshold;		/* BlacklistThreshold, 0..1000 failures (default 5; 0: off) */
+	uint32_t blacklist_timeout;		/* BlacklistTimeout seconds, 1..3600 (default 10) */
+	char blacklist_exempt[1024];		/* BlacklistExempt: ADDRESS[/PREFIX],... (default "": none) */
+	struct ip_filter blacklist_exempt_list;	/* the same, parsed */
+	char ip_client_addresses[3072];		/* IpClientAddresses: +/-ADDRESS[/PREFIX],... (default "": allow all) */
+	struct ip_filter ip_client_filter;	/* the same, parsed */
+	uint32_t max_startups;			/* MaxStartups, 1..1000 unauthenticated connections (default 10) */
+	uint32_t per_source_max_startups;	/* PerSourceMaxStartups, 1..1000 per address or /64 (default 3) */
 };
 
 /* One entry per parameter, in the order "moatd -t" prints them. */

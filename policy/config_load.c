@@ -295,7 +295,7 @@ static int
 load_policy(struct moat_config *c, struct config_origin *o, int dirfd,
     const char *dirprefix, char *err, size_t errlen)
 {
-	struct config_origin po[32];	/* first policy file setting each parameter */
+	struct config_origin po[CONFIG_PARAMS_MAX];	/* first policy file setting each parameter */
 	char dirpath[CONFIG_PATH_MAX], fpath[CONFIG_PATH_MAX];
 	char ofile[CONFIG_PATH_MAX * 4], efile[CONFIG_PATH_MAX * 4];
 	char **names = NULL, *text;
@@ -385,7 +385,7 @@ int
 config_load(struct moat_config *c, struct config_origin *o, const char *path,
     char *err, size_t errlen)
 {
-	struct config_origin lo[32];
+	struct config_origin lo[CONFIG_PARAMS_MAX];
 	struct moat_config tmp;
 	char dirprefix[CONFIG_PATH_MAX];
 	const char *base;

@@ -39,6 +39,8 @@ enum param_type {
 	PT_BOOL,	/* yes | no */
 	PT_SERVERS,	/* comma-separated ADDRESS[:PORT] or [IPv6][:PORT], at most 4 */
 	PT_DOMAIN_EMPTY,	/* DNS name or "" */
+	PT_IPRULES,	/* IpClientAddresses rules (policy/ip_filter.h), or "" */
+	PT_ADDRLIST,	/* ADDRESS[/PREFIX] list (policy/ip_filter.h), or "" */
 };
 
 enum param_id {
@@ -122,6 +124,16 @@ static const struct param params[P_COUNT] = {
 	    CONFIG_CERT_RULE_EMAIL, CONFIG_CERT_RULE_CN),
 	[P_CERTIFICATE_USER_DOMAIN] = STR(certificate_user_domain,
 	    PT_DOMAIN_EMPTY),
+	[P_KERBEROS_KEYTAB] = STR(kerberos_keytab, PT_PATH),
+	[P_KERBEROS_SERVICE] = STR(kerberos_service, PT_SERVICE),
+	[P_KERBEROS_REALM] = STR(kerberos_realm, PT_DOMAIN_EMPTY),
+	[P_BLACKLIST_THRESHOLD] = NUM(blacklist_threshold, PT_UINT, 0, 1000),
+	[P_BLACKLIST_TIMEOUT] = NUM(blacklist_timeout, PT_UINT, 1, 3600),
+	[P_BLACKLIST_EXEMPT] = STR(blacklist_exempt, PT_ADDRLIST),
+	[P_IP_CLIENT_ADDRESSES] = STR(ip_client_addresses, PT_IPRULES),
+	[P_MAX_STARTUPS] = NUM(max_startups, PT_UINT, 1, 1000),
+	[P_PER_SOURCE_MAX_STARTUPS] = NUM(per_source_max_startups, PT_UINT, 1,
+	    1000),
 };
 
 #define A_PATH		"an absolute path"
@@ -171,6 +183,28 @@ static const struct config_param_info infos[P_COUNT] = {
 	[P_CERTIFICATE_USER_RULE] = { "CertificateUserRule", "email, upn, cn" },
 	[P_CERTIFICATE_USER_DOMAIN] = { "CertificateUserDomain", "a DNS name that "
 	    "the e-mail address or UPN must end in, or empty for any" },
+	[P_KERBEROS_KEYTAB] = { "KerberosKeytab", "an absolute path (a "
+	    "root-only keytab holding the service principal's keys)" },
+	[P_KERBEROS_SERVICE] = { "KerberosService", "a service name (letters, "
+	    "digits, '.', '_', '-'): the first component of the service "
+	    "principal" },
+	[P_KERBEROS_REALM] = { "KerberosRealm", "a realm name (letters, "
+	    "digits, '.', '-', as a DNS name; case matters), or empty" },
+	[P_BLACKLIST_THRESHOLD] = { "BlacklistThreshold", "0..1000 (failed "
+	    "authentications before an address or user is refused; 0: off)" },
+	[P_BLACKLIST_TIMEOUT] = { "BlacklistTimeout", "1..3600 (seconds of "
+	    "the first refusal; doubled on each further failure, at most 3600)" },
+	[P_BLACKLIST_EXEMPT] = { "BlacklistExempt", "comma-separated "
+	    "ADDRESS[/PREFIX] (IPv4 or IPv6) never refused by the blacklist, "
+	    "or empty" },
+	[P_IP_CLIENT_ADDRESSES] = { "IpClientAddresses", "comma-separated "
+	    "rules +ADDRESS[/PREFIX] (allow), -ADDRESS[/PREFIX] (deny), + or - "
+	    "(every address), the first match deciding; empty: allow all" },
+	[P_MAX_STARTUPS] = { "MaxStartups", "1..1000 (connections not yet "
+	    "authenticated, in all)" },
+	[P_PER_SOURCE_MAX_STARTUPS] = { "PerSourceMaxStartups", "1..1000 "
+	    "(connections not yet authenticated from one IPv4 address or "
+	    "IPv6 /64)" },
 };
 
 /* Indexed by enum config_encryption. */
@@ -248,6 +282,16 @@ config_defaults(struct moat_config *c)
 	c->certificate_crl_file[0] = '\0';
 	c->certificate_user_rule = CONFIG_CERT_RULE_EMAIL;
 	c->certificate_user_domain[0] = '\0';
+	set_str(c->kerberos_keytab, sizeof(c->kerberos_keytab),
+	    "/etc/moat/moat.keytab");
+	set_str(c->kerberos_service, sizeof(c->kerberos_service), "vnc");
+	c->kerberos_realm[0] = '\0';
+	c->blacklist_threshold = 5;
+	c->blacklist_timeout = 10;
+	c->blacklist_exempt[0] = '\0';
+	c->ip_client_addresses[0] = '\0';
+	c->max_startups = 10;
+	c->per_source_max_startups = 3;
 	c->auth.n = 1;
 	c->auth.alt[0].n = 1;
 	c->auth.alt[0].factor[0] = AUTH_SCHEME_SYSTEM;
@@ -633,6 +677,22 @@ set_value(struct parse_ctx *x, struct moat_config *c, size_t id,
 	case PT_TEXT:
 		ok = valid_utf8((const unsigned char *)v, n);
 		break;
+	case PT_IPRULES:
+	case PT_ADDRLIST: {
+		char why[256];
+		struct ip_filter f;
+
+		if ((pp->type == PT_IPRULES ? ip_filter_parse(v, n, &f, why,
+		    sizeof(why)) : ip_addr_list_parse(v, n, &f, why,
+		    sizeof(why))) != 0)
+			return perr(x, "%s: %s", infos[id].name, why);
+		if (pp->type == PT_IPRULES)
+			c->ip_client_filter = f;
+		else
+			c->blacklist_exempt_list = f;
+		ok = 1;
+		break;
+	}
 	case PT_AUTH: {
 		char why[256];
 		struct auth_methods m;

@@ -424,6 +424,13 @@ static const struct field f_attach_result[] = {
 	END
 };
 
+static const struct field f_auth_outcome[] = {
+	U8_IN(ipc_auth_outcome, outcome, IPC_OUTCOME_SUCCESS,
+	    IPC_OUTCOME_PROTOCOL),
+	VIEW(ipc_auth_outcome, user, IPC_MAX_NAME),
+	END
+};
+
 static const struct field f_sess_register[] = {
 	VIEW(ipc_sess_register, display, IPC_MAX_DISPLAY_NAME),
 	U16(ipc_sess_register, width),
@@ -506,6 +513,7 @@ CODEC(IPC_NET_AUTH_ANSWER, auth_answer, NULL);
 CODEC(IPC_NET_CLOSING, net_closing, NULL);
 CODEC(IPC_MON_ATTACH_SESSION, attach_session, NULL);
 CODEC(IPC_LIS_ATTACH_RESULT, attach_result, NULL);
+CODEC(IPC_MON_AUTH_OUTCOME, auth_outcome, NULL);
 CODEC(IPC_SESS_REGISTER, sess_register, NULL);
 CODEC(IPC_SESS_CHANNEL_OPEN, sess_channel_open, NULL);
 CODEC(IPC_CAP_FRAMEBUFFER, cap_framebuffer, check_cap_framebuffer);
@@ -524,9 +532,10 @@ static const struct codec *const codecs[] = {
 	&c_net_log, &c_net_security, &c_auth_password, &c_auth_prompt,
 	&c_auth_answer, &c_auth_converse, &c_net_closing,
 	&c_rsa_decrypt, &c_attach_session,
-	&c_attach_result, &c_sess_register, &c_sess_channel_open,
+	&c_attach_result, &c_auth_outcome, &c_sess_register, &c_sess_channel_open,
 	&c_cap_framebuffer, &c_cap_update_request, &c_cap_damage, &c_cap_key,
 	&c_cap_pointer, &c_cap_clipboard, &c_cap_cursor,
+	&c_sasl_start, &c_sasl_step, &c_sasl_reply,
 };
 
 /* Encodes m into a buffer of its own and sends it with descriptor fd (or -1). */
@@ -581,6 +590,7 @@ TYPED(auth_answer)
 TYPED(net_closing)
 TYPED(attach_session)
 TYPED(attach_result)
+TYPED(auth_outcome)
 TYPED(sess_register)
 TYPED(sess_channel_open)
 TYPED(cap_framebuffer)

@@ -151,6 +151,12 @@ struct ipc_attach_result {
 	char *reason;			/* owned, <= IPC_MAX_REASON */
 };
 
+/* IPC_MON_AUTH_OUTCOME (monitor -> listener) */
+struct ipc_auth_outcome {
+	uint8_t outcome;		/* IPC_OUTCOME_* */
+	struct ipc_view user;		/* <= IPC_MAX_NAME; may be empty */
+};
+
 /* IPC_SESS_REGISTER (moat-session -> moatd) */
 struct ipc_sess_register {
 	struct ipc_view display;	/* <= IPC_MAX_DISPLAY_NAME */
@@ -293,6 +299,11 @@ int ipc_msg_send_attach_result(int sock,
     const struct ipc_attach_result *m, int fd);
 void ipc_msg_free_attach_result(struct ipc_attach_result *m);
 
+int ipc_msg_put_auth_outcome(struct buf *b, const struct ipc_auth_outcome *m);
+int ipc_msg_get_auth_outcome(struct buf *b, struct ipc_auth_outcome *m);
+int ipc_msg_send_auth_outcome(int sock, const struct ipc_auth_outcome *m,
+    int fd);
+
 int ipc_msg_put_sess_register(struct buf *b, const struct ipc_sess_register *m);
 int ipc_msg_get_sess_register(struct buf *b, struct ipc_sess_register *m);
 int ipc_msg_send_sess_register(int sock,
@@ -352,6 +363,7 @@ union ipc_msg_any {
 	struct ipc_rsa_decrypt rsa_decrypt;
 	struct ipc_attach_session attach_session;
 	struct ipc_attach_result attach_result;
+	struct ipc_auth_outcome auth_outcome;
 	struct ipc_sess_register sess_register;
 	struct ipc_sess_channel_open sess_channel_open;
 	struct ipc_cap_framebuffer cap_framebuffer;

@@ -60,6 +60,12 @@ enum ipc_type {
 	/* ---- moatd listener -> monitor ---- */
 	/* u8 ok, string reason */
 	IPC_LIS_ATTACH_RESULT = 41,
+	/* monitor -> listener: u8 outcome (IPC_OUTCOME_*), string user (the
+	 * name tried or authenticated; may be empty). Sent at most once per
+	 * connection: when the monitor decides the authentication, or when
+	 * moat-net closes for a protocol violation before authentication
+	 * started; feeds the blacklist (docs/access-control.md). No reply. */
+	IPC_MON_AUTH_OUTCOME = 42,
 
 	/* ---- moat-session <-> moatd (registration socket) ---- */
 	/* session -> moatd: string display-name, u16 width, u16 height */
@@ -116,6 +122,12 @@ enum ipc_type {
 #define IPC_PERM_CLIP_TO_CLIENT	0x08
 #define IPC_PERM_CLIP_TO_SERVER	0x10
 #define IPC_PERM_ALL		0x1f
+
+/* IPC_MON_AUTH_OUTCOME outcomes */
+#define IPC_OUTCOME_SUCCESS	1	/* authenticated: clears the address and the user */
+#define IPC_OUTCOME_FAILURE	2	/* failed: counts for the address and the user */
+#define IPC_OUTCOME_REFUSED	3	/* the user was blocked: not tried, not counted */
+#define IPC_OUTCOME_PROTOCOL	4	/* the viewer broke RFB before authenticating: a penalty */
 
 /* IPC_NET_CLOSING reasons */
 #define IPC_CLOSE_CLIENT	1	/* viewer disconnected */

@@ -44,6 +44,16 @@ MOAT_DEPS_RUNTIME=(
 	# tests/e2e/test_novnc.sh: noVNC (fetched with npm, which comes with the
 	# machine's nodejs) in headless Chromium behind a WebSocket bridge.
 	chromium websockify
+	# tests/e2e/test_certificate.sh: a smartcard (SoftHSM2 token, pkcs11-tool)
+	# and libp11's engine for CSRs signed on the token.
+	softhsm2 opensc libengine-pkcs11-openssl libp11-dev
+	# tests/e2e/test_viewer_x509none.sh: TigerVNC's Xvnc, a standard X509None server.
+	tigervnc-standalone-server
+	# The Kerberos factor: Cyrus SASL's GSSAPI mechanism (moatd); and for
+	# tests/e2e/test_kerberos.sh a throwaway MIT KDC and kinit.
+	libsasl2-modules-gssapi-mit krb5-kdc krb5-admin-server krb5-user
+	# tests/e2e/test_blacklist.sh: real attack tools against the blacklist.
+	nmap hydra
 )
 
 # Prints the package names of SET (all, build or runtime), one a line.

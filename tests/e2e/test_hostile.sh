@@ -45,7 +45,8 @@ moat_write_config "$T/etc2/moatd.conf" \
     ListenAddress=127.0.0.1 "ListenPort=$PORT2" \
     "IdentityKey=$T/etc/identity.key" "IdentityCert=$CA" \
     "EmptyRoot=$T/empty" "SessionSocket=$T/run2/session.sock" \
-    "LogFile=$T/events2.log" "NetBinary=$(moat_bin hostile_net)"
+    "LogFile=$T/events2.log" "NetBinary=$(moat_bin hostile_net)" \
+    BlacklistThreshold=0	# every case is a penalty (docs/access-control.md)
 moat_bg moatd2 "$(moat_bin moatd)" -d -f "$T/etc2/moatd.conf"
 moat_wait_port "$PORT2"
 

@@ -41,7 +41,7 @@ parse_fresh(const char *text, struct moat_config *c, struct config_origin *o)
 static void
 expect_error(const char *text, const char *want, int line)
 {
-	struct config_origin o[32];
+	struct config_origin o[CONFIG_PARAMS_MAX];
 	struct moat_config c;
 	int r = parse_fresh(text, &c, o);
 
@@ -58,7 +58,7 @@ expect_error(const char *text, const char *want, int line)
 static int
 accepts(const char *name, const char *value, struct moat_config *c)
 {
-	struct config_origin o[32];
+	struct config_origin o[CONFIG_PARAMS_MAX];
 	char text[8192];
 
 	snprintf(text, sizeof(text), "%s=%s\n", name, value);
@@ -111,6 +111,20 @@ test_defaults(void)
 	    c.certificate_crl_file[0] == '\0' &&
 	    c.certificate_user_rule == CONFIG_CERT_RULE_EMAIL &&
 	    c.certificate_user_domain[0] == '\0', "certificate defaults");
+	CHECK(strcmp(p[29].name, "KerberosKeytab") == 0 &&
+	    strcmp(p[30].name, "KerberosService") == 0 &&
+	    strcmp(p[31].name, "KerberosRealm") == 0, "%s", p[29].name);
+	CHECK(strcmp(c.kerberos_keytab, "/etc/moat/moat.keytab") == 0 &&
+	    strcmp(c.kerberos_service, "vnc") == 0 &&
+	    c.kerberos_realm[0] == '\0', "kerberos defaults");
+	CHECK(strcmp(p[32].name, "BlacklistThreshold") == 0 &&
+	    strcmp(p[35].name, "IpClientAddresses") == 0 &&
+	    strcmp(p[37].name, "PerSourceMaxStartups") == 0, "%s", p[32].name);
+	CHECK(c.blacklist_threshold == 5 && c.blacklist_timeout == 10 &&
+	    c.blacklist_exempt[0] == '\0' && c.blacklist_exempt_list.n == 0 &&
+	    c.ip_client_addresses[0] == '\0' && c.ip_client_filter.n == 0 &&
+	    c.max_startups == 10 && c.per_source_max_startups == 3,
+	    "access-control defaults");
 	CHECK(c.radius_servers[0] == '\0' && c.radius_secret_file[0] == '\0' &&
 	    strcmp(c.radius_nas_identifier, "moat") == 0 &&
 	    c.radius_timeout == 3 && c.radius_retries == 2 &&
@@ -124,7 +138,7 @@ test_defaults(void)
 		ssize_t n;
 		size_t len = 0;
 		struct moat_config c2;
-		struct config_origin o[32];
+		struct config_origin o[CONFIG_PARAMS_MAX];
 		char *line, *save;
 
 		CHECK(pipe(fds) == 0, "pipe");
@@ -193,7 +207,7 @@ static const char full_text[] =
 static void
 test_full_file(void)
 {
-	struct config_origin o[32];
+	struct config_origin o[CONFIG_PARAMS_MAX];
 	struct moat_config c;
 	int r;
 
@@ -235,7 +249,7 @@ test_errors(void)
 {
 	char big[8192], want[512];
 	struct moat_config c;
-	struct config_origin o[32];
+	struct config_origin o[CONFIG_PARAMS_MAX];
 	char *huge;
 	int r;
 
@@ -248,7 +262,10 @@ test_errors(void)
 	    "RadiusSecretFile, RadiusNasIdentifier, RadiusTimeout, "
 	    "RadiusRetries, RadiusAllowUnsigned, VncPasswordFile, "
 	    "CertificateCaFile, CertificateCrlFile, CertificateUserRule, "
-	    "CertificateUserDomain");
+	    "CertificateUserDomain, KerberosKeytab, KerberosService, "
+	    "KerberosRealm, BlacklistThreshold, BlacklistTimeout, "
+	    "BlacklistExempt, IpClientAddresses, MaxStartups, "
+	    "PerSourceMaxStartups");
 	EXPECT_ERROR("# x\nEncryption = x\n",
 	    "t.conf:2: Encryption: invalid value 'x'; allowed: AlwaysOn, "
 	    "PreferOn, AlwaysMaximum, PreferOff");
@@ -276,7 +293,10 @@ test_errors(void)
 	    "RadiusSecretFile, RadiusNasIdentifier, RadiusTimeout, "
 	    "RadiusRetries, RadiusAllowUnsigned, VncPasswordFile, "
 	    "CertificateCaFile, CertificateCrlFile, CertificateUserRule, "
-	    "CertificateUserDomain");
+	    "CertificateUserDomain, KerberosKeytab, KerberosService, "
+	    "KerberosRealm, BlacklistThreshold, BlacklistTimeout, "
+	    "BlacklistExempt, IpClientAddresses, MaxStartups, "
+	    "PerSourceMaxStartups");
 
 	/* Line length: 4096 bytes is fine, 4097 is not. */
 	memset(big, '#', 4096);
@@ -470,7 +490,7 @@ test_radius(void)
 		"1.2.3.4,1.2.3.5,1.2.3.6,1.2.3.7,1.2.3.8", "[192.0.2.1]:1812",
 		"192.0.2.1:18a2", "300.1.1.1", "[::1]x",
 	};
-	struct config_origin o[32];
+	struct config_origin o[CONFIG_PARAMS_MAX];
 	struct moat_config c;
 	char text[512], err[512];
 	size_t i;
@@ -553,6 +573,85 @@ test_vnc_password_file(void)
 	    "lines written by moatctl password)");
 }
 
+/* The Kerberos* parameters and the realm Authentication=Kerberos needs. */
+static void
+test_kerberos(void)
+{
+	static const char *const good_realms[] = {
+		"TEST.MOAT", "EXAMPLE.COM", "corp", "AD-1.EXAMPLE.ORG",
+	};
+	static const char *const bad_realms[] = {
+		"TEST MOAT", "@TEST.MOAT", "TEST.MOAT.", "A/B", "a\\b",
+		"T_EST.MOAT", "-TEST.MOAT",
+	};
+	struct config_origin o[CONFIG_PARAMS_MAX];
+	struct moat_config c;
+	char text[512], err[512];
+	size_t i;
+	int r;
+
+	config_defaults(&c);
+	memset(o, 0, sizeof(o));
+	snprintf(text, sizeof(text), "KerberosKeytab=/etc/moat/vnc.keytab\n"
+	    "KerberosService = rfb\nKerberosRealm=TEST.MOAT\n");
+	r = config_parse_text(&c, o, "t.conf", text, strlen(text), 0, err,
+	    sizeof(err));
+	CHECK(r == 0 && strcmp(c.kerberos_keytab, "/etc/moat/vnc.keytab") == 0 &&
+	    strcmp(c.kerberos_service, "rfb") == 0 &&
+	    strcmp(c.kerberos_realm, "TEST.MOAT") == 0, "%s", err);
+	CHECK(o[29].line == 1 && o[30].line == 2 && o[31].line == 3,
+	    "%u %u %u", o[29].line, o[30].line, o[31].line);
+	for (i = 0; i < sizeof(good_realms) / sizeof(good_realms[0]); i++)
+		CHECK(accepts("KerberosRealm", good_realms[i], &c) &&
+		    strcmp(c.kerberos_realm, good_realms[i]) == 0,
+		    "'%s'", good_realms[i]);
+	for (i = 0; i < sizeof(bad_realms) / sizeof(bad_realms[0]); i++)
+		CHECK(!accepts("KerberosRealm", bad_realms[i], &c),
+		    "'%s' accepted", bad_realms[i]);
+	EXPECT_ERROR("KerberosKeytab=\n", "t.conf:1: KerberosKeytab: invalid "
+	    "value ''; allowed: an absolute path (a root-only keytab holding "
+	    "the service principal's keys)");
+	EXPECT_ERROR("KerberosService=vnc/host\n", "t.conf:1: KerberosService: "
+	    "invalid value 'vnc/host'; allowed: a service name (letters, "
+	    "digits, '.', '_', '-'): the first component of the service "
+	    "principal");
+	EXPECT_ERROR("KerberosRealm=TEST@MOAT\n", "t.conf:1: KerberosRealm: "
+	    "invalid value 'TEST@MOAT'; allowed: a realm name (letters, "
+	    "digits, '.', '-', as a DNS name; case matters), or empty");
+
+	/* Authentication=Kerberos needs the realm; the error names its line. */
+	config_defaults(&c);
+	memset(o, 0, sizeof(o));
+	snprintf(text, sizeof(text), "\n\nAuthentication=Kerberos,SystemAuth\n");
+	CHECK(config_parse_text(&c, o, "/etc/moat/moatd.conf", text,
+	    strlen(text), 0, err, sizeof(err)) == 0, "%s", err);
+	CHECK(config_check(&c, o, err, sizeof(err)) == MOAT_ERR_CONFIG &&
+	    strcmp(err, "/etc/moat/moatd.conf:3: Authentication uses "
+	    "Kerberos, but KerberosRealm is not set") == 0, "'%s'", err);
+	snprintf(text, sizeof(text), "KerberosRealm=TEST.MOAT\n");
+	CHECK(config_parse_text(&c, o, "/etc/moat/policy.d/k.conf", text,
+	    strlen(text), 1, err, sizeof(err)) == 0, "%s", err);
+	CHECK(config_check(&c, o, err, sizeof(err)) == 0, "%s", err);
+	/* Without Kerberos in Authentication no realm is needed. */
+	config_defaults(&c);
+	CHECK(config_check(&c, NULL, err, sizeof(err)) == 0, "%s", err);
+	{
+		char out[8192];
+		int fds[2];
+		ssize_t n;
+
+		CHECK(pipe(fds) == 0);
+		config_dump(&c, NULL, fds[1]);
+		close(fds[1]);
+		n = read(fds[0], out, sizeof(out) - 1);
+		close(fds[0]);
+		out[n > 0 ? n : 0] = '\0';
+		CHECK(strstr(out, "\nKerberosKeytab=/etc/moat/moat.keytab  "
+		    "# default\nKerberosService=vnc  # default\nKerberosRealm=  "
+		    "# default\n") != NULL, "%s", out);
+	}
+}
+
 /* The Certificate* parameters and the checks that tie them together. */
 static void
 test_certificate(void)
@@ -564,7 +663,7 @@ test_certificate(void)
 		"exa mple.com", "-x.example.com", "example.com.", ".example.com",
 		"a..b", "x_y.example", "alice@example.com", "*.example.com",
 	};
-	struct config_origin o[32];
+	struct config_origin o[CONFIG_PARAMS_MAX];
 	struct moat_config c;
 	char text[512], err[512];
 	size_t i;
@@ -644,12 +743,91 @@ test_certificate(void)
 	    "CertificateCaFile is not") == 0, "'%s'", err);
 	CHECK(config_check(&c, NULL, err, sizeof(err)) == MOAT_ERR_CONFIG &&
 	    strncmp(err, "(default): ", 11) == 0, "'%s'", err);
+
+	/* The Certificate factor needs its CA file. */
+	config_defaults(&c);
+	memset(o, 0, sizeof(o));
+	snprintf(text, sizeof(text), "\nAuthentication=Certificate,SystemAuth\n");
+	CHECK(config_parse_text(&c, o, "/etc/moat/moatd.conf", text,
+	    strlen(text), 0, err, sizeof(err)) == 0, "%s", err);
+	CHECK(config_check(&c, o, err, sizeof(err)) == MOAT_ERR_CONFIG &&
+	    strcmp(err, "/etc/moat/moatd.conf:2: Authentication uses "
+	    "Certificate, but CertificateCaFile is not set") == 0, "'%s'", err);
+	snprintf(text, sizeof(text), "CertificateCaFile=/etc/moat/card-ca.pem\n");
+	CHECK(config_parse_text(&c, o, "/etc/moat/policy.d/c.conf", text,
+	    strlen(text), 1, err, sizeof(err)) == 0, "%s", err);
+	CHECK(config_check(&c, o, err, sizeof(err)) == 0, "%s", err);
+}
+
+/* BlacklistThreshold, BlacklistTimeout, BlacklistExempt, IpClientAddresses, MaxStartups. */
+static void
+test_access_control(void)
+{
+	struct moat_config c;
+
+	CHECK(accepts("BlacklistThreshold", "0", &c) &&
+	    c.blacklist_threshold == 0, "0: off");
+	CHECK(accepts("BlacklistThreshold", "1000", &c), "x");
+	CHECK(!accepts("BlacklistThreshold", "1001", &c), "x");
+	CHECK(accepts("BlacklistTimeout", "3600", &c) &&
+	    c.blacklist_timeout == 3600, "x");
+	CHECK(!accepts("BlacklistTimeout", "0", &c), "x");
+	CHECK(!accepts("BlacklistTimeout", "3601", &c), "x");
+	CHECK(accepts("MaxStartups", "1", &c) && c.max_startups == 1, "x");
+	CHECK(!accepts("MaxStartups", "10:30:100", &c), "x");
+	CHECK(accepts("PerSourceMaxStartups", "1000", &c) &&
+	    c.per_source_max_startups == 1000, "x");
+	CHECK(!accepts("PerSourceMaxStartups", "0", &c), "x");
+
+	CHECK(accepts("IpClientAddresses", "+192.168.0.0/16, -10.0.0.1,+::1,-",
+	    &c) && c.ip_client_filter.n == 4 &&
+	    strcmp(c.ip_client_addresses, "+192.168.0.0/16, -10.0.0.1,+::1,-") ==
+	    0, "%u", c.ip_client_filter.n);
+	CHECK(accepts("IpClientAddresses", "", &c) && c.ip_client_filter.n == 0,
+	    "empty");
+	CHECK(accepts("BlacklistExempt", "10.0.0.0/8,2001:db8::/64", &c) &&
+	    c.blacklist_exempt_list.n == 2, "exempt");
+	EXPECT_ERROR("IpClientAddresses=?10.0.0.0/8\n",
+	    "t.conf:1: IpClientAddresses: rule 1 '?10.0.0.0/8': '?' (ask the "
+	    "desktop user) is not supported: moat has no approval prompt yet; "
+	    "allowed: +ADDRESS[/PREFIX], -ADDRESS[/PREFIX], + or -");
+	EXPECT_ERROR("\nIpClientAddresses=+10.0.0.0/8,10.1.0.0/16\n",
+	    "t.conf:2: IpClientAddresses: rule 2 '10.1.0.0/16' does not start "
+	    "with '+' or '-'; allowed: +ADDRESS[/PREFIX], -ADDRESS[/PREFIX], + "
+	    "or -");
+	EXPECT_ERROR("IpClientAddresses=-192.168.1.1/24\n",
+	    "t.conf:1: IpClientAddresses: rule 1 '-192.168.1.1/24': the address "
+	    "has bits set beyond the /24 prefix (the network is 192.168.1.0/24)");
+	EXPECT_ERROR("BlacklistExempt=localhost\n",
+	    "t.conf:1: BlacklistExempt: entry 1 'localhost': 'localhost' is not "
+	    "an IPv4 or IPv6 address");
+	EXPECT_ERROR("BlacklistTimeout=0\n",
+	    "t.conf:1: BlacklistTimeout: invalid value '0'; allowed: 1..3600 "
+	    "(seconds of the first refusal; doubled on each further failure, at "
+	    "most 3600)");
+	EXPECT_ERROR("BlacklistThreshold=-1\n",
+	    "t.conf:1: BlacklistThreshold: invalid value '-1'; allowed: 0..1000 "
+	    "(failed authentications before an address or user is refused; 0: "
+	    "off)");
+	/* A policy file overrides the main file's rules, parsed again. */
+	{
+		struct config_origin o[CONFIG_PARAMS_MAX];
+		const char *t1 = "IpClientAddresses=+\n";
+		const char *t2 = "IpClientAddresses=+127.0.0.1,-\n";
+
+		config_defaults(&c);
+		memset(o, 0, sizeof(o));
+		CHECK(parse_as("main.conf", &c, o, t1, strlen(t1), 0) == 0 &&
+		    parse_as("policy.conf", &c, o, t2, strlen(t2), 1) == 0 &&
+		    c.ip_client_filter.n == 2 &&
+		    c.ip_client_filter.rule[1].action == IP_ACTION_DENY, "%s", err);
+	}
 }
 
 static void
 test_override(void)
 {
-	struct config_origin o[32];
+	struct config_origin o[CONFIG_PARAMS_MAX];
 	struct moat_config c;
 	int r;
 
@@ -734,7 +912,7 @@ err_is(const char *rel, const char *tail)
 static void
 test_load(void)
 {
-	struct config_origin o[32];
+	struct config_origin o[CONFIG_PARAMS_MAX];
 	struct moat_config c;
 	char p[512], want[1024];
 	int r;
@@ -943,7 +1121,7 @@ test_mutations(void)
 {
 	static const char fname[] = "mut.conf";
 	size_t len = sizeof(full_text) - 1, i, k, bad = 0, ok = 0, total = 0;
-	struct config_origin o[32];
+	struct config_origin o[CONFIG_PARAMS_MAX];
 	struct moat_config c;
 	char text[sizeof(full_text)];
 	int r, bit;
@@ -1008,6 +1186,8 @@ main(void)
 	test_radius();
 	test_vnc_password_file();
 	test_certificate();
+	test_kerberos();
+	test_access_control();
 	test_values();
 	test_override();
 	test_load();

@@ -106,6 +106,10 @@ typical(uint16_t type, union ipc_msg_any *m)
 		m->attach_result = (struct ipc_attach_result){ 0,
 		    "No desktop session is running for this user" };
 		break;
+	case IPC_MON_AUTH_OUTCOME:
+		m->auth_outcome = (struct ipc_auth_outcome){
+		    IPC_OUTCOME_FAILURE, V("alice") };
+		break;
 	case IPC_SESS_REGISTER:
 		m->sess_register = (struct ipc_sess_register){ V(":0"), 1024,
 		    768 };
@@ -351,6 +355,7 @@ static const struct bound {
 	{ IPC_MON_ATTACH_SESSION, AT(ipc_attach_session, user), 1, IPC_MAX_NAME },
 	{ IPC_MON_ATTACH_SESSION, AT(ipc_attach_session, peer), 1, IPC_MAX_PEER },
 	{ IPC_LIS_ATTACH_RESULT, AT(ipc_attach_result, reason), 1, IPC_MAX_REASON },
+	{ IPC_MON_AUTH_OUTCOME, AT(ipc_auth_outcome, user), 0, IPC_MAX_NAME },
 	{ IPC_SESS_REGISTER, AT(ipc_sess_register, display), 0, IPC_MAX_DISPLAY_NAME },
 	{ IPC_SESS_CHANNEL_OPEN, AT(ipc_sess_channel_open, user), 0, IPC_MAX_NAME },
 	{ IPC_SESS_CHANNEL_OPEN, AT(ipc_sess_channel_open, peer), 0, IPC_MAX_PEER },
@@ -562,6 +567,8 @@ static const struct patch {
 	{ IPC_NET_CLOSING, 0, IN(ipc_net_closing, reason), IPC_CLOSE_ERROR + 1 },
 	{ IPC_MON_ATTACH_SESSION, 0, IN(ipc_attach_session, perms), 0x100 },
 	{ IPC_LIS_ATTACH_RESULT, 0, IN(ipc_attach_result, ok), 0xff },
+	{ IPC_MON_AUTH_OUTCOME, 0, IN(ipc_auth_outcome, outcome), 0 },
+	{ IPC_MON_AUTH_OUTCOME, 0, IN(ipc_auth_outcome, outcome), 5 },
 	{ IPC_SESS_CHANNEL_OPEN, 4, IN(ipc_sess_channel_open, perms), 0x80000000u },
 	{ IPC_CAP_FRAMEBUFFER, 12, IN(ipc_cap_framebuffer, bpp), 24 },
 	{ IPC_CAP_FRAMEBUFFER, 0, IN(ipc_cap_framebuffer, width), 0 },
