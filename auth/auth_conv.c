@@ -24,16 +24,17 @@ creds_answer(const char *s, char *ans, size_t anslen)
 }
 
 static int
-creds_ask(void *arg, int secret, const char *text, char *ans, size_t anslen)
+creds_ask(void *arg, int kind, const char *text, char *ans, size_t anslen)
 {
 	struct auth_creds *c = arg;
+	int secret = kind == AUTH_ASK_SECRET;
 	int *used = secret ? &c->password_used : &c->user_used;
 	const char *s = secret ? c->password : c->user;
 
 	(void)text;
 	_Static_assert(sizeof(AUTH_CREDS_TOO_FEW) <= sizeof(c->message),
 	    "the message fits");
-	if (*used || s == NULL) {
+	if (kind == AUTH_ASK_PROVE || *used || s == NULL) {
 		c->too_few = 1;
 		memcpy(c->message, AUTH_CREDS_TOO_FEW, sizeof(AUTH_CREDS_TOO_FEW));
 		return MOAT_ERR_UNSUPPORTED;

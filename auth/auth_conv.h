@@ -19,16 +19,21 @@
 #define AUTH_ANSWER_MAX		1023	/* bytes in one answer (IPC_MAX_PASSWORD) */
 #define AUTH_MESSAGE_MAX	255	/* bytes kept of a message shown on failure */
 
+/* What a question asks for. */
+#define AUTH_ASK_ECHO	0	/* a visible answer (a user name) */
+#define AUTH_ASK_SECRET	1	/* a hidden answer (a password, a one-time code) */
+#define AUTH_ASK_PROVE	2	/* a signature of the challenge text (auth/cert_proof.h) */
+
 struct auth_conv {
 	/*
-	 * Asks question text (secret: the answer is hidden, like a password
-	 * or a one-time code). Writes the NUL-terminated answer, at most
-	 * AUTH_ANSWER_MAX bytes, into ans (anslen > AUTH_ANSWER_MAX). Returns
-	 * 0; MOAT_ERR_UNSUPPORTED if this viewer cannot answer it (the
-	 * failure reason is then in the conversation's message); another
-	 * negative MOAT_ERR_* if the viewer is gone or the time is up.
+	 * Asks question text of kind AUTH_ASK_*. Writes the NUL-terminated
+	 * answer, at most AUTH_ANSWER_MAX bytes, into ans (anslen >
+	 * AUTH_ANSWER_MAX). Returns 0; MOAT_ERR_UNSUPPORTED if this viewer
+	 * cannot answer it (the failure reason is then in the conversation's
+	 * message); another negative MOAT_ERR_* if the viewer is gone or the
+	 * time is up.
 	 */
-	int (*ask)(void *arg, int secret, const char *text, char *ans,
+	int (*ask)(void *arg, int kind, const char *text, char *ans,
 	    size_t anslen);
 	/* Shows message text (error: an error message). Returns 0 or negative. */
 	int (*tell)(void *arg, int error, const char *text);
@@ -38,7 +43,8 @@ struct auth_conv {
 /*
  * The credentials conversation: a standard viewer's user name answers the
  * first visible question, its password the first hidden one; any further
- * question is MOAT_ERR_UNSUPPORTED with AUTH_CREDS_TOO_FEW as the message.
+ * question, and any proof, is MOAT_ERR_UNSUPPORTED with AUTH_CREDS_TOO_FEW
+ * as the message.
  * Messages are not shown (the viewer has nowhere to show them) but the last
  * error message is kept, as the reason a failure gives.
  */

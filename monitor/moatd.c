@@ -29,8 +29,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth/x509_client.h"
 #include "listener.h"
 #include "mon_radius.h"
+#include "mon_sasl.h"
 #include "mon_vnc_password.h"
 #include "monitor.h"
 #include "privsep/errors.h"
@@ -72,6 +74,23 @@ net_binary_path(const struct moat_config *cfg, char *out, size_t outlen)
 	self[n] = '\0';
 	snprintf(out, outlen, "%s/moat-net", dirname(self));
 	return 0;
+}
+
+/* Loads the Certificate factor's CA and CRL files once, as monitors will. */
+static int
+check_certificate_files(const struct moat_config *cfg, char *err,
+    size_t errlen)
+{
+	struct x509_client_config xc;
+	int r;
+
+	x509_client_config_init(&xc);
+	r = x509_client_config_load(&xc, cfg->certificate_ca_file,
+	    cfg->certificate_crl_file,
+	    (enum x509_user_rule)cfg->certificate_user_rule,
+	    cfg->certificate_user_domain, err, errlen);
+	x509_client_config_free(&xc);
+	return r;
 }
 
 int
@@ -121,6 +140,12 @@ main(int argc, char **argv)
 	harden_self();
 	config_defaults(&cfg);
 	if (config_load(&cfg, origin, conf, err, sizeof(err)) != 0) {
+		fprintf(stderr, "moatd: %s\n", err);
+		return 1;
+	}
+	/* Monitors read them afresh; a file that cannot be used stops us here. */
+	if (auth_methods_uses(&cfg.auth, AUTH_SCHEME_CERTIFICATE) &&
+	    check_certificate_files(&cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "moatd: %s\n", err);
 		return 1;
 	}
@@ -196,6 +221,12 @@ main(int argc, char **argv)
 			goto done;
 		}
 		ctx.vnc_passwords = vnc_passwords;
+	}
+	if (auth_methods_uses(&cfg.auth, AUTH_SCHEME_KERBEROS) &&
+	    mon_sasl_setup(&cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "moatd: %s\n", err);
+		r = 1;
+		goto done;
 	}
 	ctx.cfg = &cfg;
 	ctx.id = &id;

@@ -86,12 +86,13 @@ wait_answer(struct mon_conv *c, char *ans, size_t anslen)
 }
 
 static int
-conv_ask(void *arg, int secret, const char *text, char *ans, size_t anslen)
+conv_ask(void *arg, int kind, const char *text, char *ans, size_t anslen)
 {
 	struct mon_conv *c = arg;
 	int r;
 
-	if ((r = send_prompt(c, secret ? IPC_PROMPT_SECRET : IPC_PROMPT_ECHO,
+	if ((r = send_prompt(c, kind == AUTH_ASK_PROVE ? IPC_PROMPT_PROVE :
+	    kind == AUTH_ASK_SECRET ? IPC_PROMPT_SECRET : IPC_PROMPT_ECHO,
 	    text)) != 0)
 		return r;
 	return wait_answer(c, ans, anslen);

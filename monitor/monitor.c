@@ -78,6 +78,7 @@ static int mon_answer_log(struct mon_conn *, struct ipc_msg *);
 static int mon_answer_security(struct mon_conn *, struct ipc_msg *);
 static int mon_answer_auth_password(struct mon_conn *, struct ipc_msg *);
 static int mon_answer_auth_converse(struct mon_conn *, struct ipc_msg *);
+static int mon_answer_sasl_start(struct mon_conn *, struct ipc_msg *);
 static int mon_answer_rsa_decrypt(struct mon_conn *, struct ipc_msg *);
 static int mon_answer_closing(struct mon_conn *, struct ipc_msg *);
 
@@ -87,6 +88,7 @@ static const struct mon_dispatch mon_dispatch_preauth[] = {
 	{ IPC_NET_RSA_DECRYPT, MON_ONCE, mon_answer_rsa_decrypt },
 	{ IPC_NET_AUTH_PASSWORD, MON_ONCE | MON_AUTH, mon_answer_auth_password },
 	{ IPC_NET_AUTH_CONVERSE, MON_ONCE | MON_AUTH, mon_answer_auth_converse },
+	{ IPC_NET_SASL_START, MON_ONCE | MON_AUTH, mon_answer_sasl_start },
 	{ IPC_NET_CLOSING, MON_ONCE, mon_answer_closing },
 	{ 0, 0, NULL }
 };
@@ -289,7 +291,7 @@ mon_answer_auth_password(struct mon_conn *mc, struct ipc_msg *m)
 	if ((r = ipc_msg_get_auth_password(&m->payload, &ap)) != 0)
 		return r;
 	auth_creds_conv(&conv, &creds, ap.user, ap.password);
-	r = mon_auth_run(&mc->env, &conv, user, sizeof(user), reason,
+	r = mon_auth_run(&mc->env, 0, &conv, user, sizeof(user), reason,
 	    sizeof(reason));
 	if (r != 0 && creds.message[0] != '\0')
 		snprintf(reason, sizeof(reason), "%s", creds.message);
@@ -332,13 +334,13 @@ struct conv_guard {
 };
 
 static int
-conv_guard_ask(void *arg, int secret, const char *text, char *ans,
+conv_guard_ask(void *arg, int kind, const char *text, char *ans,
     size_t anslen)
 {
 	struct conv_guard *g = arg;
 	int r;
 
-	r = g->relay.ask(g->relay.arg, secret, text, ans, anslen);
+	r = g->relay.ask(g->relay.arg, kind, text, ans, anslen);
 	switch (r) {
 	case MOAT_ERR_UNPERMITTED:
 	case MOAT_ERR_PROTOCOL:
@@ -372,13 +374,26 @@ mon_answer_auth_converse(struct mon_conn *mc, struct ipc_msg *m)
 	struct mon_conv c = { mc->ipc, mc->env.deadline_ms, conv_other, mc };
 	struct conv_guard g = { .broken = 0 };
 	struct auth_conv conv = { conv_guard_ask, conv_guard_tell, &g };
+	struct mon_auth_env env = mc->env;
+	struct ipc_auth_converse cv;
 	char reason[256], user[256];
 	int r;
 
-	if ((r = ipc_msg_get_auth_converse(&m->payload)) != 0)
+	if ((r = ipc_msg_get_auth_converse(&m->payload, &cv)) != 0)
 		return r;
+	if (cv.client_chain.len > 0 &&
+	    !(mon_auth_channels(mc->ctx->cfg) & IPC_AUTHCH_CLIENT_CERT)) {
+		error_f("moat-net[%d] for %s sent a client certificate, which "
+		    "policy does not let it ask for; ending the connection",
+		    (int)mc->net_pid, mc->peer);
+		return MOAT_ERR_UNPERMITTED;
+	}
+	/* A view into m, which outlives the conversation. */
+	env.client_chain = cv.client_chain.len > 0 ? cv.client_chain.p : NULL;
+	env.client_chain_len = cv.client_chain.len;
 	mon_conv_init(&g.relay, &c);
-	r = mon_auth_run(&mc->env, &conv, user, sizeof(user), reason,
+	r = mon_auth_run(&env, env.client_chain != NULL ?
+	    AUTH_NEED_CERTIFICATE : 0, &conv, user, sizeof(user), reason,
 	    sizeof(reason));
 	if (g.broken != 0)
 		return g.broken;	/* whatever the factor made of it */
@@ -398,6 +413,44 @@ mon_answer_auth_converse(struct mon_conn *mc, struct ipc_msg *m)
 		return r;	/* moat-net broke the IPC protocol */
 	}
 	return finish_auth(mc, r, user, reason);
+}
+
+/*
+ * Kerberos: the viewer chose the SASL security type; the SASL server runs
+ * here (mon_sasl.c), moat-net only relays its messages. Each step is
+ * accepted only while mon_sasl_run() waits for it; anywhere else it is an
+ * unpermitted request.
+ */
+static int
+mon_answer_sasl_start(struct mon_conn *mc, struct ipc_msg *m)
+{
+	struct mon_conv io = { mc->ipc, mc->env.deadline_ms, conv_other, mc };
+	struct ipc_sasl_start st;
+	char reason[256], user[256];
+	int r;
+
+	if (!(mon_auth_channels(mc->ctx->cfg) & IPC_AUTHCH_KERBEROS)) {
+		error_f("moat-net[%d] for %s started SASL (Kerberos), which "
+		    "policy does not let it offer; ending the connection",
+		    (int)mc->net_pid, mc->peer);
+		return MOAT_ERR_UNPERMITTED;
+	}
+	if ((r = ipc_msg_get_sasl_start(&m->payload, &st)) != 0)
+		return r;
+	r = mon_sasl_run(&mc->env, &io, &st, user, sizeof(user), reason,
+	    sizeof(reason));
+	switch (r) {
+	case 0:
+	case MOAT_ERR_AUTH:
+		return finish_auth(mc, r, user, reason);
+	case MOAT_ERR_EOF:	/* the viewer left mid-exchange */
+		mc->exit_status = MON_EXIT_NOAUTH;
+		mc->phase = PHASE_CLOSING;
+		return 0;
+	case MOAT_ERR_AGAIN:	/* the grace time is up: the main loop ends it */
+		return 0;
+	}
+	return r;	/* moat-net broke the IPC protocol */
 }
 
 static int
@@ -542,6 +595,7 @@ reap_net(struct mon_conn *mc)
 void
 monitor_run(const struct mon_ctx *ctx, int client_fd, const char *peer, int lis_fd)
 {
+	struct catchphrase_id idesc;
 	struct mon_conn mc;
 	struct ipc_msg m;
 	struct pollfd pfd;
@@ -574,8 +628,11 @@ monitor_run(const struct mon_ctx *ctx, int client_fd, const char *peer, int lis_
 		reap_net(&mc);
 		_exit(MON_EXIT_ERROR);
 	}
+	if (mon_identity_describe(ctx->id, &idesc) != 0)
+		fatal_f("cannot describe the identity key");
 	mc.env = (struct mon_auth_env){
 		.cfg = ctx->cfg,
+		.identity_sha256 = idesc.key_sha256,
 		.radius = ctx->radius,
 		.vnc_passwords = ctx->vnc_passwords,
 		.rhost = mc.rhost,

@@ -97,6 +97,12 @@ struct net_conn {
 int net_tls_setup(struct net_conn *c);
 /* Runs the TLS handshake on the client socket. Returns 0 or MOAT_ERR_CRYPTO/EOF. */
 int net_tls_accept(struct net_conn *c);
+/* Bounds of a client certificate chain: those of auth/x509_client.h. */
+#define NET_CLIENT_CHAIN_MAX	8
+#define NET_CLIENT_CERT_MAX	16384
+/* net_tls.c: appends the viewer's client certificate chain, framed for the
+ * monitor (see there); nothing if it sent none. Returns 0 or negative. */
+int net_tls_client_chain(struct net_conn *c, struct buf *out);
 
 /* net_io.c: blocking transport (TLS when established). */
 /* Reads exactly n bytes. Returns 0, MOAT_ERR_EOF or MOAT_ERR_SYSTEM/CRYPTO. */
@@ -141,6 +147,12 @@ int net_send_security_failure(struct net_conn *c, const char *reason);
  * the monitor broke off.
  */
 int net_conv_run(struct net_conn *c, char *reason, size_t reasonlen);
+/*
+ * The SASL security type (net_sasl.c, VeNCrypt X509SASL), after TLS:
+ * offers GSSAPI, relays the viewer's SASL messages to the monitor and its
+ * replies back until the monitor decided. Returns as net_conv_run().
+ */
+int net_sasl_run(struct net_conn *c, char *reason, size_t reasonlen);
 struct ipc_msg;
 /* Decodes the monitor's IPC_MON_AUTH_RESULT m: 0, MOAT_ERR_AUTH or an error. */
 int net_read_auth_result(struct net_conn *c, struct ipc_msg *m, char *reason,

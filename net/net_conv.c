@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "net_conn.h"
 #include "privsep/errors.h"
@@ -77,6 +79,58 @@ net_read_auth_result(struct net_conn *c, struct ipc_msg *m, char *reason,
 	return r;
 }
 
+#ifdef MOAT_SELFTEST
+/*
+ * Test builds only (SECURITY.md, "Test-build hooks"): a viewer whose client
+ * certificate's subject commonName is SELFTEST_FORGE_PROOF makes moat-net
+ * answer the monitor's proof-of-possession question itself, as a
+ * compromised moat-net holding only the (public) certificate could; the
+ * monitor must refuse it (tests/e2e/test_certificate.sh). The viewer,
+ * which holds the key, never sees the question. Compiled out of
+ * production builds entirely.
+ */
+#define SELFTEST_FORGE_PROOF	"moat-selftest-forge-proof"
+/* Repeated 86 times: 258 bytes of 0x01 in base64, signature-sized. */
+#define SELFTEST_FORGED_ANSWER	"AQEB"
+
+static int selftest_forge_proof;
+
+static void
+selftest_check_forge(struct net_conn *c)
+{
+	char cn[64];
+	X509 *x;
+
+	if (!(c->init.flags & IPC_NETF_SELFTEST) || c->io.ssl == NULL ||
+	    (x = SSL_get0_peer_certificate(c->io.ssl)) == NULL)
+		return;
+	if (X509_NAME_get_text_by_NID(X509_get_subject_name(x),
+	    NID_commonName, cn, sizeof(cn)) > 0 &&
+	    strcmp(cn, SELFTEST_FORGE_PROOF) == 0)
+		selftest_forge_proof = 1;
+}
+
+/* Answers a proof question with a forgery; 1 if it did (r set), else 0. */
+static int
+selftest_forge_answer(uint8_t kind, int *r)
+{
+	char forged[4 * 86 + 1];
+	struct ipc_auth_answer a;
+	size_t i;
+
+	if (!selftest_forge_proof || kind != IPC_PROMPT_PROVE)
+		return 0;
+	for (i = 0; i < 86; i++)
+		memcpy(forged + 4 * i, SELFTEST_FORGED_ANSWER, 4);
+	forged[4 * 86] = '\0';
+	warn_f("TEST BUILD: answering the proof of possession without the "
+	    "viewer");
+	a.answer = forged;
+	*r = ipc_msg_send_auth_answer(NET_FD_MONITOR, &a, -1);
+	return 1;
+}
+#endif
+
 /* Relays one question or message; answers a question. */
 static int
 relay_prompt(struct net_conn *c, struct ipc_msg *m)
@@ -91,9 +145,16 @@ relay_prompt(struct net_conn *c, struct ipc_msg *m)
 		return r;
 	/* IPC_PROMPT_* and RFB_CONV_* share their numbers (checked below). */
 	kind = pr.kind;
+#ifdef MOAT_SELFTEST
+	if (selftest_forge_answer(kind, &r)) {
+		ipc_msg_free_auth_prompt(&pr);
+		return r;
+	}
+#endif
 	r = write_message(c, kind, pr.text);
 	ipc_msg_free_auth_prompt(&pr);
-	if (r != 0 || (kind != IPC_PROMPT_ECHO && kind != IPC_PROMPT_SECRET))
+	if (r != 0 || (kind != IPC_PROMPT_ECHO && kind != IPC_PROMPT_SECRET &&
+	    kind != IPC_PROMPT_PROVE))
 		return r;
 	if ((r = read_answer(c, &answer)) != 0) {
 		if (r == MOAT_ERR_TOO_LONG || r == MOAT_ERR_INVALID)
@@ -110,7 +171,37 @@ relay_prompt(struct net_conn *c, struct ipc_msg *m)
 
 _Static_assert(IPC_PROMPT_ECHO == RFB_CONV_ECHO &&
     IPC_PROMPT_SECRET == RFB_CONV_SECRET && IPC_PROMPT_INFO == RFB_CONV_INFO &&
-    IPC_PROMPT_ERROR == RFB_CONV_ERROR, "prompt kinds match on both sides");
+    IPC_PROMPT_ERROR == RFB_CONV_ERROR && IPC_PROMPT_PROVE == RFB_CONV_PROVE,
+    "prompt kinds match on both sides");
+
+_Static_assert(NET_CLIENT_CHAIN_MAX * (4 + NET_CLIENT_CERT_MAX) <=
+    IPC_MAX_CLIENT_CHAIN, "a client chain fits the IPC bound");
+
+/* Starts the conversation, with the viewer's client certificates if any. */
+static int
+start_conversation(struct net_conn *c)
+{
+	struct ipc_auth_converse cv;
+	struct buf chain;
+	int r;
+
+#ifdef MOAT_SELFTEST
+	selftest_check_forge(c);
+#endif
+	buf_init(&chain, IPC_MAX_CLIENT_CHAIN);
+	if ((r = net_tls_client_chain(c, &chain)) != 0) {
+		info_f("viewer sent a client certificate chain beyond moat's "
+		    "bounds (%d certificates of %d bytes)", NET_CLIENT_CHAIN_MAX,
+		    NET_CLIENT_CERT_MAX);
+		buf_free(&chain);
+		return r;
+	}
+	cv.client_chain.p = buf_len(&chain) > 0 ? buf_ptr(&chain) : NULL;
+	cv.client_chain.len = buf_len(&chain);
+	r = ipc_msg_send_auth_converse(NET_FD_MONITOR, &cv);
+	buf_free(&chain);
+	return r;
+}
 
 int
 net_conv_run(struct net_conn *c, char *reason, size_t reasonlen)
@@ -118,7 +209,7 @@ net_conv_run(struct net_conn *c, char *reason, size_t reasonlen)
 	struct ipc_msg m;
 	int r;
 
-	if ((r = ipc_msg_send_auth_converse(NET_FD_MONITOR)) != 0)
+	if ((r = start_conversation(c)) != 0)
 		return r;
 	for (;;) {
 		if ((r = ipc_recv(NET_FD_MONITOR, &m, 0)) != 0)

@@ -25,6 +25,7 @@
 #include "rfb_conv.h"
 #include "rfb_handshake.h"
 #include "rfb_ra2.h"
+#include "rfb_sasl.h"
 #include "rfb_vencrypt.h"
 
 #define RFB_SECURITY_RESULT_OK		0
@@ -90,8 +91,8 @@ offers_ra2ne(const struct net_conn *c)
 
 /*
  * VeNCrypt 0.2. The subtypes offered are X509Plain (where standard
- * credentials suffice), moat's X509Conversation, and, where the policy
- * offers RA2ne (Encryption=PreferOff), RA2ne_256 and RA2ne after them:
+ * credentials suffice), moat's X509Conversation, X509SASL where the
+ * monitor offers Kerberos (net_sasl.c), and, where the policy offers RA2ne (Encryption=PreferOff), RA2ne_256 and RA2ne after them:
  * rfbproto allows plain security types as subtypes, and no ack byte
  * follows them. This is for noVNC, which takes the first top-level type
  * it knows (VeNCrypt, listed first) and then the first subtype it knows
@@ -103,7 +104,7 @@ offers_ra2ne(const struct net_conn *c)
 static int
 vencrypt_negotiate(struct net_conn *c, uint32_t *chosen)
 {
-	uint32_t offered[4];
+	uint32_t offered[5];
 	uint8_t storage[2 + sizeof(offered)], peer[RFB_VENCRYPT_VERSION_LEN];
 	uint8_t rbuf[RFB_VENCRYPT_SUBTYPE_LEN], major = 0, minor = 0, ack;
 	size_t n = 0;
@@ -114,6 +115,9 @@ vencrypt_negotiate(struct net_conn *c, uint32_t *chosen)
 		offered[n++] = RFB_VENCRYPT_X509PLAIN;
 	if (c->init.auth_channels & IPC_AUTHCH_CONVERSATION)
 		offered[n++] = RFB_VENCRYPT_X509CONVERSATION;
+	/* Kerberos: the SASL subtype of gtk-vnc and QEMU (net_sasl.c). */
+	if (c->init.auth_channels & IPC_AUTHCH_KERBEROS)
+		offered[n++] = RFB_VENCRYPT_X509SASL;
 	if (offers_ra2ne(c)) {
 		offered[n++] = RFB_SEC_RA2NE_256;
 		offered[n++] = RFB_SEC_RA2NE;
@@ -249,6 +253,9 @@ enum selftest_rogue {
 	ROGUE_FAKE_RESULT,	/* the monitor's own verdict, sent to the monitor */
 	ROGUE_FAKE_SESSION,	/* the monitor's attach request, with a descriptor */
 	ROGUE_CLAIM_SUCCESS,	/* SecurityResult OK without asking at all */
+	ROGUE_SASL_UNOFFERED,	/* the SASL exchange (Kerberos), offered or not */
+	ROGUE_SASL_TWICE,	/* the SASL exchange again after its verdict */
+	ROGUE_SASL_STEP_EARLY,	/* a SASL step with no exchange open */
 };
 
 static const struct {
@@ -263,6 +270,9 @@ static const struct {
 	{ "moat-selftest-fake-result", ROGUE_FAKE_RESULT },
 	{ "moat-selftest-fake-session", ROGUE_FAKE_SESSION },
 	{ "moat-selftest-claim-success", ROGUE_CLAIM_SUCCESS },
+	{ "moat-selftest-sasl-unoffered", ROGUE_SASL_UNOFFERED },
+	{ "moat-selftest-sasl-twice", ROGUE_SASL_TWICE },
+	{ "moat-selftest-sasl-step-early", ROGUE_SASL_STEP_EARLY },
 };
 
 /* A password no account has: the first, refused, attempt of a retry. */
@@ -289,7 +299,9 @@ rogue_converse_first(void)
 	struct ipc_msg m;
 	int r;
 
-	if ((r = ipc_msg_send_auth_converse(NET_FD_MONITOR)) != 0 ||
+	struct ipc_auth_converse none = { { NULL, 0 } };
+
+	if ((r = ipc_msg_send_auth_converse(NET_FD_MONITOR, &none)) != 0 ||
 	    (r = ipc_recv(NET_FD_MONITOR, &m, 0)) != 0)
 		return r;
 	r = m.type == IPC_MON_AUTH_PROMPT ? 0 : MOAT_ERR_PROTOCOL;
@@ -305,12 +317,13 @@ static int
 rogue_converse(struct net_conn *c, char *acct, char *pass, char *reason,
     size_t reasonlen)
 {
+	struct ipc_auth_converse none = { { NULL, 0 } };
 	struct ipc_auth_prompt pr;
 	struct ipc_auth_answer a;
 	struct ipc_msg m;
 	int r;
 
-	if ((r = ipc_msg_send_auth_converse(NET_FD_MONITOR)) != 0)
+	if ((r = ipc_msg_send_auth_converse(NET_FD_MONITOR, &none)) != 0)
 		return r;
 	for (;;) {
 		if ((r = ipc_recv(NET_FD_MONITOR, &m, 0)) != 0)
@@ -342,6 +355,9 @@ rogue_run(struct net_conn *c, enum selftest_rogue how, char *acct,
 	struct ipc_auth_answer a = { pass };
 	struct ipc_auth_result res = { 1, "", acct };
 	struct ipc_attach_session att = { IPC_PERM_ALL, acct, c->init.peer };
+	struct ipc_sasl_start sasl = { ipc_view_cstr("GSSAPI"), 1,
+	    ipc_view_cstr("not a GSSAPI token") };
+	struct ipc_sasl_step step = { 1, ipc_view_cstr("not a GSSAPI token") };
 	uint8_t hdr[IPC_HDR_LEN];
 	int r;
 
@@ -387,6 +403,25 @@ rogue_run(struct net_conn *c, enum selftest_rogue how, char *acct,
 		    NET_FD_CLIENT);
 	case ROGUE_CLAIM_SUCCESS:
 		return net_io_write(&c->io, ok, sizeof(ok));
+	case ROGUE_SASL_UNOFFERED:
+		if ((r = ipc_msg_send_sasl_start(NET_FD_MONITOR, &sasl,
+		    -1)) != 0)
+			return r;
+		return rogue_verdict(c, reason, reasonlen);
+	case ROGUE_SASL_TWICE:
+		/* A token no KDC issued: the first exchange is refused. */
+		if ((r = ipc_msg_send_sasl_start(NET_FD_MONITOR, &sasl,
+		    -1)) != 0 ||
+		    (r = rogue_verdict(c, reason, reasonlen)) != MOAT_ERR_AUTH ||
+		    (r = ipc_msg_send_sasl_start(NET_FD_MONITOR, &sasl,
+		    -1)) != 0)
+			return r;
+		return rogue_verdict(c, reason, reasonlen);
+	case ROGUE_SASL_STEP_EARLY:
+		if ((r = ipc_msg_send_sasl_step(NET_FD_MONITOR, &step,
+		    -1)) != 0)
+			return r;
+		return rogue_verdict(c, reason, reasonlen);
 	}
 	return MOAT_ERR_INVALID;
 }
@@ -511,6 +546,11 @@ net_handshake(struct net_conn *c)
 		if (subtype == RFB_VENCRYPT_X509CONVERSATION) {
 			report_security(c, "VeNCrypt X509Conversation");
 			r = net_conv_run(c, reason, sizeof(reason));
+			goto verdict;
+		}
+		if (subtype == RFB_VENCRYPT_X509SASL) {
+			report_security(c, "VeNCrypt X509SASL");
+			r = net_sasl_run(c, reason, sizeof(reason));
 			goto verdict;
 		}
 		if (subtype == RFB_VENCRYPT_X509PLAIN) {

@@ -39,7 +39,7 @@ put_framed(struct buf *b, int kind, const char *text, size_t len)
 int
 rfb_conv_put_message(struct buf *b, uint8_t kind, const char *text, size_t len)
 {
-	if (kind > RFB_CONV_ERROR || (kind == RFB_CONV_END && len > 0) ||
+	if (kind > RFB_CONV_PROVE || (kind == RFB_CONV_END && len > 0) ||
 	    (len > 0 && (text == NULL || memchr(text, '\0', len) != NULL)))
 		return MOAT_ERR_INVALID;
 	if (len > RFB_CONV_MAX_TEXT)
@@ -59,7 +59,7 @@ rfb_conv_parse_message(struct buf *in, uint8_t *kind, char **text)
 	if (buf_peek(in, RFB_CONV_MESSAGE_HDR, &p) != 0)
 		return MOAT_ERR_AGAIN;
 	len = get_u32(p + 1);
-	if (p[0] > RFB_CONV_ERROR || (p[0] == RFB_CONV_END && len != 0))
+	if (p[0] > RFB_CONV_PROVE || (p[0] == RFB_CONV_END && len != 0))
 		return MOAT_ERR_PROTOCOL;
 	if (len > RFB_CONV_MAX_TEXT)
 		return MOAT_ERR_TOO_LONG;

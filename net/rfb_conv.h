@@ -24,6 +24,9 @@
 #define RFB_CONV_SECRET		2	/* a question; the answer is hidden */
 #define RFB_CONV_INFO		3	/* a message to show */
 #define RFB_CONV_ERROR		4	/* an error message to show */
+#define RFB_CONV_PROVE		5	/* a question: the text is a challenge to
+					 * sign with the client certificate's key,
+					 * the answer the signature (auth/cert_proof.h) */
 
 #define RFB_CONV_MAX_TEXT	1024	/* bytes of one message's text */
 #define RFB_CONV_MAX_ANSWER	1023	/* bytes of one answer */

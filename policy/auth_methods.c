@@ -16,9 +16,9 @@
 struct scheme {
 	const char *name;
 	/*
-	 * What the viewer must present beyond answers to prompts (none of
-	 * today's schemes needs anything): an alternative applies to a
-	 * viewer that has all of its schemes' needs.
+	 * What the viewer must present beyond answers to prompts
+	 * (AUTH_NEED_*): an alternative applies to a viewer that has all of
+	 * its schemes' needs.
 	 */
 	unsigned needs;
 };
@@ -28,6 +28,8 @@ static const struct scheme schemes[] = {
 	[AUTH_SCHEME_SYSTEM] = { "SystemAuth", 0 },
 	[AUTH_SCHEME_RADIUS] = { "Radius", 0 },
 	[AUTH_SCHEME_VNC_PASSWORD] = { "VncPassword", 0 },
+	[AUTH_SCHEME_CERTIFICATE] = { "Certificate", AUTH_NEED_CERTIFICATE },
+	[AUTH_SCHEME_KERBEROS] = { "Kerberos", AUTH_NEED_KERBEROS },
 };
 #define NSCHEMES (sizeof(schemes) / sizeof(schemes[0]))
 
@@ -109,14 +111,25 @@ fail(char *err, size_t errlen, const char *pre, const char *p, size_t n,
 	return MOAT_ERR_CONFIG;
 }
 
-static unsigned
-needs_of(const struct auth_alternative *a)
+unsigned
+auth_alternative_needs(const struct auth_alternative *a)
 {
 	unsigned i, needs = 0;
 
 	for (i = 0; i < a->n; i++)
 		needs |= schemes[a->factor[i]].needs;
 	return needs;
+}
+
+static int
+auth_methods_uses_one(const struct auth_alternative *a, unsigned s)
+{
+	unsigned k;
+
+	for (k = 0; k < a->n && k < AUTH_MAX_FACTORS; k++)
+		if (a->factor[k] == s)
+			return 1;
+	return 0;
 }
 
 /* Parses one alternative p[0..n) ("SystemAuth+Radius") into *a. */
@@ -162,6 +175,10 @@ parse_alternative(const char *p, size_t n, struct auth_alternative *a,
 			    n, "");
 		a->factor[a->n++] = (uint8_t)s;
 	}
+	/* The SASL exchange carries no questions: nothing can follow it. */
+	if (a->n > 1 && auth_methods_uses_one(a, AUTH_SCHEME_KERBEROS))
+		return fail(err, errlen, "Kerberos must be an alternative of "
+		    "its own, not a factor with others, in ", p, n, "");
 	return 0;
 }
 
@@ -199,13 +216,16 @@ auth_methods_parse(const char *text, size_t len, struct auth_methods *out,
 	/*
 	 * A connection uses the first alternative whose needs the viewer
 	 * meets; a later one whose needs include an earlier one's is never
-	 * reached (that includes a repeated alternative).
+	 * reached (that includes a repeated alternative). Kerberos
+	 * alternatives are chosen by the security type, apart from the rest.
 	 */
 	for (i = 1; i < m.n; i++) {
 		for (k = 0; k < i; k++) {
-			unsigned ni = needs_of(&m.alt[i]), nk = needs_of(&m.alt[k]);
+			unsigned ni = auth_alternative_needs(&m.alt[i]);
+			unsigned nk = auth_alternative_needs(&m.alt[k]);
 
-			if ((nk & ni) != nk)
+			if ((nk & ni) != nk ||
+			    ((ni ^ nk) & AUTH_NEED_KERBEROS) != 0)
 				continue;
 			one.n = 1;
 			one.alt[0] = m.alt[i];
@@ -248,11 +268,25 @@ auth_methods_format(const struct auth_methods *m, char *buf, size_t buflen)
 int
 auth_methods_uses(const struct auth_methods *m, unsigned s)
 {
-	size_t i, k;
+	size_t i;
 
 	for (i = 0; i < m->n && i < AUTH_MAX_ALTERNATIVES; i++)
-		for (k = 0; k < m->alt[i].n && k < AUTH_MAX_FACTORS; k++)
-			if (m->alt[i].factor[k] == s)
-				return 1;
+		if (auth_methods_uses_one(&m->alt[i], s))
+			return 1;
 	return 0;
+}
+
+const struct auth_alternative *
+auth_methods_select(const struct auth_methods *m, unsigned have)
+{
+	unsigned needs;
+	size_t i;
+
+	for (i = 0; i < m->n && i < AUTH_MAX_ALTERNATIVES; i++) {
+		needs = auth_alternative_needs(&m->alt[i]);
+		if ((needs & have) == needs &&
+		    (needs & AUTH_NEED_KERBEROS) == (have & AUTH_NEED_KERBEROS))
+			return &m->alt[i];
+	}
+	return NULL;
 }

@@ -20,7 +20,18 @@ enum auth_scheme {
 	AUTH_SCHEME_SYSTEM = 1,		/* SystemAuth: PAM, full conversation */
 	AUTH_SCHEME_RADIUS = 2,		/* Radius: RADIUS with challenges */
 	AUTH_SCHEME_VNC_PASSWORD = 3,	/* VncPassword: moat's own per-user password */
+	AUTH_SCHEME_CERTIFICATE = 4,	/* Certificate: an X.509 client certificate */
+	AUTH_SCHEME_KERBEROS = 5,	/* Kerberos: GSSAPI through SASL, alone */
 };
+
+/*
+ * What a viewer presents beyond answers to questions. An alternative
+ * applies to a viewer that presents everything its schemes need; Kerberos
+ * alternatives apply only to viewers that chose the SASL security type,
+ * and the others only to viewers that did not.
+ */
+#define AUTH_NEED_CERTIFICATE	0x01	/* a client certificate chain in TLS */
+#define AUTH_NEED_KERBEROS	0x02	/* the SASL GSSAPI exchange */
 
 #define AUTH_MAX_ALTERNATIVES	4
 #define AUTH_MAX_FACTORS	3
@@ -37,7 +48,7 @@ struct auth_methods {
 };
 
 /* The allowed scheme names, for messages. */
-#define AUTH_SCHEME_LIST	"SystemAuth, Radius, VncPassword"
+#define AUTH_SCHEME_LIST	"SystemAuth, Radius, VncPassword, Certificate, Kerberos"
 
 /* Returns the canonical name of scheme s, or "?" if there is none. */
 const char *auth_scheme_name(unsigned s);
@@ -59,5 +70,16 @@ int auth_methods_format(const struct auth_methods *m, char *buf, size_t buflen);
 
 /* Returns 1 if any alternative of m uses scheme s, else 0. */
 int auth_methods_uses(const struct auth_methods *m, unsigned s);
+
+/* Returns what alternative a needs (AUTH_NEED_*). */
+unsigned auth_alternative_needs(const struct auth_alternative *a);
+
+/*
+ * Returns the alternative that applies to a viewer presenting have
+ * (AUTH_NEED_*): with AUTH_NEED_KERBEROS the Kerberos alternative, else
+ * the first other alternative whose needs have holds. NULL if none does.
+ */
+const struct auth_alternative *auth_methods_select(const struct auth_methods *m,
+    unsigned have);
 
 #endif

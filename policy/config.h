@@ -120,7 +120,8 @@ int config_load(struct moat_config *c, struct config_origin *o, const char *path
 
 /*
  * Checks what no single line can: every parameter a scheme in
- * Authentication needs is set (Radius: RadiusServers, RadiusSecretFile);
+ * Authentication needs is set (Radius: RadiusServers, RadiusSecretFile;
+ * Certificate: CertificateCaFile; Kerberos: KerberosRealm);
  * CertificateUserDomain is not set with CertificateUserRule=cn, nor
  * CertificateCrlFile without CertificateCaFile. Returns 0, or
  * MOAT_ERR_CONFIG with "FILE:LINE: ..." (where the parameter at fault, or

@@ -73,6 +73,15 @@ enum param_id {
 	P_CERTIFICATE_CRL_FILE,
 	P_CERTIFICATE_USER_RULE,
 	P_CERTIFICATE_USER_DOMAIN,
+	P_KERBEROS_KEYTAB,
+	P_KERBEROS_SERVICE,
+	P_KERBEROS_REALM,
+	P_BLACKLIST_THRESHOLD,
+	P_BLACKLIST_TIMEOUT,
+	P_BLACKLIST_EXEMPT,
+	P_IP_CLIENT_ADDRESSES,
+	P_MAX_STARTUPS,
+	P_PER_SOURCE_MAX_STARTUPS,
 	P_COUNT
 };
 
@@ -848,7 +857,7 @@ int
 config_check(const struct moat_config *c, const struct config_origin *o,
     char *err, size_t errlen)
 {
-	const char *missing = NULL;
+	const char *missing = NULL, *scheme = NULL;
 	char where[CONFIG_PATH_MAX * 4 + 16];
 
 	/* The Certificate* parameters (auth/x509_client.c checks them again). */
@@ -870,10 +879,23 @@ config_check(const struct moat_config *c, const struct config_origin *o,
 		return MOAT_ERR_CONFIG;
 	}
 	if (auth_methods_uses(&c->auth, AUTH_SCHEME_RADIUS)) {
+		scheme = "Radius";
 		if (c->radius_servers[0] == '\0')
 			missing = "RadiusServers";
 		else if (c->radius_secret_file[0] == '\0')
 			missing = "RadiusSecretFile";
+	}
+	if (missing == NULL &&
+	    auth_methods_uses(&c->auth, AUTH_SCHEME_CERTIFICATE) &&
+	    c->certificate_ca_file[0] == '\0') {
+		scheme = "Certificate";
+		missing = "CertificateCaFile";
+	}
+	if (missing == NULL &&
+	    auth_methods_uses(&c->auth, AUTH_SCHEME_KERBEROS) &&
+	    c->kerberos_realm[0] == '\0') {
+		scheme = "Kerberos";
+		missing = "KerberosRealm";
 	}
 	if (missing == NULL)
 		return 0;
@@ -885,8 +907,8 @@ config_check(const struct moat_config *c, const struct config_origin *o,
 	} else
 		snprintf(where, sizeof(where), "(default)");
 	if (err != NULL && errlen > 0)
-		snprintf(err, errlen, "%s: Authentication uses Radius, but %s is "
-		    "not set", where, missing);
+		snprintf(err, errlen, "%s: Authentication uses %s, but %s is "
+		    "not set", where, scheme, missing);
 	return MOAT_ERR_CONFIG;
 }
 

@@ -331,6 +331,23 @@ check_cap_cursor(const void *p)
 	return 0;
 }
 
+/* No SASL data without has-data: SASL tells "none" from "empty". */
+static int
+check_sasl_start(const void *p)
+{
+	const struct ipc_sasl_start *m = p;
+
+	return !m->has_data && m->data.len > 0 ? MOAT_ERR_INVALID : 0;
+}
+
+static int
+check_sasl_step(const void *p)
+{
+	const struct ipc_sasl_step *m = p;
+
+	return !m->has_data && m->data.len > 0 ? MOAT_ERR_INVALID : 0;
+}
+
 /* ---- the messages, field by field in wire order (ipc_types.h) ---- */
 
 static const struct field f_net_init[] = {
@@ -351,8 +368,32 @@ static const struct field f_net_init[] = {
 };
 
 static const struct field f_auth_prompt[] = {
-	U8_IN(ipc_auth_prompt, kind, IPC_PROMPT_ECHO, IPC_PROMPT_ERROR),
+	U8_IN(ipc_auth_prompt, kind, IPC_PROMPT_ECHO, IPC_PROMPT_PROVE),
 	TEXT(ipc_auth_prompt, text, IPC_MAX_PROMPT),
+	END
+};
+
+static const struct field f_auth_converse[] = {
+	VIEW(ipc_auth_converse, client_chain, IPC_MAX_CLIENT_CHAIN),
+	END
+};
+
+static const struct field f_sasl_start[] = {
+	VIEW(ipc_sasl_start, mech, IPC_MAX_SASL_MECH),
+	U8_IN(ipc_sasl_start, has_data, 0, 1),
+	VIEW(ipc_sasl_start, data, IPC_MAX_SASL_DATA),
+	END
+};
+
+static const struct field f_sasl_step[] = {
+	U8_IN(ipc_sasl_step, has_data, 0, 1),
+	VIEW(ipc_sasl_step, data, IPC_MAX_SASL_DATA),
+	END
+};
+
+static const struct field f_sasl_reply[] = {
+	U8_IN(ipc_sasl_reply, complete, 0, 1),
+	VIEW(ipc_sasl_reply, data, IPC_MAX_SASL_DATA),
 	END
 };
 
@@ -510,6 +551,7 @@ CODEC(IPC_NET_SECURITY, net_security, NULL);
 CODEC(IPC_NET_AUTH_PASSWORD, auth_password, NULL);
 CODEC(IPC_MON_AUTH_PROMPT, auth_prompt, NULL);
 CODEC(IPC_NET_AUTH_ANSWER, auth_answer, NULL);
+CODEC(IPC_NET_AUTH_CONVERSE, auth_converse, NULL);
 CODEC(IPC_NET_CLOSING, net_closing, NULL);
 CODEC(IPC_MON_ATTACH_SESSION, attach_session, NULL);
 CODEC(IPC_LIS_ATTACH_RESULT, attach_result, NULL);
@@ -522,10 +564,11 @@ CODEC(IPC_CAP_KEY, cap_key, NULL);
 CODEC(IPC_CAP_POINTER, cap_pointer, NULL);
 CODEC(IPC_CAP_CLIPBOARD, cap_clipboard, NULL);
 CODEC(IPC_CAP_CURSOR, cap_cursor, check_cap_cursor);
+CODEC(IPC_NET_SASL_START, sasl_start, check_sasl_start);
+CODEC(IPC_NET_SASL_STEP, sasl_step, check_sasl_step);
+CODEC(IPC_MON_SASL_REPLY, sasl_reply, NULL);
 static const struct codec c_cap_update_request =
     { IPC_CAP_UPDATE_REQUEST, 0, f_empty, NULL };
-static const struct codec c_auth_converse =
-    { IPC_NET_AUTH_CONVERSE, 0, f_empty, NULL };
 
 static const struct codec *const codecs[] = {
 	&c_net_init, &c_auth_result, &c_session_channel, &c_rsa_result,
@@ -599,6 +642,9 @@ TYPED(cap_key)
 TYPED(cap_pointer)
 TYPED(cap_clipboard)
 TYPED(cap_cursor)
+TYPED(sasl_start)
+TYPED(sasl_step)
+TYPED(sasl_reply)
 OWNING(net_init)
 OWNING(auth_result)
 OWNING(auth_password)
@@ -626,21 +672,21 @@ ipc_msg_send_cap_update_request(int sock)
 }
 
 int
-ipc_msg_put_auth_converse(struct buf *b)
+ipc_msg_put_auth_converse(struct buf *b, const struct ipc_auth_converse *m)
 {
-	return put_msg(&c_auth_converse, b, NULL);
+	return put_msg(&c_auth_converse, b, m);
 }
 
 int
-ipc_msg_get_auth_converse(struct buf *b)
+ipc_msg_get_auth_converse(struct buf *b, struct ipc_auth_converse *m)
 {
-	return get_msg(&c_auth_converse, b, NULL);
+	return get_msg(&c_auth_converse, b, m);
 }
 
 int
-ipc_msg_send_auth_converse(int sock)
+ipc_msg_send_auth_converse(int sock, const struct ipc_auth_converse *m)
 {
-	return send_msg(&c_auth_converse, sock, NULL, -1);
+	return send_msg(&c_auth_converse, sock, m, -1);
 }
 
 struct ipc_view

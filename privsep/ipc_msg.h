@@ -51,6 +51,13 @@
 #define IPC_MAX_RSA_CIPHERTEXT	1024u	/* NET_RSA_DECRYPT: an 8192-bit modulus */
 #define IPC_MAX_RSA_PUBLIC	(4u + 2u * IPC_MAX_RSA_CIPHERTEXT) /* NET_INIT */
 #define IPC_MAX_RSA_RANDOM	32u	/* MON_RSA_RESULT: 16 or 32 bytes */
+/* NET_AUTH_CONVERSE: 8 certificates of 16 KiB, each with its u32 length */
+#define IPC_MAX_CLIENT_CHAIN	(8u * (4u + 16384u))
+/* SASL (Kerberos): a mechanism name (RFC 4422: at most 20 characters) and
+ * one SASL message; 64 KiB holds a Kerberos AP-REQ with a large PAC
+ * (Windows' MaxTokenSize is at most 65535) */
+#define IPC_MAX_SASL_MECH	20u
+#define IPC_MAX_SASL_DATA	65536u
 
 /* A bounded, read-only run of bytes inside a payload (see above). */
 struct ipc_view {
@@ -80,9 +87,37 @@ struct ipc_auth_prompt {
 	char *text;			/* owned, <= IPC_MAX_PROMPT */
 };
 
+/* IPC_NET_AUTH_CONVERSE (moat-net -> monitor) */
+struct ipc_auth_converse {
+	struct ipc_view client_chain;	/* <= IPC_MAX_CLIENT_CHAIN; may be empty */
+};
+
 /* IPC_NET_AUTH_ANSWER (moat-net -> monitor) */
 struct ipc_auth_answer {
 	char *answer;			/* owned secret, <= IPC_MAX_PASSWORD */
+};
+
+/*
+ * IPC_NET_SASL_START (moat-net -> monitor). has_data 0 (no output at all)
+ * demands an empty data; SASL tells it apart from has_data 1 with no
+ * bytes.
+ */
+struct ipc_sasl_start {
+	struct ipc_view mech;		/* <= IPC_MAX_SASL_MECH */
+	uint8_t has_data;		/* 0 or 1 */
+	struct ipc_view data;		/* <= IPC_MAX_SASL_DATA */
+};
+
+/* IPC_NET_SASL_STEP (moat-net -> monitor): as in ipc_sasl_start */
+struct ipc_sasl_step {
+	uint8_t has_data;		/* 0 or 1 */
+	struct ipc_view data;		/* <= IPC_MAX_SASL_DATA */
+};
+
+/* IPC_MON_SASL_REPLY (monitor -> moat-net) */
+struct ipc_sasl_reply {
+	uint8_t complete;		/* 0 or 1 */
+	struct ipc_view data;		/* <= IPC_MAX_SASL_DATA; may be empty */
 };
 
 /* IPC_MON_AUTH_RESULT (monitor -> moat-net) */
@@ -257,10 +292,21 @@ int ipc_msg_get_auth_answer(struct buf *b, struct ipc_auth_answer *m);
 int ipc_msg_send_auth_answer(int sock, const struct ipc_auth_answer *m, int fd);
 void ipc_msg_free_auth_answer(struct ipc_auth_answer *m);
 
-/* The conversation request has no payload (as the update request). */
-int ipc_msg_put_auth_converse(struct buf *b);
-int ipc_msg_get_auth_converse(struct buf *b);
-int ipc_msg_send_auth_converse(int sock);
+int ipc_msg_put_auth_converse(struct buf *b, const struct ipc_auth_converse *m);
+int ipc_msg_get_auth_converse(struct buf *b, struct ipc_auth_converse *m);
+int ipc_msg_send_auth_converse(int sock, const struct ipc_auth_converse *m);
+
+int ipc_msg_put_sasl_start(struct buf *b, const struct ipc_sasl_start *m);
+int ipc_msg_get_sasl_start(struct buf *b, struct ipc_sasl_start *m);
+int ipc_msg_send_sasl_start(int sock, const struct ipc_sasl_start *m, int fd);
+
+int ipc_msg_put_sasl_step(struct buf *b, const struct ipc_sasl_step *m);
+int ipc_msg_get_sasl_step(struct buf *b, struct ipc_sasl_step *m);
+int ipc_msg_send_sasl_step(int sock, const struct ipc_sasl_step *m, int fd);
+
+int ipc_msg_put_sasl_reply(struct buf *b, const struct ipc_sasl_reply *m);
+int ipc_msg_get_sasl_reply(struct buf *b, struct ipc_sasl_reply *m);
+int ipc_msg_send_sasl_reply(int sock, const struct ipc_sasl_reply *m, int fd);
 
 int ipc_msg_put_net_log(struct buf *b, const struct ipc_net_log *m);
 int ipc_msg_get_net_log(struct buf *b, struct ipc_net_log *m);
@@ -359,6 +405,7 @@ union ipc_msg_any {
 	struct ipc_auth_password auth_password;
 	struct ipc_auth_prompt auth_prompt;
 	struct ipc_auth_answer auth_answer;
+	struct ipc_auth_converse auth_converse;
 	struct ipc_net_closing net_closing;
 	struct ipc_rsa_decrypt rsa_decrypt;
 	struct ipc_attach_session attach_session;
@@ -372,6 +419,9 @@ union ipc_msg_any {
 	struct ipc_cap_pointer cap_pointer;
 	struct ipc_cap_clipboard cap_clipboard;
 	struct ipc_cap_cursor cap_cursor;
+	struct ipc_sasl_start sasl_start;
+	struct ipc_sasl_step sasl_step;
+	struct ipc_sasl_reply sasl_reply;
 };
 
 /* Returns the i-th message type (every type has a codec), or 0 past the last. */

@@ -29,9 +29,16 @@ enum ipc_type {
 	/* string random (16 or 32 bytes): answers IPC_NET_RSA_DECRYPT, once */
 	IPC_MON_RSA_RESULT = 4,
 	/* u8 kind (IPC_PROMPT_*), string text: during a conversation only.
-	 * A question (ECHO, SECRET) must be answered with IPC_NET_AUTH_ANSWER
-	 * before the next message; INFO and ERROR are only shown. */
+	 * A question (ECHO, SECRET, PROVE) must be answered with
+	 * IPC_NET_AUTH_ANSWER before the next message; INFO and ERROR are
+	 * only shown. */
 	IPC_MON_AUTH_PROMPT = 5,
+	/* u8 complete (0: the viewer must answer with IPC_NET_SASL_STEP;
+	 * 1: the SASL server is done, IPC_MON_AUTH_RESULT follows), string
+	 * data (the SASL server's output for the viewer, may be empty).
+	 * Answers IPC_NET_SASL_START and each IPC_NET_SASL_STEP; a refusal is
+	 * IPC_MON_AUTH_RESULT instead. */
+	IPC_MON_SASL_REPLY = 6,
 
 	/* ---- moat-net -> monitor ---- */
 	/* u8 level (LOG_LVL_*), string text: any state */
@@ -48,10 +55,23 @@ enum ipc_type {
 	IPC_NET_RSA_DECRYPT = 24,
 	/* string answer: the viewer's answer to the one open question */
 	IPC_NET_AUTH_ANSWER = 25,
-	/* no payload: the viewer chose the conversation; the monitor asks
+	/* string client-chain (the certificates the viewer sent in the TLS
+	 * handshake, DER, leaf first, each as u32 length + bytes; empty: none):
+	 * the viewer chose the conversation; the monitor asks
 	 * (IPC_MON_AUTH_PROMPT) until it sends IPC_MON_AUTH_RESULT. Once,
 	 * instead of IPC_NET_AUTH_PASSWORD. */
 	IPC_NET_AUTH_CONVERSE = 26,
+	/* string mechanism (the one offered: GSSAPI), u8 has-data, string
+	 * data (the viewer's first SASL output; has-data 0 and no bytes:
+	 * none, which SASL tells apart from empty): the viewer chose the SASL
+	 * security type (Kerberos). Once, instead of IPC_NET_AUTH_PASSWORD
+	 * and IPC_NET_AUTH_CONVERSE, only where NET_INIT offered
+	 * IPC_AUTHCH_KERBEROS; answered with IPC_MON_SASL_REPLY or
+	 * IPC_MON_AUTH_RESULT. */
+	IPC_NET_SASL_START = 27,
+	/* u8 has-data, string data: the viewer's next SASL output, only
+	 * right after an IPC_MON_SASL_REPLY with complete 0 */
+	IPC_NET_SASL_STEP = 28,
 
 	/* ---- monitor -> moatd listener (socketpair made before fork) ---- */
 	/* +fd: the session end of a fresh socketpair. u32 permissions,
@@ -101,13 +121,16 @@ enum ipc_type {
 /* IPC_MON_NET_INIT auth-channels: what moat-net may offer viewers */
 #define IPC_AUTHCH_CREDENTIALS	0x01	/* one user name and one password (X509Plain, RA2*) */
 #define IPC_AUTHCH_CONVERSATION	0x02	/* moat's conversation (any prompts, docs/authentication.md) */
-#define IPC_AUTHCH_ALL		0x03
+#define IPC_AUTHCH_CLIENT_CERT	0x04	/* ask for a client certificate in TLS (Certificate) */
+#define IPC_AUTHCH_KERBEROS	0x08	/* the SASL GSSAPI exchange (Kerberos) */
+#define IPC_AUTHCH_ALL		0x0f
 
 /* IPC_MON_AUTH_PROMPT kinds */
 #define IPC_PROMPT_ECHO		1	/* a question whose answer may be shown (a user name) */
 #define IPC_PROMPT_SECRET	2	/* a question whose answer is hidden (a password, a code) */
 #define IPC_PROMPT_INFO		3	/* a message to show */
 #define IPC_PROMPT_ERROR	4	/* an error message to show */
+#define IPC_PROMPT_PROVE	5	/* a question: sign this challenge with the client key (auth/cert_proof.h) */
 
 /* Encryption levels (policy "Encryption") */
 #define IPC_ENC_ALWAYS_ON	1	/* AES-128-GCM preferred, 256 allowed; RA2, RA2_256 */

@@ -77,6 +77,37 @@ viewer_conn_close(struct viewer_conn *c)
 	c->fd = -1;
 }
 
+/*
+ * Whether a failed TLS read was the server's alert refusing the client
+ * certificate (in TLS 1.3 it comes after the viewer finished its side of
+ * the handshake); prints the alert if so.
+ */
+static int
+client_cert_refused(void)
+{
+	unsigned long e;
+	int reason;
+
+	while ((e = ERR_get_error()) != 0) {
+		if (ERR_GET_LIB(e) != ERR_LIB_SSL)
+			continue;
+		reason = ERR_GET_REASON(e);
+		if (reason == SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED ||
+		    reason == SSL_R_SSLV3_ALERT_BAD_CERTIFICATE ||
+		    reason == SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE ||
+		    reason == SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED ||
+		    reason == SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED ||
+		    reason == SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN ||
+		    reason == SSL_R_TLSV1_ALERT_UNKNOWN_CA) {
+			viewer_err("the server refused the client certificate "
+			    "(TLS alert: %s)", ERR_reason_error_string(e));
+			ERR_clear_error();
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /* Reads exactly n bytes from the socket or the TLS session. */
 static int
 read_transport(struct viewer_conn *c, uint8_t *p, size_t n)
@@ -93,6 +124,8 @@ read_transport(struct viewer_conn *c, uint8_t *p, size_t n)
 				if (e == SSL_ERROR_ZERO_RETURN ||
 				    (e == SSL_ERROR_SYSCALL && errno == 0))
 					return MOAT_ERR_EOF;
+				if (e == SSL_ERROR_SSL && client_cert_refused())
+					return MOAT_ERR_AUTH;
 				viewer_err("TLS read failed");
 				return MOAT_ERR_CRYPTO;
 			}
@@ -227,8 +260,7 @@ int
 viewer_security_result(struct viewer_conn *c)
 {
 	uint8_t b[4];
-	char reason[VIEWER_MAX_REASON + 1];
-	uint32_t res, len;
+	uint32_t res;
 	int r;
 
 	if ((r = viewer_conn_read(c, b, 4)) != 0)
@@ -237,23 +269,34 @@ viewer_security_result(struct viewer_conn *c)
 	    (uint32_t)b[2] << 8 | b[3];
 	if (res == 0)
 		return 0;
+	return viewer_failure_reason(c, "the login");
+}
+
+int
+viewer_failure_reason(struct viewer_conn *c, const char *what)
+{
+	uint8_t b[4];
+	char reason[VIEWER_MAX_REASON + 1];
+	uint32_t i, len;
+	int r;
+
 	if ((r = viewer_conn_read(c, b, 4)) != 0) {
-		viewer_err("the server refused the login");
+		viewer_err("the server refused %s", what);
 		return MOAT_ERR_AUTH;
 	}
 	len = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
 	    (uint32_t)b[2] << 8 | b[3];
 	if (len > VIEWER_MAX_REASON) {
-		viewer_err("the server refused the login (reason of %u bytes)",
+		viewer_err("the server refused %s (reason of %u bytes)", what,
 		    len);
 		return MOAT_ERR_PROTOCOL;
 	}
 	if ((r = viewer_conn_read(c, reason, len)) != 0)
 		return r;
 	reason[len] = '\0';
-	for (res = 0; res < len; res++)
-		if ((unsigned char)reason[res] < 0x20 || reason[res] == 0x7f)
-			reason[res] = '?';
-	viewer_err("the server refused the login: %s", reason);
+	for (i = 0; i < len; i++)
+		if ((unsigned char)reason[i] < 0x20 || reason[i] == 0x7f)
+			reason[i] = '?';
+	viewer_err("the server refused %s: %s", what, reason);
 	return MOAT_ERR_AUTH;
 }

@@ -233,7 +233,13 @@ viewer_ra2(struct viewer_conn *c, const struct viewer_auth *a)
 		r = MOAT_ERR_PROTOCOL;
 		goto out;
 	}
-	if ((r = send_credentials(c, sub, a->user, a->pass)) != 0)
+	/* Asked only now, once the server's key checked out. */
+	if (viewer_creds_get(a->creds, 1) != 0) {
+		viewer_err("no usable user name and password");
+		r = MOAT_ERR_INVALID;
+		goto out;
+	}
+	if ((r = send_credentials(c, sub, a->creds->user, a->creds->pass)) != 0)
 		goto out;
 	r = viewer_security_result(c);
 	if (r == 0)

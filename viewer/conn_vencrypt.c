@@ -1,10 +1,13 @@
 /*
- * conn_vencrypt.c - moat-viewer's VeNCrypt X509Plain client: version 0.2,
- * the subtype, TLS 1.3 with the server's chain verified up to the
- * certificate whose key signed the leaf (and the leaf's name to the host
- * connected to), whose key viewer/trust.c must accept (pinned, known,
- * accepted on first use, or vouched for by the pinned key during a
- * rotation: viewer/rotation.c), then the Plain credentials.
+ * conn_vencrypt.c - moat-viewer's VeNCrypt client: version 0.2, the
+ * subtype (moat's X509Conversation, X509Plain or X509None), TLS 1.3 with
+ * the server's chain verified up to the certificate whose key signed the
+ * leaf (and the leaf's name to the host connected to), whose key
+ * viewer/trust.c must accept (pinned, known, accepted on first use, or
+ * vouched for by the pinned key during a rotation: viewer/rotation.c),
+ * with the user's client certificate (viewer/client_key.c) if one was
+ * given; then the conversation (conn_conv.c), the Plain credentials, or
+ * for X509None nothing, and the SecurityResult.
  * Runs in moat-viewer; trusts nothing the server sends; the credentials
  * leave only after the identity checked out.
  */
@@ -20,12 +23,12 @@
 
 #include "net/rfb_conv.h"
 #include "privsep/errors.h"
+#include "viewer/client_key.h"
 #include "viewer/rotation.h"
 #include "viewer/trust.h"
 #include "viewer/viewer.h"
 
 #define VENCRYPT_MAX_SUBTYPES	255
-#define VENCRYPT_X509PLAIN	262
 
 int
 viewer_ca_key_sha256(const char *path, uint8_t out[32])
@@ -135,8 +138,15 @@ on_verify(X509_STORE_CTX *ctx, void *arg)
 	return X509_verify_cert(ctx) == 1;
 }
 
+/*
+ * TLS 1.3 with the server's identity checked; the client certificate if
+ * the user gave one. Fills identity with the SHA-256 of the identity key
+ * the chain verified to. Returns 0, MOAT_ERR_CRYPTO (printed), or
+ * MOAT_ERR_SYSTEM.
+ */
 static int
-start_tls(struct viewer_conn *c, const struct viewer_auth *a)
+start_tls(struct viewer_conn *c, const struct viewer_auth *a,
+    uint8_t identity[32])
 {
 	struct verify_state vs;
 	long v;
@@ -147,6 +157,12 @@ start_tls(struct viewer_conn *c, const struct viewer_auth *a)
 	if ((c->ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
 	    SSL_CTX_set_min_proto_version(c->ctx, TLS1_3_VERSION) != 1) {
 		viewer_err("cannot set up TLS");
+		return MOAT_ERR_CRYPTO;
+	}
+	if (a->ck != NULL &&
+	    (SSL_CTX_use_certificate(c->ctx, a->ck->cert) != 1 ||
+	    SSL_CTX_use_PrivateKey(c->ctx, a->ck->key) != 1)) {
+		viewer_err("cannot use the client certificate and key for TLS");
 		return MOAT_ERR_CRYPTO;
 	}
 	SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
@@ -177,6 +193,7 @@ start_tls(struct viewer_conn *c, const struct viewer_auth *a)
 		goto out;
 	fprintf(stderr, "moat-viewer: %s, %s\n", SSL_get_version(c->ssl),
 	    SSL_get_cipher_name(c->ssl));
+	memcpy(identity, vs.root, 32);
 	r = 0;
 out:
 	/* The callback is done: it may not see vs once we return. */
@@ -205,12 +222,65 @@ send_plain(struct viewer_conn *c, const char *user, const char *pass)
 	return 0;
 }
 
+static const char *
+subtype_name(uint32_t sub)
+{
+	switch (sub) {
+	case VIEWER_VENCRYPT_X509NONE:
+		return "X509None";
+	case VIEWER_VENCRYPT_X509PLAIN:
+		return "X509Plain";
+	case RFB_VENCRYPT_X509CONVERSATION:
+		return "X509Conversation";
+	default:
+		return "an unknown subtype";
+	}
+}
+
+/*
+ * The subtype to use among those offered: the one asked for; with a
+ * client certificate the conversation (only it carries the proof);
+ * else X509Conversation, X509Plain, X509None, the first offered.
+ * Returns it, or 0 (printed).
+ */
+static uint32_t
+choose(const struct viewer_auth *a, int conv, int plain, int none)
+{
+	uint32_t want = a->subtype;
+
+	if (want == 0 && a->ck != NULL)
+		want = RFB_VENCRYPT_X509CONVERSATION;
+	if (want != 0) {
+		if ((want == RFB_VENCRYPT_X509CONVERSATION && conv) ||
+		    (want == VIEWER_VENCRYPT_X509PLAIN && plain) ||
+		    (want == VIEWER_VENCRYPT_X509NONE && none))
+			return want;
+		if (a->ck != NULL)
+			viewer_err("the server does not offer X509Conversation, "
+			    "which a client certificate needs");
+		else
+			viewer_err("the server does not offer %s",
+			    subtype_name(want));
+		return 0;
+	}
+	if (conv)
+		return RFB_VENCRYPT_X509CONVERSATION;
+	if (plain)
+		return VIEWER_VENCRYPT_X509PLAIN;
+	if (none)
+		return VIEWER_VENCRYPT_X509NONE;
+	viewer_err("the server offers none of X509Conversation, X509Plain, "
+	    "X509None");
+	return 0;
+}
+
 int
 viewer_vencrypt(struct viewer_conn *c, const struct viewer_auth *a)
 {
 	static const uint8_t version[2] = { 0, 2 };
 	uint8_t peer[2], ack, n, list[4 * VENCRYPT_MAX_SUBTYPES], choice[4];
-	int r, plain = 0, conv = 0, i;
+	uint8_t identity[32];
+	int r, plain = 0, conv = 0, none = 0, i;
 	uint32_t sub, want;
 
 	if ((r = viewer_conn_read(c, peer, 2)) != 0)
@@ -233,18 +303,12 @@ viewer_vencrypt(struct viewer_conn *c, const struct viewer_auth *a)
 	for (i = 0; i < n; i++) {
 		sub = (uint32_t)list[4 * i] << 24 | (uint32_t)list[4 * i + 1] << 16 |
 		    (uint32_t)list[4 * i + 2] << 8 | list[4 * i + 3];
-		plain |= sub == VENCRYPT_X509PLAIN;
+		plain |= sub == VIEWER_VENCRYPT_X509PLAIN;
 		conv |= sub == RFB_VENCRYPT_X509CONVERSATION;
+		none |= sub == VIEWER_VENCRYPT_X509NONE;
 	}
-	/* moat's conversation whenever offered, unless X509Plain was asked for. */
-	want = a->subtype != 0 ? a->subtype : conv ?
-	    RFB_VENCRYPT_X509CONVERSATION : VENCRYPT_X509PLAIN;
-	if ((want == VENCRYPT_X509PLAIN && !plain) ||
-	    (want == RFB_VENCRYPT_X509CONVERSATION && !conv)) {
-		viewer_err("the server does not offer %s",
-		    want == VENCRYPT_X509PLAIN ? "X509Plain" : "X509Conversation");
+	if ((want = choose(a, conv, plain, none)) == 0)
 		return MOAT_ERR_PROTOCOL;
-	}
 	choice[0] = (uint8_t)(want >> 24);
 	choice[1] = (uint8_t)(want >> 16);
 	choice[2] = (uint8_t)(want >> 8);
@@ -256,13 +320,20 @@ viewer_vencrypt(struct viewer_conn *c, const struct viewer_auth *a)
 		viewer_err("the server refused the subtype");
 		return MOAT_ERR_PROTOCOL;
 	}
-	fprintf(stderr, "moat-viewer: VeNCrypt %s\n",
-	    want == VENCRYPT_X509PLAIN ? "X509Plain" : "X509Conversation");
-	if ((r = start_tls(c, a)) != 0)
+	fprintf(stderr, "moat-viewer: VeNCrypt %s\n", subtype_name(want));
+	if ((r = start_tls(c, a, identity)) != 0)
 		return r;
 	if (want == RFB_VENCRYPT_X509CONVERSATION)
-		return viewer_conversation(c, a);
-	if ((r = send_plain(c, a->user, a->pass)) != 0)
-		return r;
+		return viewer_conversation(c, a, identity);
+	if (want == VIEWER_VENCRYPT_X509PLAIN) {
+		/* Asked only now, once the server's identity checked out. */
+		if (viewer_creds_get(a->creds, 1) != 0) {
+			viewer_err("no usable user name and password");
+			return MOAT_ERR_INVALID;
+		}
+		if ((r = send_plain(c, a->creds->user, a->creds->pass)) != 0)
+			return r;
+	}
+	/* X509None: TLS only; no credentials. */
 	return viewer_security_result(c);
 }

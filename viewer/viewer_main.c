@@ -1,21 +1,29 @@
 /*
- * viewer_main.c - moat-viewer's command line: parses the options, gets
- * the credentials (MOAT_USER / MOAT_PASSWORD, or a prompt on the
- * terminal), connects, runs the RFB version and security-type handshake
- * and the chosen security type, then the session: the first full frame,
- * the input script, and the PNG. Runs with the user's privileges; trusts
- * the user's options, not the server (see conn_*.c, rfb_client.c).
+ * viewer_main.c - moat-viewer's command line: parses the options, loads
+ * the client certificate and key if given (from PEM files or a smartcard,
+ * asking the PIN: viewer/client_key.c) before connecting, connects, runs
+ * the RFB version and security-type handshake and the chosen security
+ * type with the credentials (MOAT_USER / MOAT_PASSWORD, the vault, or a
+ * prompt on the terminal: viewer/creds.c; fetched before connecting, but
+ * for X509None never and with a client certificate only when the server
+ * asks), then the session: the first full frame, the input script, and the PNG.
+ * Runs with the user's privileges; trusts the user's options, not the
+ * server (see conn_*.c, rfb_client.c).
  *
  *   moat-viewer [--headless] [--png OUT.png]
- *       [--security vencrypt|conversation|x509plain|ra2|ra2_256]
+ *       [--security vencrypt|conversation|x509plain|x509none|ra2|ra2_256]
  *       [--answer TEXT]... [--known-hosts FILE] [--accept-new]
  *       [--fingerprint SHA256:...] [--ca CA.crt] [--encoding zrle|raw]
+ *       [--cert FILE|pkcs11:URI --key FILE|pkcs11:URI]
+ *       [--pkcs11-module PATH] [--pin-file FILE]
  *       [--script FILE] [--vault FILE] [--remember] [--vault-aes256] HOST:PORT
  *   moat-viewer [--vault FILE] vault forget HOST:PORT
  *   moat-viewer [--vault FILE] vault forget-all
  *
- * Exit status: 0 done; 1 error; 2 usage; 3 login refused; 4 the server's
- * identity was not accepted (nothing secret was sent).
+ * Exit status: 0 done; 1 error (also: the smartcard refused the PIN, or
+ * the server asked for a client certificate and none was given); 2 usage;
+ * 3 login refused; 4 the server's identity was not accepted (nothing
+ * secret was sent).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +40,7 @@
 #include "net/rfb_ra2.h"
 #include "net/rfb_types.h"
 #include "privsep/errors.h"
+#include "viewer/client_key.h"
 #include "viewer/png.h"
 #include "viewer/rfb_client.h"
 #include "viewer/script.h"
@@ -48,9 +57,11 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: moat-viewer [--headless] [--png OUT.png] "
-	    "[--security vencrypt|conversation|x509plain|ra2|ra2_256]\n"
+	    "[--security vencrypt|conversation|x509plain|x509none|ra2|ra2_256]\n"
 	    "           [--answer TEXT]... [--known-hosts FILE] [--accept-new] "
 	    "[--fingerprint SHA256:...] [--ca CA.crt]\n"
+	    "           [--cert FILE|pkcs11:URI --key FILE|pkcs11:URI] "
+	    "[--pkcs11-module PATH] [--pin-file FILE]\n"
 	    "           [--encoding zrle|raw] [--script FILE]\n"
 	    "           [--vault FILE] [--remember] [--vault-aes256] HOST:PORT\n"
 	    "       moat-viewer [--vault FILE] vault forget HOST:PORT | forget-all\n");
@@ -79,69 +90,6 @@ split_target(char *arg, char **host, char **port)
 	return **host == '\0' || **port == '\0' ? -1 : 0;
 }
 
-/* The master password: MOAT_MASTER, or asked on the terminal. */
-static int
-get_master(char *out, size_t outlen)
-{
-	const char *m = getenv("MOAT_MASTER");
-
-	if (m != NULL) {
-		if (strlen(m) >= outlen)
-			return -1;
-		strcpy(out, m);
-		return 0;
-	}
-	return viewer_prompt("Master password", 1, out, outlen);
-}
-
-/*
- * The credentials: MOAT_USER / MOAT_PASSWORD; else the vault's entry for
- * target when the vault exists (its master password is asked); else the
- * terminal. Returns 0, or -1 (printed); a damaged vault fails closed.
- */
-static int
-get_credentials(const char *vault_path, const char *target, char *user,
-    char *pass)
-{
-	const char *u = getenv("MOAT_USER"), *p = getenv("MOAT_PASSWORD");
-	const struct vault_entry *e;
-	char master[VIEWER_MAX_CRED + 2];
-	struct vault v;
-	int r;
-
-	user[0] = pass[0] = '\0';
-	if (p == NULL && access(vault_path, F_OK) == 0) {
-		if (get_master(master, sizeof(master)) != 0)
-			return -1;
-		r = vault_load(vault_path, master, &v);
-		OPENSSL_cleanse(master, sizeof(master));
-		if (r != 0)
-			return -1;
-		if ((e = vault_find(&v, target)) != NULL) {
-			strcpy(user, e->user);
-			strcpy(pass, e->pass);
-			fprintf(stderr, "moat-viewer: using the password "
-			    "remembered for %s\n", target);
-		}
-		vault_free(&v);
-		if (e != NULL)
-			return 0;
-	}
-	if (u != NULL) {
-		if (strlen(u) > VIEWER_MAX_CRED)
-			return -1;
-		strcpy(user, u);
-	} else if (viewer_prompt("User name", 0, user, VIEWER_MAX_CRED + 2) != 0)
-		return -1;
-	if (p != NULL) {
-		if (strlen(p) > VIEWER_MAX_CRED)
-			return -1;
-		strcpy(pass, p);
-	} else if (viewer_prompt("Password", 1, pass, VIEWER_MAX_CRED + 2) != 0)
-		return -1;
-	return user[0] == '\0' ? -1 : 0;
-}
-
 /* Stores the credentials for target in the vault (created if missing). */
 static int
 remember(const char *vault_path, const char *target, const char *user,
@@ -151,7 +99,7 @@ remember(const char *vault_path, const char *target, const char *user,
 	struct vault v;
 	int r;
 
-	if (get_master(master, sizeof(master)) != 0)
+	if (viewer_master_password(master, sizeof(master)) != 0)
 		return -1;
 	r = vault_load(vault_path, master, &v);
 	if (r == MOAT_ERR_EOF)
@@ -186,7 +134,7 @@ vault_command(const char *vault_path, int argc, char **argv)
 	}
 	if (argc != 2 || strcmp(argv[0], "forget") != 0)
 		usage();
-	if (get_master(master, sizeof(master)) != 0)
+	if (viewer_master_password(master, sizeof(master)) != 0)
 		return 1;
 	r = vault_load(vault_path, master, &v);
 	OPENSSL_cleanse(master, sizeof(master));
@@ -231,8 +179,9 @@ rfb_hello(struct viewer_conn *c, int type)
 	    (r = viewer_conn_read(c, &n, 1)) != 0)
 		return r;
 	if (n == 0) {
-		(void)viewer_security_result(c);	/* U32 length, reason */
-		return MOAT_ERR_AUTH;
+		/* No security type: U32 length and the reason follow. */
+		r = viewer_failure_reason(c, "the connection");
+		return r == MOAT_ERR_PROTOCOL ? r : MOAT_ERR_AUTH;
 	}
 	if ((r = viewer_conn_read(c, types, n)) != 0)
 		return r;
@@ -256,7 +205,11 @@ security_type(const char *name, struct viewer_auth *a)
 		return RFB_SEC_VENCRYPT;
 	}
 	if (strcmp(name, "x509plain") == 0) {
-		a->subtype = 262;	/* X509Plain */
+		a->subtype = VIEWER_VENCRYPT_X509PLAIN;
+		return RFB_SEC_VENCRYPT;
+	}
+	if (strcmp(name, "x509none") == 0) {
+		a->subtype = VIEWER_VENCRYPT_X509NONE;
 		return RFB_SEC_VENCRYPT;
 	}
 	if (strcmp(name, "ra2") == 0)
@@ -296,11 +249,15 @@ run(const struct viewer_auth *a, const char *port, enum viewer_enc enc,
 		viewer_conn_close(&c);
 		return EXIT_IDENTITY;
 	}
-	if (r == 0 && rem->vault_path != NULL &&
-	    remember(rem->vault_path, rem->target, a->user, a->pass,
-	    rem->aes256) != 0) {
-		viewer_conn_close(&c);
-		return 1;
+	if (r == 0 && rem->vault_path != NULL) {
+		if (!a->creds->have_user || !a->creds->have_pass)
+			fprintf(stderr, "moat-viewer: no password was used: "
+			    "nothing to remember\n");
+		else if (remember(rem->vault_path, rem->target,
+		    a->creds->user, a->creds->pass, rem->aes256) != 0) {
+			viewer_conn_close(&c);
+			return 1;
+		}
 	}
 	if (r == 0 && (r = viewer_rfb_start(&s, &c, enc)) == 0) {
 		fprintf(stderr, "moat-viewer: desktop \"%s\", %ux%u\n", s.name,
@@ -342,9 +299,15 @@ main(int argc, char **argv)
 		{ "remember", no_argument, NULL, 'R' },
 		{ "vault-aes256", no_argument, NULL, '2' },
 		{ "answer", required_argument, NULL, 'a' },
+		{ "cert", required_argument, NULL, 'C' },
+		{ "key", required_argument, NULL, 'K' },
+		{ "pkcs11-module", required_argument, NULL, 'M' },
+		{ "pin-file", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 }
 	};
-	char user[VIEWER_MAX_CRED + 2], pass[VIEWER_MAX_CRED + 2];
+	struct viewer_client_key_opts cko = { NULL, NULL, NULL, NULL };
+	struct viewer_client_key ck;
+	struct viewer_creds creds;
 	char *host, *port, target[KH_MAX_HOSTPORT + 1], khbuf[4096];
 	char vbuf[4096];
 	const char *vault_path = NULL;
@@ -413,6 +376,18 @@ main(int argc, char **argv)
 		case 'S':
 			script = optarg;
 			break;
+		case 'C':
+			cko.cert = optarg;
+			break;
+		case 'K':
+			cko.key = optarg;
+			break;
+		case 'M':
+			cko.module = optarg;
+			break;
+		case 'P':
+			cko.pin_file = optarg;
+			break;
 		default:
 			usage();
 		}
@@ -443,6 +418,20 @@ main(int argc, char **argv)
 		}
 		kh = khbuf;
 	}
+	if ((cko.cert != NULL) != (cko.key != NULL)) {
+		viewer_err("--cert and --key go together");
+		usage();
+	}
+	if (cko.cert != NULL && (a.type != RFB_SEC_VENCRYPT ||
+	    (a.subtype != 0 && a.subtype != RFB_VENCRYPT_X509CONVERSATION))) {
+		viewer_err("a client certificate needs --security vencrypt or "
+		    "conversation");
+		usage();
+	}
+	if ((cko.module != NULL || cko.pin_file != NULL) && cko.cert == NULL) {
+		viewer_err("--pkcs11-module and --pin-file need --cert and --key");
+		usage();
+	}
 	if (viewer_trust_setup(&trust, kh, target, fingerprint, ca,
 	    accept_new) != 0)
 		return 1;
@@ -454,16 +443,39 @@ main(int argc, char **argv)
 		rem.vault_path = vault_path;
 		rem.target = target;
 	}
-	if (get_credentials(vault_path, target, user, pass) != 0) {
-		viewer_err("no usable user name and password");
-		return 1;
-	}
-	a.user = user;
-	a.pass = pass;
+	memset(&creds, 0, sizeof(creds));
+	creds.vault_path = vault_path;
+	creds.target = target;
+	a.creds = &creds;
 	a.answers = answers;
 	a.nanswers = nanswers;
+	/*
+	 * The credentials before connecting, as the terminal prompts always
+	 * came, except where none may be needed: X509None sends none, and
+	 * with a client certificate the conversation asks for what the
+	 * server wants (from MOAT_USER / MOAT_PASSWORD, the vault or the
+	 * terminal) when it asks.
+	 */
+	if (cko.cert == NULL && a.subtype != VIEWER_VENCRYPT_X509NONE &&
+	    viewer_creds_get(&creds, 1) != 0) {
+		viewer_err("no usable user name and password");
+		if (script != NULL)
+			viewer_script_free(&sc);
+		return 1;
+	}
+	/* The key (and the smartcard's PIN) before connecting. */
+	if (cko.cert != NULL) {
+		if (viewer_client_key_load(&ck, &cko) != 0) {
+			if (script != NULL)
+				viewer_script_free(&sc);
+			return 1;
+		}
+		a.ck = &ck;
+	}
 	st = run(&a, port, enc, script != NULL ? &sc : NULL, png, &rem, headless);
-	OPENSSL_cleanse(pass, sizeof(pass));
+	viewer_creds_wipe(&creds);
+	if (a.ck != NULL)
+		viewer_client_key_free(&ck);
 	if (script != NULL)
 		viewer_script_free(&sc);
 	return st;

@@ -48,7 +48,7 @@ moat_server_start()
 	    ListenAddress=127.0.0.1 "ListenPort=$PORT" \
 	    "IdentityKey=$T/etc/identity.key" "IdentityCert=$CA" \
 	    "EmptyRoot=$T/empty" "SessionSocket=$T/run/session.sock" \
-	    "LogFile=$EVENTS" "$@"
+	    "LogFile=$EVENTS" "${access[@]}" "$@"
 	moat_start_xvfb SERVED 800x600
 	moat_draw_pattern "$SERVED"
 	moat_bg moatd "${MOAT_MOATD_WRAPPER[@]}" "$(moat_bin moatd)" -d -f "$CONF"
@@ -189,4 +189,23 @@ moat_check_tigervnc_input()
 	moat_check "text copied on the served desktop reaches the viewer's clipboard" \
 	    moat_wait -m "clipboard in the viewer" sh -c \
 	    "DISPLAY=$viewer XAUTHORITY=$(moat_xauth "$viewer") xclip -o -selection clipboard 2>/dev/null | grep -qx 'from-desktop-$$'"
+}
+
+# moat_server_restart NAME AUTH: starts moatd again (process NAME, with its
+# desktop session NAME-session) with Authentication=AUTH and a fresh LogFile,
+# $T/NAME-events.log (EVENTS is set to it); the previous moatd and session
+# must have been stopped (moat_stop). The rest of the configuration is kept.
+moat_server_restart()
+{
+	local name=$1 auth=$2
+	EVENTS=$T/$name-events.log
+	if grep -q '^Authentication=' "$CONF"; then
+		sed -i -e "s|^Authentication=.*|Authentication=$auth|" "$CONF"
+	else
+		printf 'Authentication=%s\n' "$auth" >>"$CONF"
+	fi
+	sed -i -e "s|^LogFile=.*|LogFile=$EVENTS|" "$CONF"
+	moat_bg "$name" "${MOAT_MOATD_WRAPPER[@]}" "$(moat_bin moatd)" -d -f "$CONF"
+	moat_wait_port "$PORT"
+	moat_start_session "$name-session"
 }

@@ -28,7 +28,7 @@ check_absent "$B/moat-net" "PAM symbols" '^pam_'
 check_absent "$B/moat-net" "X11 symbols" '^X[A-Z]'
 
 libs=$(ldd "$B/moat-net")
-if echo "$libs" | grep -Eq 'libpam|libradcli|libgssapi|libkrb5|libX11|libXtst'; then
+if echo "$libs" | grep -Eq 'libpam|libradcli|libsasl2|libgssapi|libkrb5|libX11|libXtst'; then
 	echo "FAIL: moat-net links a forbidden library:"
 	echo "$libs"
 	fail=1

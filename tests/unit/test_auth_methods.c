@@ -85,8 +85,8 @@ test_grammar(void)
 	    "VncPassword") == 0);
 
 	bad("", "no scheme");
-	bad("Kerberos", "unknown scheme 'Kerberos'; allowed: SystemAuth, "
-	    "Radius, VncPassword");
+	bad("Smartcard", "unknown scheme 'Smartcard'; allowed: SystemAuth, "
+	    "Radius, VncPassword, Certificate, Kerberos");
 	bad("VncAuth", "unknown scheme");
 	bad("VncPasswd", "unknown scheme");
 	bad("VncPassword+vncpassword", "VncPassword appears twice");
@@ -113,6 +113,52 @@ test_grammar(void)
 	CHECK(auth_methods_parse("SystemAuth\0x", 12, &m, err, sizeof(err)) ==
 	    MOAT_ERR_CONFIG && strstr(err, "NUL") != NULL, "%s", err);
 	CHECK(strcmp(auth_scheme_name(99), "?") == 0);
+
+	/* Certificate needs a chain: alternatives after it can apply. */
+	good("Certificate", "Certificate");
+	good("certificate+SystemAuth", "Certificate+SystemAuth");
+	good("SystemAuth+Certificate", "SystemAuth+Certificate");
+	good("Certificate,SystemAuth", "Certificate,SystemAuth");
+	good("Certificate+Radius,VncPassword", "Certificate+Radius,VncPassword");
+	bad("SystemAuth,Certificate", "alternative 'Certificate' can never be "
+	    "used: 'SystemAuth' before it");
+	bad("Certificate,Certificate+SystemAuth", "alternative "
+	    "'Certificate+SystemAuth' can never be used: 'Certificate'");
+	/* Kerberos is chosen by the security type, and stands alone. */
+	good("Kerberos", "Kerberos");
+	good("Kerberos,SystemAuth+Radius", "Kerberos,SystemAuth+Radius");
+	good("SystemAuth,Kerberos", "SystemAuth,Kerberos");
+	good("Certificate+SystemAuth,Kerberos,SystemAuth",
+	    "Certificate+SystemAuth,Kerberos,SystemAuth");
+	bad("Kerberos+SystemAuth", "Kerberos must be an alternative of its own");
+	bad("SystemAuth+kerberos", "Kerberos must be an alternative of its own");
+	bad("Kerberos,Kerberos", "alternative 'Kerberos' can never be used");
+}
+
+/* Which alternative applies to which viewer. */
+static void
+test_select(void)
+{
+	struct auth_methods m;
+	char err[256];
+
+	CHECK(parse("Certificate+SystemAuth,Kerberos,Radius", &m, err,
+	    sizeof(err)) == 0, "%s", err);
+	CHECK(auth_methods_select(&m, 0) == &m.alt[2]);
+	CHECK(auth_methods_select(&m, AUTH_NEED_CERTIFICATE) == &m.alt[0]);
+	CHECK(auth_methods_select(&m, AUTH_NEED_KERBEROS) == &m.alt[1]);
+	CHECK(auth_methods_select(&m, AUTH_NEED_KERBEROS |
+	    AUTH_NEED_CERTIFICATE) == &m.alt[1]);
+	CHECK(auth_alternative_needs(&m.alt[0]) == AUTH_NEED_CERTIFICATE);
+	CHECK(auth_alternative_needs(&m.alt[2]) == 0);
+	CHECK(parse("Certificate", &m, err, sizeof(err)) == 0);
+	CHECK(auth_methods_select(&m, 0) == NULL, "no certificate: nothing applies");
+	CHECK(auth_methods_select(&m, AUTH_NEED_KERBEROS) == NULL);
+	CHECK(auth_methods_select(&m, AUTH_NEED_CERTIFICATE) == &m.alt[0]);
+	CHECK(parse("SystemAuth", &m, err, sizeof(err)) == 0);
+	/* A chain nobody asked for changes nothing. */
+	CHECK(auth_methods_select(&m, AUTH_NEED_CERTIFICATE) == &m.alt[0]);
+	CHECK(auth_methods_select(&m, AUTH_NEED_KERBEROS) == NULL);
 	CHECK(strcmp(auth_scheme_name(0), "?") == 0);
 }
 
@@ -212,9 +258,8 @@ test_config(void)
 	t = "\nAuthentication=SystemAuth+Kerberos\n";
 	CHECK(config_parse_text(&c, NULL, "/etc/moat/moatd.conf", t, strlen(t),
 	    0, err, sizeof(err)) == MOAT_ERR_CONFIG);
-	CHECK(strstr(err, "/etc/moat/moatd.conf:2: Authentication: unknown "
-	    "scheme 'Kerberos'; allowed: SystemAuth, Radius, VncPassword") !=
-	    NULL, "%s", err);
+	CHECK(strstr(err, "/etc/moat/moatd.conf:2: Authentication: Kerberos "
+	    "must be an alternative of its own") != NULL, "%s", err);
 	/* The refused value left the default in place. */
 	CHECK(c.auth.n == 1 && c.auth.alt[0].n == 1 &&
 	    c.auth.alt[0].factor[0] == AUTH_SCHEME_SYSTEM);
@@ -234,6 +279,7 @@ int
 main(void)
 {
 	test_grammar();
+	test_select();
 	test_bounded_messages();
 	test_mutations();
 	test_config();

@@ -94,7 +94,7 @@ test_defaults(void)
 	CHECK(c.login_grace_time == 60, "%u", c.login_grace_time);
 	CHECK(c.max_connections == 20, "%u", c.max_connections);
 
-	CHECK(config_param_count() == 29, "%zu", config_param_count());
+	CHECK(config_param_count() == 38, "%zu", config_param_count());
 	for (i = 0; i < config_param_count(); i++)
 		CHECK(p[i].name != NULL && p[i].allowed != NULL &&
 		    p[i].allowed[0] != '\0', "param %zu", i);

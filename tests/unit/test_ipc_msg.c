@@ -94,6 +94,9 @@ typical(uint16_t type, union ipc_msg_any *m)
 	case IPC_NET_AUTH_ANSWER:
 		m->auth_answer = (struct ipc_auth_answer){ "correct horse" };
 		break;
+	case IPC_NET_AUTH_CONVERSE:
+		m->auth_converse.client_chain = V("\0\0\0\x04" "cert");
+		break;
 	case IPC_NET_CLOSING:
 		m->net_closing = (struct ipc_net_closing){ IPC_CLOSE_CLIENT,
 		    V("peer closed the connection"), 0x100000002ull, 12345 };
@@ -136,6 +139,16 @@ typical(uint16_t type, union ipc_msg_any *m)
 		break;
 	case IPC_CAP_CLIPBOARD:
 		m->cap_clipboard.text = V("H\xe9llo");
+		break;
+	case IPC_NET_SASL_START:
+		m->sasl_start = (struct ipc_sasl_start){ V("GSSAPI"), 1,
+		    V("\x60\x82\x02\x00token") };
+		break;
+	case IPC_NET_SASL_STEP:
+		m->sasl_step = (struct ipc_sasl_step){ 1, V("") };
+		break;
+	case IPC_MON_SASL_REPLY:
+		m->sasl_reply = (struct ipc_sasl_reply){ 0, V("\x60\x5areply") };
 		break;
 	case IPC_CAP_CURSOR:
 		m->cap_cursor.hot_x = 1;
@@ -248,7 +261,7 @@ test_types(void)
 		    MOAT_ERR_UNSUPPORTED, "type %u has a decoder", t);
 		ipc_msg_free_any((uint16_t)t, &msg);
 	}
-	CHECK(n == i && n == 23, "%u named types, %zu codecs", n, i);
+	CHECK(n == i && n == 27, "%u named types, %zu codecs", n, i);
 	buf_view(&b, NULL, 0);
 	CHECK(ipc_msg_get_any(999, &b, &msg) == MOAT_ERR_UNSUPPORTED);
 	buf_init(&b, 64);
@@ -360,6 +373,10 @@ static const struct bound {
 	{ IPC_SESS_CHANNEL_OPEN, AT(ipc_sess_channel_open, user), 0, IPC_MAX_NAME },
 	{ IPC_SESS_CHANNEL_OPEN, AT(ipc_sess_channel_open, peer), 0, IPC_MAX_PEER },
 	{ IPC_CAP_CLIPBOARD, AT(ipc_cap_clipboard, text), 0, IPC_MAX_CUT_TEXT },
+	{ IPC_NET_SASL_START, AT(ipc_sasl_start, mech), 0, IPC_MAX_SASL_MECH },
+	{ IPC_NET_SASL_START, AT(ipc_sasl_start, data), 0, IPC_MAX_SASL_DATA },
+	{ IPC_NET_SASL_STEP, AT(ipc_sasl_step, data), 0, IPC_MAX_SASL_DATA },
+	{ IPC_MON_SASL_REPLY, AT(ipc_sasl_reply, data), 0, IPC_MAX_SASL_DATA },
 };
 
 /* Sets the string member of b in m to the first len bytes of s. */
@@ -582,6 +599,9 @@ static const struct patch {
 	{ IPC_CAP_KEY, 0, IN(ipc_cap_key, down), 2 },
 	{ IPC_CAP_CURSOR, 0, IN(ipc_cap_cursor, hot_x), 2 },
 	{ IPC_CAP_CURSOR, 2, IN(ipc_cap_cursor, hot_y), 9 },
+	{ IPC_NET_SASL_START, 10, IN(ipc_sasl_start, has_data), 2 },
+	{ IPC_NET_SASL_STEP, 0, IN(ipc_sasl_step, has_data), 0xff },
+	{ IPC_MON_SASL_REPLY, 0, IN(ipc_sasl_reply, complete), 2 },
 };
 
 /* Stores value in the len-byte member at off of m. */
@@ -635,6 +655,33 @@ test_values(void)
 	msg2.net_init.rsa_public = (struct ipc_view){ NULL, 0 };
 	msg2.net_init.encryption = IPC_ENC_PREFER_OFF;
 	expect_put(IPC_MON_NET_INIT, &msg2, 0);
+	/* SASL: no data is not empty data; data without has-data is refused. */
+	typical(IPC_NET_SASL_STEP, &msg2);
+	msg2.sasl_step.has_data = 0;
+	expect_put(IPC_NET_SASL_STEP, &msg2, 0);
+	msg2.sasl_step.data = V("x");
+	expect_put(IPC_NET_SASL_STEP, &msg2, MOAT_ERR_INVALID);
+	{
+		static const uint8_t nodata[] = { 0, 0, 0, 0, 1, 'x' };
+		static const uint8_t start[] = { 0, 0, 0, 6, 'G', 'S', 'S',
+		    'A', 'P', 'I', 0, 0, 0, 0, 1, 'x' };
+		static const uint8_t none[] = { 0, 0, 0, 6, 'G', 'S', 'S',
+		    'A', 'P', 'I', 0, 0, 0, 0, 0 };
+
+		CHECK(decode(IPC_NET_SASL_STEP, nodata, sizeof(nodata)) ==
+		    MOAT_ERR_INVALID, "step: data without has-data");
+		CHECK(decode(IPC_NET_SASL_START, start, sizeof(start)) ==
+		    MOAT_ERR_INVALID, "start: data without has-data");
+		CHECK(decode(IPC_NET_SASL_START, none, sizeof(none)) == 0,
+		    "start: no data at all");
+	}
+	typical(IPC_NET_SASL_START, &msg2);
+	msg2.sasl_start.has_data = 0;
+	expect_put(IPC_NET_SASL_START, &msg2, MOAT_ERR_INVALID);
+	typical(IPC_MON_SASL_REPLY, &msg2);
+	msg2.sasl_reply.complete = 1;
+	msg2.sasl_reply.data = (struct ipc_view){ NULL, 0 };
+	expect_put(IPC_MON_SASL_REPLY, &msg2, 0);
 	/* The random is exactly 16 or 32 bytes, both ways. */
 	typical(IPC_MON_RSA_RESULT, &msg2);
 	msg2.rsa_result.random = V("0123456789abcdef0123456789abcdef");

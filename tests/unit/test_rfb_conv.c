@@ -42,7 +42,7 @@ test_bytes(void)
 
 	/* Encoders refuse what decoders would. */
 	buf_init_fixed(&b, out, sizeof(out));
-	CHECK(rfb_conv_put_message(&b, 5, "x", 1) == MOAT_ERR_INVALID);
+	CHECK(rfb_conv_put_message(&b, 6, "x", 1) == MOAT_ERR_INVALID);
 	CHECK(rfb_conv_put_message(&b, RFB_CONV_END, "x", 1) == MOAT_ERR_INVALID);
 	CHECK(rfb_conv_put_message(&b, RFB_CONV_INFO, "a\0b", 3) == MOAT_ERR_INVALID);
 	CHECK(rfb_conv_put_answer(&b, "a\0b", 3) == MOAT_ERR_INVALID);
@@ -120,8 +120,13 @@ test_bounds(void)
 			CHECK(r == MOAT_ERR_TOO_LONG, "message %u: %d", len, r);
 		free(text);
 	}
-	/* Kinds: 0..4 only; END without text. */
-	h = put_hdr(p, 5, 0);
+	/* Kinds: 0..5 only; END without text. */
+	h = put_hdr(p, RFB_CONV_PROVE, 2);
+	memcpy(p + h, "ab", 2);
+	CHECK(parse(1, p, h + 2, &text, &kind) == 0 && kind == RFB_CONV_PROVE &&
+	    strcmp(text, "ab") == 0);
+	free(text);
+	h = put_hdr(p, 6, 0);
 	CHECK(parse(1, p, h, &text, &kind) == MOAT_ERR_PROTOCOL);
 	h = put_hdr(p, 0xff, 1);
 	CHECK(parse(1, p, h, &text, &kind) == MOAT_ERR_PROTOCOL);
