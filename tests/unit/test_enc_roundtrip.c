@@ -579,6 +579,7 @@ test_tight_kinds(void)
 	buf_free(&out);
 	tight_free(&s.tight);
 	client_close(&c);
+	free(px);
 }
 
 int
