@@ -14,6 +14,7 @@
 #include "auth_radius.h"
 #include "privsep/errors.h"
 #include "privsep/log.h"
+#include "privsep/clock.h"
 
 #define REASON_FAILED	"Authentication failed"
 #define REASON_TIMEOUT	"The authentication server did not answer"
@@ -23,15 +24,6 @@ set_reason(char *reason, size_t reasonlen, const char *s)
 {
 	if (reason != NULL && reasonlen > 0)
 		snprintf(reason, reasonlen, "%s", s);
-}
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int
@@ -66,7 +58,7 @@ auth_radius_converse(const struct radius_config *rc, const char *user,
 			q.state_len = a.state_len;
 		}
 		if (deadline_ms > 0) {
-			if ((left = deadline_ms - now_ms()) <= 0) {
+			if ((left = deadline_ms - moat_monotonic_ms()) <= 0) {
 				r = MOAT_ERR_AGAIN;	/* the grace time is up */
 				break;
 			}

@@ -29,6 +29,7 @@
 #include "privsep/log.h"
 #include "radius_client.h"
 #include "secret_file.h"
+#include "privsep/clock.h"
 
 #define SPEC_MAX	128	/* bytes in a server specification */
 #define PATH_MAX_LEN	4096
@@ -205,15 +206,6 @@ out:
 
 /* --- the exchange --- */
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Same family, address and port (and IPv6 scope). */
 static int
 same_peer(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
@@ -282,7 +274,7 @@ ask_server(const struct radius_config *c, const struct radius_server *s,
 		goto out;
 	}
 	for (attempt = 0; attempt <= c->retries; attempt++) {
-		if (end != 0 && now_ms() >= end)
+		if (end != 0 && moat_monotonic_ms() >= end)
 			break;
 		do {
 			n = send(fd, req->packet, req->len, 0);
@@ -294,10 +286,10 @@ ask_server(const struct radius_config *c, const struct radius_server *s,
 			goto out;
 		}
 		a->sent++;
-		deadline = now_ms() + c->timeout_ms;
+		deadline = moat_monotonic_ms() + c->timeout_ms;
 		if (end != 0 && deadline > end)
 			deadline = end;
-		while ((left = deadline - now_ms()) > 0) {
+		while ((left = deadline - moat_monotonic_ms()) > 0) {
 			pfd.fd = fd;
 			pfd.events = POLLIN;
 			pfd.revents = 0;
@@ -407,11 +399,11 @@ radius_exchange(const struct radius_config *c,
 	p.nas_ipv6 = c->has_nas_ipv6 ? c->nas_ipv6 : NULL;
 	p.service_type = c->service_type;
 	if (q->budget_ms != 0)
-		end = now_ms() + q->budget_ms;
+		end = moat_monotonic_ms() + q->budget_ms;
 
 	for (i = 0; i < c->nservers; i++) {
 		s = &c->servers[i];
-		if (end != 0 && now_ms() >= end) {
+		if (end != 0 && moat_monotonic_ms() >= end) {
 			info_f("RADIUS: the exchange's time budget is spent");
 			break;
 		}

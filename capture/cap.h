@@ -76,7 +76,7 @@ struct cap_clip_xfer {
 	int incr;		/* receiving INCR chunks */
 	int again;		/* owner changed meanwhile: convert again */
 	Time time;		/* timestamp of our ConvertSelection */
-	long deadline;		/* ms (cap_now_ms) */
+	long deadline;		/* ms (moat_monotonic_ms) */
 	uint8_t *data;		/* received (at most CAP_CLIP_READ_MAX) */
 	size_t len;
 	size_t drained;		/* bytes seen past the limit */
@@ -147,8 +147,6 @@ struct cap {
 };
 
 /* session_main.c */
-/* Returns a monotonic clock in milliseconds. */
-long cap_now_ms(void);
 
 /* cap_x11.c */
 /*

@@ -30,6 +30,7 @@
 #include "privsep/errors.h"
 #include "privsep/log.h"
 #include "cap.h"
+#include "privsep/clock.h"
 
 /* Clipboard text may be a password: wipe it before freeing. */
 static void
@@ -265,7 +266,7 @@ xfer_start(struct cap *c, struct cap_clip_xfer *x, Time t)
 	x->target = c->a_utf8;
 	x->dtype = None;
 	x->time = t;
-	x->deadline = cap_now_ms() + CAP_CLIP_TIMEOUT_MS;
+	x->deadline = moat_monotonic_ms() + CAP_CLIP_TIMEOUT_MS;
 	XDeleteProperty(c->dpy, c->clipwin, x->property);
 	XConvertSelection(c->dpy, x->selection, x->target, x->property,
 	    c->clipwin, t);
@@ -424,7 +425,7 @@ on_selection_notify(struct cap *c, XSelectionEvent *e)
 		if (x->target == c->a_utf8) {
 			/* No UTF8_STRING: ask for Latin-1 STRING. */
 			x->target = c->a_string;
-			x->deadline = cap_now_ms() + CAP_CLIP_TIMEOUT_MS;
+			x->deadline = moat_monotonic_ms() + CAP_CLIP_TIMEOUT_MS;
 			XConvertSelection(c->dpy, x->selection, x->target,
 			    x->property, c->clipwin, x->time);
 			return;
@@ -443,7 +444,7 @@ on_selection_notify(struct cap *c, XSelectionEvent *e)
 		debug_f("receiving %s in INCR chunks", x->selection ==
 		    c->a_clipboard ? "CLIPBOARD" : "PRIMARY");
 		x->incr = 1;
-		x->deadline = cap_now_ms() + CAP_CLIP_TIMEOUT_MS;
+		x->deadline = moat_monotonic_ms() + CAP_CLIP_TIMEOUT_MS;
 		return;
 	}
 	xfer_done(c, x);
@@ -478,7 +479,7 @@ on_property_notify(struct cap *c, XPropertyEvent *e)
 		xfer_abandon(c, x, "the owner keeps sending");
 		return;
 	}
-	x->deadline = cap_now_ms() + CAP_CLIP_TIMEOUT_MS;
+	x->deadline = moat_monotonic_ms() + CAP_CLIP_TIMEOUT_MS;
 }
 
 static void
@@ -534,7 +535,7 @@ cap_clip_event(struct cap *c, XEvent *ev)
 int
 cap_clip_timeouts(struct cap *c)
 {
-	long now = cap_now_ms(), left, best = -1;
+	long now = moat_monotonic_ms(), left, best = -1;
 	unsigned i;
 
 	for (i = 0; i < 2; i++) {

@@ -32,17 +32,9 @@
 #include "privsep/ipc.h"
 #include "privsep/log.h"
 #include "cap.h"
+#include "privsep/clock.h"
 
 #define REG_MSGS_PER_WAKEUP 16
-
-long
-cap_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void __attribute__((noreturn))
 usage(void)

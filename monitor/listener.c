@@ -13,6 +13,10 @@
  * is refused with an RFB failure reason; the few bytes of that exchange
  * are read without blocking the accept loop and only compared, never
  * parsed further.
+ *
+ * The configuration each accept uses is monitor/reload.c's generation in
+ * force (SIGHUP reloads it); moatctl's requests are served between
+ * accepts by monitor/control.c.
  */
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -35,14 +39,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "listener.h"
 #include "policy/ip_filter.h"
 #include "policy/penalty.h"
+#include "policy/sharing.h"
 #include "privsep/buf.h"
 #include "privsep/errors.h"
 #include "privsep/ipc.h"
 #include "privsep/ipc_msg.h"
 #include "privsep/log.h"
+#include "reload.h"
+#include "privsep/clock.h"
 
 #define MAX_SESSIONS	64
 #define MAX_MONITORS	1000
@@ -66,6 +74,10 @@ struct monitor_ref {
 	char addr[INET6_ADDRSTRLEN];	/* for logs */
 	int outcome;			/* IPC_OUTCOME_* once reported; 0 before */
 	int probation;			/* the probation attempt of its address */
+	int attached;			/* its channel went to desktop_uid's session */
+	int viewing;			/* sharing accepted: counts as a viewer */
+	uid_t desktop_uid;
+	char peer[IPC_MAX_PEER + 1];	/* its viewer, for the others' logs */
 };
 
 enum refusal_state {
@@ -98,18 +110,9 @@ static struct penalty_entry user_slots[PENALTY_USER_SLOTS];
 static struct penalty_table addr_table, user_table;
 
 static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t
 now_s(void)
 {
-	return now_ms() / 1000;
+	return moat_monotonic_ms() / 1000;
 }
 
 int
@@ -286,7 +289,7 @@ refuse_rfb(int fd, const char *reason)
 		return;
 	}
 	refusals[i] = (struct refusal){ fd, REFUSAL_VERSION,
-	    now_ms() + REFUSAL_VERSION_MS, 0, { 0 }, reason };
+	    moat_monotonic_ms() + REFUSAL_VERSION_MS, 0, { 0 }, reason };
 }
 
 /*
@@ -324,7 +327,7 @@ send_refusal(struct refusal *rf)
 		return;
 	}
 	rf->state = REFUSAL_DRAIN;
-	rf->deadline_ms = now_ms() + REFUSAL_DRAIN_MS;
+	rf->deadline_ms = moat_monotonic_ms() + REFUSAL_DRAIN_MS;
 }
 
 static void
@@ -355,7 +358,7 @@ on_refusal_io(struct refusal *rf)
 static int
 expire_refusals(void)
 {
-	int64_t now = now_ms(), next = -1;
+	int64_t now = moat_monotonic_ms(), next = -1;
 	int i;
 
 	for (i = 0; i < MAX_REFUSALS; i++) {
@@ -475,6 +478,7 @@ on_accept(const struct mon_ctx *ctx, int tcp_fd, int sess_listen)
 		/* The monitor keeps only its client and its listener channel. */
 		close(tcp_fd);
 		close(sess_listen);
+		control_close(0);
 		close(sv[0]);
 		for (i = 0; i < MAX_SESSIONS; i++)
 			if (sessions[i].fd > 0)
@@ -663,6 +667,70 @@ on_auth_outcome(struct monitor_ref *mr, struct ipc_msg *m)
 	return 0;
 }
 
+/*
+ * IPC_MON_SHARING, once per attached monitor (policy/sharing.h): counts
+ * the other viewers of the same desktop and joins, refuses, or tells each
+ * of the others to end (IPC_LIS_TAKEN_OVER) before answering.
+ */
+static void
+on_sharing(struct monitor_ref *mr, struct ipc_msg *m)
+{
+	struct ipc_taken_over to;
+	struct ipc_sharing sh;
+	enum sharing_verdict v;
+	unsigned others = 0;
+	int i;
+
+	if (m->fd != -1 || !mr->attached || mr->viewing ||
+	    ipc_msg_get_sharing(&m->payload, &sh) != 0) {
+		error_f("monitor %d sent an invalid %s", (int)mr->pid,
+		    ipc_type_name(m->type));
+		attach_reply(mr->fd, 0, "internal error");
+		return;
+	}
+	for (i = 0; i < MAX_MONITORS; i++)
+		if (&monitors[i] != mr && monitors[i].pid > 0 &&
+		    monitors[i].viewing &&
+		    monitors[i].desktop_uid == mr->desktop_uid)
+			others++;
+	v = sharing_decide(sh.shared, sh.disconnect_clients, others);
+	info_f("viewer %s asks for %s access with %u other viewer%s of the "
+	    "desktop of uid %u: it %s", mr->peer, sh.shared ? "shared" :
+	    "exclusive", others, others == 1 ? "" : "s",
+	    (unsigned)mr->desktop_uid, sharing_verdict_name(v));
+	if (v == SHARING_REFUSE) {
+		attach_reply(mr->fd, 0, "The desktop is in use by another "
+		    "viewer (exclusive access refused)");
+		return;
+	}
+	to.peer = ipc_view_cstr(mr->peer);
+	for (i = 0; v == SHARING_TAKE_OVER && i < MAX_MONITORS; i++) {
+		if (&monitors[i] == mr || monitors[i].pid <= 0 ||
+		    !monitors[i].viewing ||
+		    monitors[i].desktop_uid != mr->desktop_uid)
+			continue;
+		monitors[i].viewing = 0;
+		if (monitors[i].fd > 0)
+			(void)ipc_msg_send_taken_over(monitors[i].fd, &to, -1);
+	}
+	mr->viewing = 1;
+	attach_reply(mr->fd, 1, "");
+}
+
+/* IPC_MON_SESSION_INFO: the session moatctl lists (monitor/control.c). */
+static void
+on_session_info(struct monitor_ref *mr, struct ipc_msg *m)
+{
+	struct ipc_session_info si;
+	int r;
+
+	if (m->fd != -1 || mr->outcome != IPC_OUTCOME_SUCCESS ||
+	    (r = ipc_msg_get_session_info(&m->payload, &si)) != 0 ||
+	    (r = control_on_session_info(mr->pid, &si)) != 0)
+		error_f("monitor %d sent an invalid %s; its session is not "
+		    "listed", (int)mr->pid, ipc_type_name(m->type));
+}
+
 static void
 on_monitor_message(struct monitor_ref *mr)
 {
@@ -677,6 +745,10 @@ on_monitor_message(struct monitor_ref *mr)
 		mr->fd = -1;
 		return;
 	}
+	if (m.type == IPC_MON_SESSION_INFO) {
+		on_session_info(mr, &m);
+		goto out;
+	}
 	if (m.type == IPC_MON_AUTH_OUTCOME) {
 		if (m.fd != -1 || (r = on_auth_outcome(mr, &m)) != 0) {
 			/* A monitor is root code: this is a bug; fail closed. */
@@ -685,6 +757,10 @@ on_monitor_message(struct monitor_ref *mr)
 			close(mr->fd);
 			mr->fd = -1;
 		}
+		goto out;
+	}
+	if (m.type == IPC_MON_SHARING) {
+		on_sharing(mr, &m);
 		goto out;
 	}
 	if (m.type != IPC_MON_ATTACH_SESSION || m.fd == -1 ||
@@ -710,8 +786,12 @@ on_monitor_message(struct monitor_ref *mr)
 	if (r != 0) {
 		drop_session(&sessions[i], "could not take a channel");
 		attach_reply(mr->fd, 0, "The desktop session is not responding");
-	} else
+	} else {
+		mr->attached = 1;
+		mr->desktop_uid = pw->pw_uid;
+		snprintf(mr->peer, sizeof(mr->peer), "%s", req.peer);
 		attach_reply(mr->fd, 1, "");
+	}
 out:
 	ipc_msg_free_attach_session(&req);
 	ipc_msg_clear(&m);
@@ -769,6 +849,7 @@ reap_monitors(void)
 			    0) == 1)
 				on_monitor_message(&monitors[i]);
 			on_monitor_exit(&monitors[i], status);
+			control_on_monitor_exit(pid);
 			if (monitors[i].fd > 0)
 				close(monitors[i].fd);
 			memset(&monitors[i], 0, sizeof(monitors[i]));
@@ -786,8 +867,9 @@ reap_monitors(void)
 int
 listener_run(const struct mon_ctx *ctx, int tcp_fd, int sess_fd)
 {
-	struct pollfd pfd[3 + MAX_SESSIONS + MAX_MONITORS + MAX_REFUSALS];
-	int map[3 + MAX_SESSIONS + MAX_MONITORS + MAX_REFUSALS];
+	struct pollfd pfd[4 + MAX_SESSIONS + MAX_MONITORS + MAX_REFUSALS];
+	int map[4 + MAX_SESSIONS + MAX_MONITORS + MAX_REFUSALS];
+	char reloaded[2048];
 	struct signalfd_siginfo si;
 	sigset_t mask;
 	int sfd, n, i, k, kr, timeout;
@@ -804,17 +886,23 @@ listener_run(const struct mon_ctx *ctx, int tcp_fd, int sess_fd)
 	sigaddset(&mask, SIGCHLD);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	if ((sfd = signalfd(-1, &mask, SFD_CLOEXEC)) == -1)
 		fatal_f("signalfd: %s", strerror(errno));
 	signal(SIGPIPE, SIG_IGN);
 	for (;;) {
+		/* A reload swaps the configuration for the next accepts. */
+		if (reload_ctx() != NULL)
+			ctx = reload_ctx();
 		n = 0;
 		pfd[n].fd = sfd;
 		pfd[n++].events = POLLIN;
 		pfd[n].fd = tcp_fd;
 		pfd[n++].events = POLLIN;
 		pfd[n].fd = sess_fd;
+		pfd[n++].events = POLLIN;
+		pfd[n].fd = control_fd();	/* -1: none, poll skips it */
 		pfd[n++].events = POLLIN;
 		for (i = 0; i < MAX_SESSIONS; i++)
 			if (sessions[i].fd > 0) {
@@ -851,14 +939,23 @@ listener_run(const struct mon_ctx *ctx, int tcp_fd, int sess_fd)
 					    si.ssi_signo);
 					return 0;
 				}
-				reap_monitors();
+				if (si.ssi_signo == SIGHUP) {
+					(void)reload_apply("SIGHUP", reloaded,
+					    sizeof(reloaded));
+					ctx = reload_ctx();	/* the old one is freed */
+				} else
+					reap_monitors();
 			}
 		}
 		if (pfd[1].revents & POLLIN)
 			on_accept(ctx, tcp_fd, sess_fd);
 		if (pfd[2].revents & POLLIN)
 			on_session_connect(sess_fd);
-		for (i = 3; i < n; i++) {
+		if (pfd[3].revents & POLLIN) {
+			control_on_connect();
+			ctx = reload_ctx();	/* moatctl reload frees the old one */
+		}
+		for (i = 4; i < n; i++) {
 			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
 			if (i < k) {
@@ -872,6 +969,34 @@ listener_run(const struct mon_ctx *ctx, int tcp_fd, int sess_fd)
 				on_refusal_io(&refusals[map[i]]);
 		}
 	}
+}
+
+void
+listener_configure(const struct moat_config *cfg)
+{
+	penalty_configure(&addr_table, cfg->blacklist_threshold,
+	    cfg->blacklist_timeout);
+	penalty_configure(&user_table, cfg->blacklist_threshold,
+	    cfg->blacklist_timeout);
+}
+
+int
+listener_monitor_fd(pid_t pid)
+{
+	int i;
+
+	for (i = 0; i < MAX_MONITORS; i++)
+		if (monitors[i].pid == pid && pid > 0)
+			return monitors[i].fd > 0 ? monitors[i].fd : -1;
+	return -1;
+}
+
+void
+listener_blacklist_tables(struct penalty_table **addr,
+    struct penalty_table **user)
+{
+	*addr = &addr_table;
+	*user = &user_table;
 }
 
 /* ---- in a monitor (a fork of the listener) ---- */

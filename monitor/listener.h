@@ -16,6 +16,22 @@ int listener_open(const struct moat_config *cfg, int *tcp_fd, int *sess_fd,
 /* Serves until SIGTERM/SIGINT. Returns the process exit status. */
 int listener_run(const struct mon_ctx *ctx, int tcp_fd, int sess_fd);
 
+/*
+ * A reloaded configuration is in force (monitor/reload.c): the blacklist
+ * tables take its BlacklistThreshold and BlacklistTimeout, keeping their
+ * entries; everything else the listener reads from the configuration at
+ * each accept.
+ */
+void listener_configure(const struct moat_config *cfg);
+
+/* The channel to the monitor process pid, or -1 (monitor/control.c). */
+int listener_monitor_fd(pid_t pid);
+
+/* The blacklist tables, for moatctl blacklist (monitor/control.c). */
+struct penalty_table;
+void listener_blacklist_tables(struct penalty_table **addr,
+    struct penalty_table **user);
+
 /* The reason a blacklisted viewer is shown (RFB failure reason). */
 #define LISTENER_BLOCKED_REASON	"Too many authentication failures"
 

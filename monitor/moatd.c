@@ -5,6 +5,11 @@
  * runs the listener. Runs as root. Trusts only its root-owned
  * configuration files.
  *
+ * SIGHUP (or moatctl reload) re-reads the configuration with the same
+ * checks and applies it to new connections if it is valid
+ * (monitor/reload.c); moatctl talks to it over the control socket
+ * (monitor/control.c).
+ *
  * Usage: moatd [-d] [-t] [-f config] [--fingerprint]
  *   -d             debug: stay in the foreground and log to stderr too
  *   -t             check the configuration, print the effective values, exit
@@ -29,15 +34,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "auth/x509_client.h"
+#include "control.h"
 #include "listener.h"
-#include "mon_radius.h"
 #include "mon_sasl.h"
-#include "mon_vnc_password.h"
 #include "monitor.h"
 #include "privsep/errors.h"
 #include "privsep/log.h"
 #include "privsep/sandbox.h"
+#include "reload.h"
 
 #define DEFAULT_CONFIG "/etc/moat/moatd.conf"
 
@@ -76,23 +80,6 @@ net_binary_path(const struct moat_config *cfg, char *out, size_t outlen)
 	return 0;
 }
 
-/* Loads the Certificate factor's CA and CRL files once, as monitors will. */
-static int
-check_certificate_files(const struct moat_config *cfg, char *err,
-    size_t errlen)
-{
-	struct x509_client_config xc;
-	int r;
-
-	x509_client_config_init(&xc);
-	r = x509_client_config_load(&xc, cfg->certificate_ca_file,
-	    cfg->certificate_crl_file,
-	    (enum x509_user_rule)cfg->certificate_user_rule,
-	    cfg->certificate_user_domain, err, errlen);
-	x509_client_config_free(&xc);
-	return r;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -100,13 +87,11 @@ main(int argc, char **argv)
 		{ "fingerprint", no_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 }
 	};
-	static struct moat_config cfg;
-	static struct config_origin origin[64];
 	const char *conf = DEFAULT_CONFIG;
 	char err[1024], fp[128], net_binary[PATH_MAX], until[40], rotation[256];
 	struct catchphrase_id desc, prev;
-	static struct radius_config radius;
-	struct vnc_password_db *vnc_passwords = NULL;
+	struct mon_gen *gen = NULL;
+	const struct moat_config *cfg;
 	struct mon_identity id;
 	struct mon_ctx ctx;
 	struct passwd *pw;
@@ -138,26 +123,27 @@ main(int argc, char **argv)
 		return 1;
 	}
 	harden_self();
-	config_defaults(&cfg);
-	if (config_load(&cfg, origin, conf, err, sizeof(err)) != 0) {
+	/*
+	 * The same checks as a reload (monitor/reload.c): the configuration,
+	 * then every file the schemes in Authentication read. With -t the
+	 * Kerberos set-up is only checked; LogFile is opened first otherwise,
+	 * so that what the files' loaders log reaches it.
+	 */
+	if (reload_build(conf, test ? 0 : RELOAD_START, &gen, err,
+	    sizeof(err)) != 0) {
 		fprintf(stderr, "moatd: %s\n", err);
 		return 1;
 	}
-	/* Monitors read them afresh; a file that cannot be used stops us here. */
-	if (auth_methods_uses(&cfg.auth, AUTH_SCHEME_CERTIFICATE) &&
-	    check_certificate_files(&cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "moatd: %s\n", err);
-		return 1;
-	}
+	cfg = &gen->cfg;
 	if (test) {
-		config_dump(&cfg, origin, STDOUT_FILENO);
+		config_dump(cfg, gen->origin, STDOUT_FILENO);
+		reload_free(gen);
 		return 0;
 	}
-	if (cfg.log_file[0] != '\0')
-		log_set_file(cfg.log_file);
-	if ((r = mon_identity_load(&id, cfg.identity_key, cfg.identity_cert, err,
-	    sizeof(err))) != 0) {
+	if ((r = mon_identity_load(&id, cfg->identity_key, cfg->identity_cert,
+	    err, sizeof(err))) != 0) {
 		fprintf(stderr, "moatd: %s\n", err);
+		reload_free(gen);
 		return 1;
 	}
 	if (mon_identity_fingerprint(&id, fp, sizeof(fp)) != 0 ||
@@ -165,7 +151,7 @@ main(int argc, char **argv)
 		fatal_f("cannot compute the identity fingerprint");
 	/* A rotation that cannot be used is logged and left out, never fatal. */
 	rotation[0] = '\0';
-	if (mon_identity_rotation_load(&id, cfg.identity_rotation_cert, err,
+	if (mon_identity_rotation_load(&id, cfg->identity_rotation_cert, err,
 	    sizeof(err)) != 0)
 		error_f("identity rotation certificate not used: %s; sending the "
 		    "identity certificate alone", err);
@@ -184,51 +170,35 @@ main(int argc, char **argv)
 		r = 0;
 		goto done;
 	}
-	if ((pw = getpwnam(cfg.net_user)) == NULL || pw->pw_uid == 0 ||
+	if ((pw = getpwnam(cfg->net_user)) == NULL || pw->pw_uid == 0 ||
 	    pw->pw_gid == 0) {
 		fprintf(stderr, "moatd: NetUser %s must be an existing user other "
 		    "than root (create it with: useradd --system --no-create-home "
-		    "--shell /usr/sbin/nologin %s)\n", cfg.net_user, cfg.net_user);
+		    "--shell /usr/sbin/nologin %s)\n", cfg->net_user,
+		    cfg->net_user);
 		r = 1;
 		goto done;
 	}
-	if (sandbox_check_empty_root(cfg.empty_root) != 0) {
+	if (sandbox_check_empty_root(cfg->empty_root) != 0) {
 		fprintf(stderr, "moatd: EmptyRoot %s must be an empty directory "
-		    "owned by root and writable only by root\n", cfg.empty_root);
+		    "owned by root and writable only by root\n", cfg->empty_root);
 		r = 1;
 		goto done;
 	}
-	if (net_binary_path(&cfg, net_binary, sizeof(net_binary)) != 0 ||
+	if (net_binary_path(cfg, net_binary, sizeof(net_binary)) != 0 ||
 	    access(net_binary, X_OK) != 0) {
-		fprintf(stderr, "moatd: cannot execute moat-net at %s\n", net_binary);
+		fprintf(stderr, "moatd: cannot execute moat-net at %s\n",
+		    net_binary);
 		r = 1;
 		goto done;
 	}
-	memset(&ctx, 0, sizeof(ctx));
-	if (auth_methods_uses(&cfg.auth, AUTH_SCHEME_RADIUS)) {
-		if (mon_radius_setup(&cfg, &radius, err, sizeof(err)) != 0) {
-			fprintf(stderr, "moatd: %s\n", err);
-			r = 1;
-			goto done;
-		}
-		ctx.radius = &radius;
-	}
-	if (auth_methods_uses(&cfg.auth, AUTH_SCHEME_VNC_PASSWORD)) {
-		if (mon_vnc_password_setup(&cfg, &vnc_passwords, err,
-		    sizeof(err)) != 0) {
-			fprintf(stderr, "moatd: %s\n", err);
-			r = 1;
-			goto done;
-		}
-		ctx.vnc_passwords = vnc_passwords;
-	}
-	if (auth_methods_uses(&cfg.auth, AUTH_SCHEME_KERBEROS) &&
-	    mon_sasl_setup(&cfg, err, sizeof(err)) != 0) {
+	if (auth_methods_uses(&cfg->auth, AUTH_SCHEME_KERBEROS) &&
+	    mon_sasl_setup(cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "moatd: %s\n", err);
 		r = 1;
 		goto done;
 	}
-	ctx.cfg = &cfg;
+	memset(&ctx, 0, sizeof(ctx));
 	ctx.id = &id;
 	ctx.net_binary = net_binary;
 	ctx.net_uid = pw->pw_uid;
@@ -236,22 +206,36 @@ main(int argc, char **argv)
 #ifdef MOAT_SELFTEST
 	ctx.selftest = 1;
 #endif
-	if (listener_open(&cfg, &tcp_fd, &sess_fd, err, sizeof(err)) != 0) {
+	if (listener_open(cfg, &tcp_fd, &sess_fd, err, sizeof(err)) != 0) {
 		fprintf(stderr, "moatd: %s\n", err);
 		r = 1;
 		goto done;
 	}
+	if ((r = control_open(cfg, err, sizeof(err))) == MOAT_ERR_AGAIN)
+		error_f("%s; moatctl cannot reach this moatd", err);
+	else if (r != 0) {
+		fprintf(stderr, "moatd: %s\n", err);
+		unlink(cfg->session_socket);
+		r = 1;
+		goto done;
+	}
+	/* From here on the generation in force is reload.c's. */
+	reload_install(gen, &ctx, conf);
+	gen = NULL;
+	cfg = reload_ctx()->cfg;
 	if (!debug && daemon(0, 0) != 0)
 		fatal_f("daemon: %s", strerror(errno));
 	info_f("moatd listening on %s port %u; identity %s catchphrase \"%s\"%s%s%s",
-	    cfg.listen_address, cfg.listen_port, fp, desc.words,
+	    cfg->listen_address, cfg->listen_port, fp, desc.words,
 	    rotation[0] != '\0' ? "; rotated: " : "", rotation,
 	    ctx.selftest ? " (TEST BUILD: self-test hooks enabled)" : "");
-	r = listener_run(&ctx, tcp_fd, sess_fd);
-	unlink(cfg.session_socket);
+	r = listener_run(reload_ctx(), tcp_fd, sess_fd);
+	/* Restart-only: these are still the values moatd started with. */
+	cfg = reload_ctx()->cfg;
+	control_close(1);
+	unlink(cfg->session_socket);
 done:
-	radius_config_clear(&radius);
-	mon_vnc_password_free(vnc_passwords);
+	reload_free(gen);
 	mon_identity_free(&id);
 	return r;
 }

@@ -12,18 +12,10 @@
 #include "mon_conv.h"
 #include "privsep/errors.h"
 #include "privsep/ipc_msg.h"
+#include "privsep/clock.h"
 
 /* Prompt texts longer than this are cut (module and RADIUS texts). */
 #define CONV_TEXT_MAX	IPC_MAX_PROMPT
-
-int64_t
-mon_monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int
 send_prompt(struct mon_conv *c, uint8_t kind, const char *text)
@@ -51,7 +43,7 @@ wait_answer(struct mon_conv *c, char *ans, size_t anslen)
 	int r;
 
 	for (;;) {
-		if ((left = c->deadline_ms - mon_monotonic_ms()) <= 0)
+		if ((left = c->deadline_ms - moat_monotonic_ms()) <= 0)
 			return MOAT_ERR_AGAIN;	/* the login grace time is up */
 		pfd.fd = c->ipc;
 		pfd.events = POLLIN;

@@ -30,7 +30,5 @@ struct mon_conv {
 /* Sets up conv to relay through c (owned by the caller). */
 void mon_conv_init(struct auth_conv *conv, struct mon_conv *c);
 
-/* Milliseconds on a clock that never jumps. */
-int64_t mon_monotonic_ms(void);
 
 #endif

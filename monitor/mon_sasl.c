@@ -29,6 +29,7 @@
 #include "privsep/errors.h"
 #include "privsep/ipc.h"
 #include "privsep/log.h"
+#include "privsep/clock.h"
 
 #define SASL_MECH	"GSSAPI"
 #define MON_SASL_APPNAME	"moat"
@@ -38,15 +39,19 @@
 #define REASON_UNMAPPED	"Kerberos authentication failed: the principal " \
 	"does not map to an account on this server"
 
-/* What moatd learnt at start; each monitor is a fork and reads its copy. */
-static struct {
+/*
+ * What moatd learnt at start (or at the last reload); each monitor is a
+ * fork and reads its copy.
+ */
+struct sasl_state {
 	int ready;
 	char keytab[CONFIG_PATH_MAX];
 	char service[64];
 	char host[256];			/* the service principal's host */
 	char realm[254];		/* KerberosRealm */
 	char default_realm[256];	/* the Kerberos configuration's */
-} st;
+};
+static struct sasl_state st;
 
 /*
  * Every option Cyrus SASL or its GSSAPI plugin asks for is answered here,
@@ -70,7 +75,10 @@ on_getopt(void *context, const char *plugin, const char *option,
 	return SASL_OK;
 }
 
-/* The library frees the path it gets (sasl.h), so it is a copy. */
+/*
+ * sasl.h says the library frees the path, so it is a copy (2.1.28 does
+ * not, once per moatd: tools/lsan.supp).
+ */
 static int
 on_confpath(void *context, char **path)
 {
@@ -197,7 +205,7 @@ check_keytab(const char *path, char *err, size_t errlen)
  * login.
  */
 static int
-check_krb5(char *err, size_t errlen)
+check_krb5(struct sasl_state *s, char *err, size_t errlen)
 {
 	char ktname[CONFIG_PATH_MAX + 8], *def = NULL;
 	krb5_context kc;
@@ -213,21 +221,21 @@ check_krb5(char *err, size_t errlen)
 		    "(error %ld)", (long)ke);
 		return MOAT_ERR_CONFIG;
 	}
-	st.default_realm[0] = '\0';
+	s->default_realm[0] = '\0';
 	if (krb5_get_default_realm(kc, &def) == 0) {
-		snprintf(st.default_realm, sizeof(st.default_realm), "%s", def);
+		snprintf(s->default_realm, sizeof(s->default_realm), "%s", def);
 		krb5_free_default_realm(kc, def);
 	}
-	snprintf(ktname, sizeof(ktname), "FILE:%s", st.keytab);
+	snprintf(ktname, sizeof(ktname), "FILE:%s", s->keytab);
 	if ((ke = krb5_kt_resolve(kc, ktname, &kt)) != 0 ||
-	    (ke = krb5_build_principal(kc, &pr, (unsigned)strlen(st.realm),
-	    st.realm, st.service, st.host, (char *)NULL)) != 0 ||
+	    (ke = krb5_build_principal(kc, &pr, (unsigned)strlen(s->realm),
+	    s->realm, s->service, s->host, (char *)NULL)) != 0 ||
 	    (ke = krb5_kt_get_entry(kc, kt, pr, 0, 0, &ent)) != 0) {
 		msg = krb5_get_error_message(kc, ke);
 		snprintf(err, errlen, "KerberosKeytab %s holds no key for "
 		    "%s/%s@%s (the service principal: KerberosService, the "
-		    "first DNS name of TlsNames, KerberosRealm): %s", st.keytab,
-		    st.service, st.host, st.realm, msg);
+		    "first DNS name of TlsNames, KerberosRealm): %s", s->keytab,
+		    s->service, s->host, s->realm, msg);
 		krb5_free_error_message(kc, msg);
 	} else {
 		krb5_free_keytab_entry_contents(kc, &ent);
@@ -241,27 +249,52 @@ check_krb5(char *err, size_t errlen)
 	return r;
 }
 
-int
-mon_sasl_setup(const struct moat_config *cfg, char *err, size_t errlen)
+/* Fills s from cfg and checks the keytab and the service principal. */
+static int
+stage(const struct moat_config *cfg, struct sasl_state *s, char *err,
+    size_t errlen)
 {
-	sasl_conn_t *conn = NULL;
-	const char *list = NULL;
 	int r;
 
-	snprintf(st.keytab, sizeof(st.keytab), "%s", cfg->kerberos_keytab);
-	snprintf(st.service, sizeof(st.service), "%s", cfg->kerberos_service);
-	snprintf(st.realm, sizeof(st.realm), "%s", cfg->kerberos_realm);
-	if (service_host(cfg, st.host, sizeof(st.host)) != 0) {
+	memset(s, 0, sizeof(*s));
+	snprintf(s->keytab, sizeof(s->keytab), "%s", cfg->kerberos_keytab);
+	snprintf(s->service, sizeof(s->service), "%s", cfg->kerberos_service);
+	snprintf(s->realm, sizeof(s->realm), "%s", cfg->kerberos_realm);
+	if (service_host(cfg, s->host, sizeof(s->host)) != 0) {
 		snprintf(err, errlen, "no host name for the Kerberos service "
 		    "principal");
 		return MOAT_ERR_CONFIG;
 	}
-	if ((r = check_keytab(st.keytab, err, errlen)) != 0 ||
-	    (r = check_krb5(err, errlen)) != 0)
+	if ((r = check_keytab(s->keytab, err, errlen)) != 0 ||
+	    (r = check_krb5(s, err, errlen)) != 0)
 		return r;
+	return 0;
+}
+
+int
+mon_sasl_check(const struct moat_config *cfg, char *err, size_t errlen)
+{
+	struct sasl_state s;
+
+	return stage(cfg, &s, err, errlen);
+}
+
+int
+mon_sasl_setup(const struct moat_config *cfg, char *err, size_t errlen)
+{
+	struct sasl_state next, old = st;
+	sasl_conn_t *conn = NULL;
+	const char *list = NULL;
+	int r;
+
+	if ((r = stage(cfg, &next, err, errlen)) != 0)
+		return r;
+	/* The callbacks read st: in force while SASL is tried, undone on failure. */
+	st = next;
 	if ((r = sasl_server_init(callbacks, MON_SASL_APPNAME)) != SASL_OK) {
 		snprintf(err, errlen, "cannot initialise Cyrus SASL: %s",
 		    sasl_errstring(r, NULL, NULL));
+		st = old;
 		return MOAT_ERR_CONFIG;
 	}
 	if ((r = sasl_server_new(st.service, st.host, NULL, NULL, NULL,
@@ -273,6 +306,7 @@ mon_sasl_setup(const struct moat_config *cfg, char *err, size_t errlen)
 		    r != SASL_OK ? sasl_errstring(r, NULL, NULL) : list);
 		if (conn != NULL)
 			sasl_dispose(&conn);
+		st = old;
 		return MOAT_ERR_CONFIG;
 	}
 	sasl_dispose(&conn);
@@ -307,7 +341,7 @@ wait_step(struct mon_conv *io, struct ipc_msg *m, struct ipc_sasl_step *sp)
 	int r;
 
 	for (;;) {
-		if ((left = io->deadline_ms - mon_monotonic_ms()) <= 0)
+		if ((left = io->deadline_ms - moat_monotonic_ms()) <= 0)
 			return MOAT_ERR_AGAIN;	/* the login grace time is up */
 		pfd.fd = io->ipc;
 		pfd.events = POLLIN;

@@ -33,6 +33,14 @@
 int mon_sasl_setup(const struct moat_config *cfg, char *err, size_t errlen);
 
 /*
+ * The checks of mon_sasl_setup() (keytab, service principal) without
+ * changing what is in force: for "moatd -t", moatctl check and a reload
+ * before it applies. mon_sasl_setup() itself changes nothing unless it
+ * succeeds. Returns 0, or MOAT_ERR_CONFIG with a message in err.
+ */
+int mon_sasl_check(const struct moat_config *cfg, char *err, size_t errlen);
+
+/*
  * One SASL exchange, after moat-net's IPC_NET_SASL_START st: runs the
  * server, sends each reply and waits for each step through io (other
  * messages go to io->other; every wait ends at io->deadline_ms), then

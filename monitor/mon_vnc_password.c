@@ -9,7 +9,8 @@
  * monitor then reads nothing from disk, a file broken or made unsafe while
  * moatd runs cannot turn logins into errors, and moatd refuses to start
  * rather than serve with a file it cannot use. A change (moatctl password)
- * takes effect when moatd restarts.
+ * takes effect at the next reload (monitor/reload.c), which refuses a file
+ * it cannot use and keeps the copy in force, or restart.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -28,6 +28,8 @@
 #include "auth/auth_conv.h"
 #include "mon_auth.h"
 #include "mon_conv.h"
+#include "mon_perms.h"
+#include "policy/sharing.h"
 #include "listener.h"
 #include "mon_rsa.h"
 #include "mon_sasl.h"
@@ -36,6 +38,7 @@
 #include "privsep/ipc.h"
 #include "privsep/ipc_msg.h"
 #include "privsep/log.h"
+#include "privsep/clock.h"
 
 #define MON_ONCE	0x01	/* may be sent at most once per connection */
 #define MON_AUTH	0x02	/* starts the authentication: one such row per connection */
@@ -64,6 +67,16 @@ struct mon_conn {
 	uint32_t close_reason;
 	char close_detail[128];
 	uint64_t bytes_in, bytes_out;
+	/* What moatctl sessions lists (IPC_MON_SESSION_INFO), escaped. */
+	char sec_type[IPC_MAX_SECURITY_TEXT + 1];
+	char sec_tls[IPC_MAX_SECURITY_TEXT + 1];
+	char sec_cipher[IPC_MAX_SECURITY_TEXT + 1];
+	int info_sent;
+	/* Authenticated, until the viewer's ClientInit: moat-net's end of its
+	 * desktop channel, held back until sharing policy let the viewer in. */
+	int chan_fd;
+	struct ipc_session_channel chan;
+	char end_reason[400];	/* the monitor ended the session: why */
 	/* RSA-AES implicit rejection: this process's own secret */
 	uint8_t rsa_secret[MON_RSA_SECRET_LEN];
 };
@@ -81,6 +94,7 @@ static int mon_answer_auth_converse(struct mon_conn *, struct ipc_msg *);
 static int mon_answer_sasl_start(struct mon_conn *, struct ipc_msg *);
 static int mon_answer_rsa_decrypt(struct mon_conn *, struct ipc_msg *);
 static int mon_answer_closing(struct mon_conn *, struct ipc_msg *);
+static int mon_answer_client_init(struct mon_conn *, struct ipc_msg *);
 
 static const struct mon_dispatch mon_dispatch_preauth[] = {
 	{ IPC_NET_LOG, 0, mon_answer_log },
@@ -95,6 +109,7 @@ static const struct mon_dispatch mon_dispatch_preauth[] = {
 
 static const struct mon_dispatch mon_dispatch_session[] = {
 	{ IPC_NET_LOG, 0, mon_answer_log },
+	{ IPC_NET_CLIENT_INIT, MON_ONCE, mon_answer_client_init },
 	{ IPC_NET_CLOSING, MON_ONCE, mon_answer_closing },
 	{ 0, 0, NULL }
 };
@@ -136,6 +151,11 @@ mon_answer_security(struct mon_conn *mc, struct ipc_msg *m)
 		return r;
 	for (i = 0; i < 3; i++)
 		log_escape(e[i], sizeof(e[i]), v[i]->p, v[i]->len);
+	log_escape(mc->sec_type, sizeof(mc->sec_type), sec.type.p, sec.type.len);
+	log_escape(mc->sec_tls, sizeof(mc->sec_tls), sec.tls_version.p,
+	    sec.tls_version.len);
+	log_escape(mc->sec_cipher, sizeof(mc->sec_cipher), sec.cipher.p,
+	    sec.cipher.len);
 	info_f("connection from %s: security %s, %s, %s", mc->peer, e[0], e[1], e[2]);
 	return 0;
 }
@@ -229,8 +249,10 @@ send_auth_result(struct mon_conn *mc, int ok, const char *reason)
 static int
 finish_auth(struct mon_conn *mc, int r, const char *user, const char *reason)
 {
-	struct ipc_session_channel sc = { IPC_PERM_ALL };
-	char why[256], esc[300];
+	struct ipc_session_channel sc = { 0, mc->ctx->cfg->idle_timeout };
+	char why[256], esc[300], letters[PERM_LETTERS_MAX];
+	const char *how = "";
+	uint32_t rights;
 	int fd;
 
 	/* The blacklist learns every decision (policy/penalty.h). */
@@ -247,6 +269,17 @@ finish_auth(struct mon_conn *mc, int r, const char *user, const char *reason)
 	}
 	snprintf(mc->user, sizeof(mc->user), "%s", user);
 	info_f("authentication succeeded for user \"%s\" from %s", esc, mc->peer);
+	/* Permissions (docs/permissions.md): moat-session enforces this grant. */
+	rights = mon_perms_resolve(mc->ctx->cfg, mc->user, &how);
+	sc.perms = rights & IPC_PERM_ALL;
+	if (!(sc.perms & IPC_PERM_VIEW)) {
+		info_f("user \"%s\" from %s refused: Permissions grant %s (%s), "
+		    "no right to view the desktop", esc, mc->peer,
+		    perm_letters(rights, letters, sizeof(letters)), how);
+		mc->exit_status = MON_EXIT_AUTH_FAILED;
+		return send_auth_result(mc, 0, "You are not permitted to "
+		    "view this desktop");
+	}
 	if ((fd = attach_session(mc, sc.perms, why, sizeof(why))) < 0) {
 		if (fd != MOAT_ERR_UNSUPPORTED)
 			snprintf(why, sizeof(why), "The desktop session "
@@ -255,16 +288,106 @@ finish_auth(struct mon_conn *mc, int r, const char *user, const char *reason)
 		mc->exit_status = MON_EXIT_AUTH_FAILED;
 		return send_auth_result(mc, 0, why);
 	}
-	info_f("user \"%s\" from %s granted permissions 0x%02x", esc, mc->peer,
-	    sc.perms);
-	if ((r = send_auth_result(mc, 1, "")) == 0)
-		r = ipc_msg_send_session_channel(mc->ipc, &sc, fd);
-	close(fd);
-	if (r == 0) {
-		mc->phase = PHASE_SESSION;
-		mc->exit_status = MON_EXIT_OK;
+	info_f("user \"%s\" from %s granted permissions %s (0x%02x, %s)", esc,
+	    mc->peer, perm_letters(sc.perms, letters, sizeof(letters)),
+	    sc.perms, how);
+	/* The channel follows the viewer's ClientInit (mon_answer_client_init). */
+	if ((r = send_auth_result(mc, 1, "")) != 0) {
+		close(fd);
+		return r;
 	}
+	mc->chan_fd = fd;
+	mc->chan = sc;
+	mc->phase = PHASE_SESSION;
+	mc->exit_status = MON_EXIT_OK;
+	return 0;
+}
+
+/*
+ * The viewer's ClientInit shared flag (once, after the login): AlwaysShared
+ * and NeverShared applied here, the verdict the listener's, which knows the
+ * desktop's other viewers (policy/sharing.h). Only then does moat-net get
+ * its channel; a refused viewer never sees the desktop.
+ */
+static int
+mon_answer_client_init(struct mon_conn *mc, struct ipc_msg *m)
+{
+	const struct moat_config *cfg = mc->ctx->cfg;
+	struct ipc_client_init ci;
+	struct ipc_sharing sh;
+	struct ipc_attach_result res;
+	struct ipc_msg lm;
+	int r;
+
+	if ((r = ipc_msg_get_client_init(&m->payload, &ci)) != 0)
+		return r;
+	if (mc->chan_fd < 0)
+		return MOAT_ERR_UNPERMITTED;
+	sh.shared = (uint8_t)sharing_effective(cfg->always_shared,
+	    cfg->never_shared, ci.shared);
+	sh.disconnect_clients = cfg->disconnect_clients ? 1 : 0;
+	if ((r = ipc_msg_send_sharing(mc->lis, &sh, -1)) != 0 ||
+	    (r = ipc_recv(mc->lis, &lm, 0)) != 0)
+		return r;
+	if (lm.type != IPC_LIS_ATTACH_RESULT) {
+		/* Ended meanwhile (an administrator, another viewer). */
+		snprintf(mc->end_reason, sizeof(mc->end_reason), "ended "
+		    "before the session started (%s)", ipc_type_name(lm.type));
+		ipc_msg_clear(&lm);
+		return 0;
+	}
+	r = ipc_msg_get_attach_result(&lm.payload, &res);
+	ipc_msg_clear(&lm);
+	if (r != 0)
+		return r;
+	if (!res.ok) {
+		info_f("connection from %s refused: %s", mc->peer, res.reason);
+		snprintf(mc->end_reason, sizeof(mc->end_reason),
+		    "refused by sharing policy - %.*s", 300, res.reason);
+		ipc_msg_free_attach_result(&res);
+		return 0;
+	}
+	ipc_msg_free_attach_result(&res);
+	r = ipc_msg_send_session_channel(mc->ipc, &mc->chan, mc->chan_fd);
+	close(mc->chan_fd);
+	mc->chan_fd = -1;
 	return r;
+}
+
+/* A message from the listener while the session runs. */
+static int
+on_listener(struct mon_conn *mc)
+{
+	struct ipc_taken_over to;
+	struct ipc_lis_disconnect dc;
+	struct ipc_msg m;
+	char esc[300];
+	int r;
+
+	if ((r = ipc_recv(mc->lis, &m, 0)) != 0) {
+		snprintf(mc->end_reason, sizeof(mc->end_reason),
+		    "moatd went away");
+		return 0;
+	}
+	if (m.type == IPC_LIS_TAKEN_OVER &&
+	    (r = ipc_msg_get_taken_over(&m.payload, &to)) == 0) {
+		log_escape(esc, sizeof(esc), to.peer.p, to.peer.len);
+		snprintf(mc->end_reason, sizeof(mc->end_reason), "exclusive "
+		    "access taken by the viewer at %s (DisconnectClients)", esc);
+	} else if (m.type == IPC_LIS_DISCONNECT &&
+	    (r = ipc_msg_get_lis_disconnect(&m.payload, &dc)) == 0) {
+		/* moatctl disconnect (monitor/control.c) */
+		snprintf(mc->end_reason, sizeof(mc->end_reason), "disconnected "
+		    "by administrator (uid %u, moatctl)", (unsigned)dc.uid);
+		info_f("session of %s: %s", mc->peer, mc->end_reason);
+	} else {
+		error_f("listener sent %s in the session; ending it",
+		    ipc_type_name(m.type));
+		snprintf(mc->end_reason, sizeof(mc->end_reason),
+		    "internal error");
+	}
+	ipc_msg_clear(&m);
+	return 0;
 }
 
 /*
@@ -560,6 +683,7 @@ close_reason_name(uint32_t r)
 	case IPC_CLOSE_GRACE: return "login grace time exceeded";
 	case IPC_CLOSE_SESSION: return "desktop session ended";
 	case IPC_CLOSE_ERROR: return "internal error";
+	case IPC_CLOSE_IDLE: return "idle timeout";
 	}
 	return "connection lost";
 }
@@ -592,13 +716,29 @@ reap_net(struct mon_conn *mc)
 	}
 }
 
+/* Once logged in: tells the listener what moatctl sessions shows. */
+static void
+report_session(struct mon_conn *mc)
+{
+	struct ipc_session_info si = { mc->chan.perms & IPC_PERM_ALL,
+	    { (const uint8_t *)mc->user, strnlen(mc->user, IPC_MAX_NAME) },
+	    ipc_view_cstr(mc->peer),	/* 128 bytes: below IPC_MAX_PEER */
+	    ipc_view_cstr(mc->sec_type), ipc_view_cstr(mc->sec_tls),
+	    ipc_view_cstr(mc->sec_cipher) };
+
+	mc->info_sent = 1;
+	if (ipc_msg_send_session_info(mc->lis, &si, -1) != 0)
+		error_f("could not report the session of %s to the listener",
+		    mc->peer);
+}
+
 void
 monitor_run(const struct mon_ctx *ctx, int client_fd, const char *peer, int lis_fd)
 {
 	struct catchphrase_id idesc;
 	struct mon_conn mc;
 	struct ipc_msg m;
-	struct pollfd pfd;
+	struct pollfd pfd[2];
 	int sv[2], r, timeout;
 	int64_t now;
 	char user[300];
@@ -608,6 +748,7 @@ monitor_run(const struct mon_ctx *ctx, int client_fd, const char *peer, int lis_
 	mc.lis = lis_fd;
 	mc.start = time(NULL);
 	mc.exit_status = MON_EXIT_NOAUTH;
+	mc.chan_fd = -1;
 	snprintf(mc.peer, sizeof(mc.peer), "%s", peer);
 	snprintf(mc.rhost, sizeof(mc.rhost), "%.*s", (int)strcspn(mc.peer, " "),
 	    mc.peer);
@@ -637,13 +778,13 @@ monitor_run(const struct mon_ctx *ctx, int client_fd, const char *peer, int lis_
 		.vnc_passwords = ctx->vnc_passwords,
 		.rhost = mc.rhost,
 		.peer = mc.peer,
-		.deadline_ms = mon_monotonic_ms() +
+		.deadline_ms = moat_monotonic_ms() +
 		    (int64_t)ctx->cfg->login_grace_time * 1000,
 	};
 	for (;;) {
 		timeout = -1;
 		if (mc.phase == PHASE_PREAUTH) {
-			now = mon_monotonic_ms();
+			now = moat_monotonic_ms();
 			if (now >= mc.env.deadline_ms) {
 				info_f("connection from %s: login grace time "
 				    "exceeded", mc.peer);
@@ -654,11 +795,23 @@ monitor_run(const struct mon_ctx *ctx, int client_fd, const char *peer, int lis_
 			}
 			timeout = (int)(mc.env.deadline_ms - now);
 		}
-		pfd.fd = mc.ipc;
-		pfd.events = POLLIN;
-		if ((r = poll(&pfd, 1, timeout)) < 0 && errno != EINTR)
+		pfd[0].fd = mc.ipc;
+		pfd[0].events = POLLIN;
+		/* In the session the listener may end it (sharing). */
+		pfd[1].fd = mc.lis;
+		pfd[1].events = POLLIN;
+		pfd[0].revents = pfd[1].revents = 0;
+		if ((r = poll(pfd, mc.phase == PHASE_SESSION ? 2 : 1,
+		    timeout)) < 0 && errno != EINTR)
 			break;
 		if (r <= 0)
+			continue;
+		if (mc.phase == PHASE_SESSION && pfd[1].revents != 0) {
+			(void)on_listener(&mc);
+			if (mc.end_reason[0] != '\0')
+				break;
+		}
+		if (pfd[0].revents == 0)
 			continue;
 		if ((r = ipc_recv(mc.ipc, &m, 0)) != 0) {
 			if (r == MOAT_ERR_EOF)
@@ -681,7 +834,14 @@ monitor_run(const struct mon_ctx *ctx, int client_fd, const char *peer, int lis_
 			kill(mc.net_pid, SIGKILL);
 			break;
 		}
+		if (mc.phase == PHASE_SESSION && !mc.info_sent)
+			report_session(&mc);
+		if (mc.end_reason[0] != '\0')
+			break;
 	}
+	/* Ending the session ourselves: moat-net sees its channel close. */
+	if (mc.chan_fd >= 0)
+		close(mc.chan_fd);
 	close(mc.ipc);
 	OPENSSL_cleanse(mc.rsa_secret, sizeof(mc.rsa_secret));
 	reap_net(&mc);
@@ -689,6 +849,7 @@ monitor_run(const struct mon_ctx *ctx, int client_fd, const char *peer, int lis_
 	info_f("disconnect: %s user \"%s\" after %lds, %llu bytes in, %llu bytes "
 	    "out: %s%s%s", mc.peer, user, (long)(time(NULL) - mc.start),
 	    (unsigned long long)mc.bytes_in, (unsigned long long)mc.bytes_out,
+	    mc.end_reason[0] != '\0' ? mc.end_reason :
 	    close_reason_name(mc.close_reason),
 	    mc.close_detail[0] ? " - " : "", mc.close_detail);
 	_exit(mc.exit_status);

@@ -8,6 +8,7 @@
 #include "net_conn.h"
 #include "privsep/errors.h"
 #include "privsep/log.h"
+#include "privsep/clock.h"
 
 static void
 on_set_encodings(struct net_conn *c, const struct rfb_client_msg *m)
@@ -104,14 +105,18 @@ on_message(struct net_conn *c, const struct rfb_client_msg *m)
 		}
 		return 0;
 	case RFB_KEY_EVENT:
+		c->last_input_ms = moat_monotonic_ms();
 		return net_session_key(c, m->u.key.down, m->u.key.keysym);
 	case RFB_POINTER_EVENT:
+		c->last_input_ms = moat_monotonic_ms();
 		x = m->u.pointer.x < c->fb.width ? m->u.pointer.x : c->fb.width - 1;
 		y = m->u.pointer.y < c->fb.height ? m->u.pointer.y : c->fb.height - 1;
 		return net_session_pointer(c, m->u.pointer.mask, x, y);
 	case RFB_CLIENT_CUT_TEXT:
+		c->last_input_ms = moat_monotonic_ms();
 		return net_session_clipboard(c, m->u.cut.text, m->u.cut.len);
 	case RFB_QEMU_CLIENT:
+		c->last_input_ms = moat_monotonic_ms();
 		return net_session_key(c, m->u.qemu.down != 0, m->u.qemu.keysym);
 	case RFB_SET_DESKTOP_SIZE:
 		/* Resizing the served desktop is not permitted; say so. */

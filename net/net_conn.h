@@ -80,6 +80,9 @@ struct net_conn {
 	/* moat-session channel */
 	int sess_fd;
 	uint32_t perms;
+	uint32_t idle_timeout;		/* IdleTimeout seconds; 0: none */
+	int64_t last_input_ms;		/* monotonic time of the viewer's last input */
+	int selftest_forward_all;	/* test builds only: forward input the grant forbids */
 	const uint8_t *fb_map;
 	size_t fb_map_len;
 	struct fb_view fb;

@@ -239,8 +239,9 @@ ask_monitor(struct net_conn *c, char *user, char *pass, char *reason,
  * "USER:PASSWORD", the real credentials the rogue relays where it asks
  * anything: were the monitor to let the misbehaviour through, that user
  * would be logged in and the test would see it. Each returns like
- * ask_monitor(): 0 as if the monitor had accepted (moat-net then waits for
- * the session channel that only a real verdict brings), MOAT_ERR_AUTH with
+ * ask_monitor(): 0 as if the monitor had accepted (each waits for the
+ * monitor's verdict first, and the session channel only a real verdict
+ * brings follows the viewer's ClientInit), MOAT_ERR_AUTH with
  * the reason, or another negative error. Compiled out of production
  * builds entirely.
  */
@@ -395,14 +396,25 @@ rogue_run(struct net_conn *c, enum selftest_rogue how, char *acct,
 		    (ssize_t)sizeof(hdr))
 			return MOAT_ERR_SYSTEM;
 		return rogue_verdict(c, reason, reasonlen);
+	/*
+	 * These three then wait for the monitor's verdict, which never
+	 * comes: the monitor ends them (or the login grace time does).
+	 */
 	case ROGUE_FAKE_RESULT:
-		return ipc_msg_send_auth_result(NET_FD_MONITOR, &res, -1);
+		if ((r = ipc_msg_send_auth_result(NET_FD_MONITOR, &res,
+		    -1)) != 0)
+			return r;
+		return rogue_verdict(c, reason, reasonlen);
 	case ROGUE_FAKE_SESSION:
 		/* The viewer's socket, offered as if it were a session channel. */
-		return ipc_msg_send_attach_session(NET_FD_MONITOR, &att,
-		    NET_FD_CLIENT);
+		if ((r = ipc_msg_send_attach_session(NET_FD_MONITOR, &att,
+		    NET_FD_CLIENT)) != 0)
+			return r;
+		return rogue_verdict(c, reason, reasonlen);
 	case ROGUE_CLAIM_SUCCESS:
-		return net_io_write(&c->io, ok, sizeof(ok));
+		if ((r = net_io_write(&c->io, ok, sizeof(ok))) != 0)
+			return r;
+		return rogue_verdict(c, reason, reasonlen);
 	case ROGUE_SASL_UNOFFERED:
 		if ((r = ipc_msg_send_sasl_start(NET_FD_MONITOR, &sasl,
 		    -1)) != 0)
@@ -474,8 +486,22 @@ receive_session_channel(struct net_conn *c)
 		return r != 0 ? r : MOAT_ERR_PROTOCOL;
 	}
 	c->perms = sc.perms;
+	c->idle_timeout = sc.idle_timeout;
 	c->sess_fd = ipc_msg_take_fd(&m);
 	ipc_msg_clear(&m);
+#ifdef MOAT_SELFTEST
+	/*
+	 * Test builds only (SECURITY.md, "Test-build hooks"): logged in as
+	 * this user, moat-net forwards input its grant forbids, as a
+	 * compromised one could; moat-session must still drop it
+	 * (tests/e2e/test_permissions.sh).
+	 */
+	if ((c->init.flags & IPC_NETF_SELFTEST) &&
+	    strcmp(c->user, "moat-selftest-forward-input") == 0) {
+		info_f("self-test: forwarding input whatever the grant");
+		c->selftest_forward_all = 1;
+	}
+#endif
 	return 0;
 }
 
@@ -575,14 +601,23 @@ net_handshake(struct net_conn *c)
 		return net_send_security_failure(c, reason);
 	if (r != 0)
 		return r;
-	if ((r = receive_session_channel(c)) != 0)
-		return r;
 	{
 		static const uint8_t ok[4] = { 0, 0, 0, RFB_SECURITY_RESULT_OK };
 
 		if ((r = net_io_write(&c->io, ok, sizeof(ok))) != 0)
 			return r;
 	}
-	/* ClientInit: the shared flag; sharing policy is the monitor's (later). */
-	return net_io_read_exact(&c->io, &shared, 1);
+	/*
+	 * ClientInit: the shared flag goes to the monitor, whose sharing
+	 * policy decides whether the channel to the desktop comes at all.
+	 */
+	if ((r = net_io_read_exact(&c->io, &shared, 1)) != 0)
+		return r;
+	{
+		struct ipc_client_init ci = { shared != 0 };
+
+		if ((r = ipc_msg_send_client_init(NET_FD_MONITOR, &ci, -1)) != 0)
+			return r;
+	}
+	return receive_session_channel(c);
 }

@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -26,12 +27,33 @@
 #include "privsep/ipc_msg.h"
 #include "privsep/log.h"
 #include "privsep/sandbox.h"
+#include "privsep/clock.h"
 
 #define NET_MAX_FD	8
 #define NET_READ_CHUNK	16384
 #define NET_OUT_MAX	(256u * 1024u * 1024u)
 
 static struct net_conn conn;
+
+/* serve()'s return value when IdleTimeout ended the connection. */
+#define NET_IDLE	(MOAT_ERR_EOF - 300)
+
+/*
+ * IdleTimeout: milliseconds until the viewer has been idle too long (0:
+ * now), or -1 for no limit. Idle means no key, pointer or clipboard
+ * message from the viewer, whether or not the grant lets it through.
+ */
+static int
+idle_left_ms(const struct net_conn *c)
+{
+	int64_t left;
+
+	if (c->idle_timeout == 0)
+		return -1;
+	left = c->last_input_ms + (int64_t)c->idle_timeout * 1000 -
+	    moat_monotonic_ms();
+	return left <= 0 ? 0 : left > 3600000 ? 3600000 : (int)left;
+}
 
 void
 net_report_closing(struct net_conn *c, uint32_t reason, const char *detail)
@@ -125,8 +147,9 @@ static int
 serve(struct net_conn *c)
 {
 	struct pollfd pfd[3];
-	int r;
+	int r, left;
 
+	c->last_input_ms = moat_monotonic_ms();
 	for (;;) {
 		if ((r = net_session_request(c)) != 0 ||
 		    (r = net_update_flush(c)) != 0)
@@ -138,7 +161,9 @@ serve(struct net_conn *c)
 		pfd[2].fd = NET_FD_MONITOR;
 		pfd[2].events = POLLIN;
 		pfd[0].revents = pfd[1].revents = pfd[2].revents = 0;
-		if (!net_io_pending(&c->io) && poll(pfd, 3, -1) < 0) {
+		if ((left = idle_left_ms(c)) == 0)
+			return NET_IDLE;
+		if (!net_io_pending(&c->io) && poll(pfd, 3, left) < 0) {
 			if (errno == EINTR)
 				continue;
 			return MOAT_ERR_SYSTEM;
@@ -169,6 +194,8 @@ close_reason(int r)
 		return IPC_CLOSE_CLIENT;
 	case MOAT_ERR_EOF - 100:
 		return IPC_CLOSE_SESSION;
+	case NET_IDLE:
+		return IPC_CLOSE_IDLE;
 	case MOAT_ERR_AUTH:
 		return IPC_CLOSE_AUTH_FAILED;
 	case MOAT_ERR_PROTOCOL:
@@ -235,7 +262,8 @@ main(int argc, char **argv)
 	r = serve(c);
 	net_report_closing(c, close_reason(r),
 	    r == MOAT_ERR_EOF - 100 ? "desktop session ended" :
-	    r == MOAT_ERR_EOF - 200 ? "ended by the monitor" : moat_strerror(r));
+	    r == MOAT_ERR_EOF - 200 ? "ended by the monitor" :
+	    r == NET_IDLE ? "no input from the viewer" : moat_strerror(r));
 	if (c->io.ssl != NULL)
 		(void)SSL_shutdown(c->io.ssl);
 	_exit(0);

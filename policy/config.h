@@ -15,6 +15,7 @@
 
 #include "auth_methods.h"
 #include "ip_filter.h"
+#include "permissions.h"
 
 #define CONFIG_PATH_MAX 256
 /* At least config_param_count(): the size of an array of origins. */
@@ -51,6 +52,7 @@ struct moat_config {
 	char net_user[64];			/* NetUser (default moat-net) */
 	char net_binary[CONFIG_PATH_MAX];	/* NetBinary (default "": moat-net beside moatd) */
 	char session_socket[CONFIG_PATH_MAX];	/* SessionSocket (default /run/moat/session.sock) */
+	char control_socket[CONFIG_PATH_MAX];	/* ControlSocket (default "": control.sock beside SessionSocket) */
 	char log_file[CONFIG_PATH_MAX];		/* LogFile (default "": syslog only) */
 	char pam_service[64];			/* PamService (default moat) */
 	char desktop_name[256];			/* DesktopName (default "": host name) */
@@ -82,6 +84,12 @@ struct moat_config {
 	struct ip_filter ip_client_filter;	/* the same, parsed */
 	uint32_t max_startups;			/* MaxStartups, 1..1000 unauthenticated connections (default 10) */
 	uint32_t per_source_max_startups;	/* PerSourceMaxStartups, 1..1000 per address or /64 (default 3) */
+	char permissions[PERM_TEXT_MAX + 1];	/* Permissions, canonical text (default "": everyone the default) */
+	struct perm_table permissions_table;	/* the same, parsed */
+	uint32_t idle_timeout;			/* IdleTimeout seconds, 0..604800 (default 3600; 0: off) */
+	int always_shared;			/* AlwaysShared yes/no (default yes) */
+	int never_shared;			/* NeverShared yes/no (default no; wins over AlwaysShared) */
+	int disconnect_clients;			/* DisconnectClients yes/no (default yes) */
 };
 
 /* One entry per parameter, in the order "moatd -t" prints them. */
@@ -133,6 +141,35 @@ int config_check(const struct moat_config *c, const struct config_origin *o,
 /* Number of parameters and their names/allowed values. */
 size_t config_param_count(void);
 const struct config_param_info *config_params(void);
+
+/*
+ * Returns 1 if parameter id (an index into config_params()) has the same
+ * value in a and b, 0 if not (or id is out of range).
+ */
+int config_param_equal(const struct moat_config *a, const struct moat_config *b,
+    size_t id);
+
+/*
+ * Copies the value of parameter id from src into dst (a no-op for an id
+ * out of range). Only for parameters without a parsed companion field
+ * (not Authentication, BlacklistExempt, IpClientAddresses, Permissions):
+ * returns 0, or
+ * MOAT_ERR_INVALID for those, leaving dst unchanged.
+ */
+int config_param_copy(struct moat_config *dst, const struct moat_config *src,
+    size_t id);
+
+/*
+ * The control socket's path (moatd and moatctl): ControlSocket, or
+ * "control.sock" in the directory of SessionSocket when it is empty.
+ * Returns 0, or MOAT_ERR_CONFIG if it does not fit in out or in a UNIX
+ * socket address (108 bytes).
+ */
+int config_control_socket(const struct moat_config *c, char *out,
+    size_t outlen);
+
+/* Returns the index of the parameter called name (exact case), or -1. */
+int config_param_index(const char *name);
 
 /* Writes "Name=Value  # from FILE:LINE|default" for every parameter to fd. */
 void config_dump(const struct moat_config *c, const struct config_origin *o, int fd);

@@ -41,6 +41,7 @@ enum param_type {
 	PT_DOMAIN_EMPTY,	/* DNS name or "" */
 	PT_IPRULES,	/* IpClientAddresses rules (policy/ip_filter.h), or "" */
 	PT_ADDRLIST,	/* ADDRESS[/PREFIX] list (policy/ip_filter.h), or "" */
+	PT_PERMS,	/* Permissions entries (policy/permissions.h), or "" */
 };
 
 enum param_id {
@@ -82,6 +83,12 @@ enum param_id {
 	P_IP_CLIENT_ADDRESSES,
 	P_MAX_STARTUPS,
 	P_PER_SOURCE_MAX_STARTUPS,
+	P_CONTROL_SOCKET,
+	P_PERMISSIONS,
+	P_IDLE_TIMEOUT,
+	P_ALWAYS_SHARED,
+	P_NEVER_SHARED,
+	P_DISCONNECT_CLIENTS,
 	P_COUNT
 };
 
@@ -143,6 +150,12 @@ static const struct param params[P_COUNT] = {
 	[P_MAX_STARTUPS] = NUM(max_startups, PT_UINT, 1, 1000),
 	[P_PER_SOURCE_MAX_STARTUPS] = NUM(per_source_max_startups, PT_UINT, 1,
 	    1000),
+	[P_CONTROL_SOCKET] = STR(control_socket, PT_PATH_EMPTY),
+	[P_PERMISSIONS] = STR(permissions, PT_PERMS),
+	[P_IDLE_TIMEOUT] = NUM(idle_timeout, PT_UINT, 0, 604800),
+	[P_ALWAYS_SHARED] = NUM(always_shared, PT_BOOL, 0, 1),
+	[P_NEVER_SHARED] = NUM(never_shared, PT_BOOL, 0, 1),
+	[P_DISCONNECT_CLIENTS] = NUM(disconnect_clients, PT_BOOL, 0, 1),
 };
 
 #define A_PATH		"an absolute path"
@@ -214,6 +227,19 @@ static const struct config_param_info infos[P_COUNT] = {
 	[P_PER_SOURCE_MAX_STARTUPS] = { "PerSourceMaxStartups", "1..1000 "
 	    "(connections not yet authenticated from one IPv4 address or "
 	    "IPv6 /64)" },
+	[P_CONTROL_SOCKET] = { "ControlSocket", "an absolute path (moatctl's "
+	    "root-only socket), or empty for control.sock in the directory of "
+	    "SessionSocket" },
+	[P_PERMISSIONS] = { "Permissions", "comma-separated USER:LETTERS or "
+	    "%GROUP:LETTERS, LETTERS '-' (none) or of v (view), k (keyboard), "
+	    "p (pointer), c (clipboard to the viewer), s (clipboard to the "
+	    "desktop), r, f, P (names only, grant nothing); empty: every "
+	    "right (docs/permissions.md)" },
+	[P_IDLE_TIMEOUT] = { "IdleTimeout", "0..604800 (seconds without "
+	    "input from the viewer before it is disconnected; 0: never)" },
+	[P_ALWAYS_SHARED] = { "AlwaysShared", "yes, no" },
+	[P_NEVER_SHARED] = { "NeverShared", "yes, no" },
+	[P_DISCONNECT_CLIENTS] = { "DisconnectClients", "yes, no" },
 };
 
 /* Indexed by enum config_encryption. */
@@ -301,6 +327,11 @@ config_defaults(struct moat_config *c)
 	c->ip_client_addresses[0] = '\0';
 	c->max_startups = 10;
 	c->per_source_max_startups = 3;
+	c->permissions[0] = '\0';
+	c->idle_timeout = 3600;
+	c->always_shared = 1;
+	c->never_shared = 0;
+	c->disconnect_clients = 1;
 	c->auth.n = 1;
 	c->auth.alt[0].n = 1;
 	c->auth.alt[0].factor[0] = AUTH_SCHEME_SYSTEM;
@@ -702,6 +733,17 @@ set_value(struct parse_ctx *x, struct moat_config *c, size_t id,
 		ok = 1;
 		break;
 	}
+	case PT_PERMS: {
+		char why[512];
+		struct perm_table t;
+
+		if (perm_table_parse(v, n, &t, why, sizeof(why)) != 0)
+			return perr(x, "%s: %s", infos[id].name, why);
+		c->permissions_table = t;
+		/* Stored canonical, so "moatd -t" shows what is in effect. */
+		return perm_table_format(&t, field, pp->size) == 0 ? 0 :
+		    perr(x, "%s: value too long", infos[id].name);
+	}
 	case PT_AUTH: {
 		char why[256];
 		struct auth_methods m;
@@ -912,10 +954,77 @@ config_check(const struct moat_config *c, const struct config_origin *o,
 	return MOAT_ERR_CONFIG;
 }
 
+int
+config_param_equal(const struct moat_config *a, const struct moat_config *b,
+    size_t id)
+{
+	const struct param *pp;
+	size_t n;
+
+	if (id >= P_COUNT)
+		return 0;
+	pp = &params[id];
+	if (pp->size > 0) {
+		n = strnlen((const char *)a + pp->off, pp->size);
+		return n == strnlen((const char *)b + pp->off, pp->size) &&
+		    memcmp((const char *)a + pp->off, (const char *)b + pp->off,
+		    n) == 0;
+	}
+	return memcmp((const char *)a + pp->off, (const char *)b + pp->off,
+	    pp->width) == 0;
+}
+
+int
+config_param_copy(struct moat_config *dst, const struct moat_config *src,
+    size_t id)
+{
+	const struct param *pp;
+
+	if (id >= P_COUNT)
+		return 0;
+	pp = &params[id];
+	if (pp->type == PT_AUTH || pp->type == PT_IPRULES ||
+	    pp->type == PT_ADDRLIST || pp->type == PT_PERMS)
+		return MOAT_ERR_INVALID;
+	memcpy((char *)dst + pp->off, (const char *)src + pp->off,
+	    pp->size > 0 ? pp->size : pp->width);
+	return 0;
+}
+
+int
+config_control_socket(const struct moat_config *c, char *out, size_t outlen)
+{
+	const char *slash;
+	int n;
+
+	if (c->control_socket[0] != '\0')
+		n = snprintf(out, outlen, "%s", c->control_socket);
+	else if ((slash = strrchr(c->session_socket, '/')) == NULL)
+		return MOAT_ERR_CONFIG;
+	else
+		n = snprintf(out, outlen, "%.*s/control.sock",
+		    (int)(slash - c->session_socket), c->session_socket);
+	/* sizeof(struct sockaddr_un.sun_path) on Linux */
+	if (n < 0 || (size_t)n >= outlen || n >= 108)
+		return MOAT_ERR_CONFIG;
+	return 0;
+}
+
+int
+config_param_index(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < P_COUNT; i++)
+		if (strcmp(infos[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
 void
 config_dump(const struct moat_config *c, const struct config_origin *o, int fd)
 {
-	char ofile[CONFIG_PATH_MAX * 4], val[1024];
+	char ofile[CONFIG_PATH_MAX * 4], val[4096];
 	size_t i, k;
 
 	for (i = 0; i < P_COUNT; i++) {

@@ -14,17 +14,24 @@
 #include "penalty.h"
 
 void
-penalty_init(struct penalty_table *t, struct penalty_entry *slots,
-    size_t nslots, uint32_t threshold, uint32_t timeout)
+penalty_configure(struct penalty_table *t, uint32_t threshold,
+    uint32_t timeout)
 {
-	t->slot = slots;
-	t->nslots = nslots;
 	t->threshold = threshold;
 	if (timeout < 1)
 		timeout = 1;
 	if (timeout > PENALTY_MAX_TIMEOUT)
 		timeout = PENALTY_MAX_TIMEOUT;
 	t->timeout = timeout;
+}
+
+void
+penalty_init(struct penalty_table *t, struct penalty_entry *slots,
+    size_t nslots, uint32_t threshold, uint32_t timeout)
+{
+	t->slot = slots;
+	t->nslots = nslots;
+	penalty_configure(t, threshold, timeout);
 	memset(slots, 0, nslots * sizeof(*slots));
 }
 

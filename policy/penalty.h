@@ -80,6 +80,13 @@ void penalty_init(struct penalty_table *t, struct penalty_entry *slots,
     size_t nslots, uint32_t threshold, uint32_t timeout);
 
 /*
+ * Changes the threshold and the base timeout of t (clamped as in
+ * penalty_init()), keeping every entry: a configuration reload.
+ */
+void penalty_configure(struct penalty_table *t, uint32_t threshold,
+    uint32_t timeout);
+
+/*
  * Makes the key of address a: IPv4 by address, IPv6 by its /64. Returns 0,
  * or 1 (k untracked, len 0) if exempt (may be NULL) contains a.
  */

@@ -348,6 +348,19 @@ check_sasl_step(const void *p)
 	return !m->has_data && m->data.len > 0 ? MOAT_ERR_INVALID : 0;
 }
 
+/* An id only to disconnect, a key only to clear from the blacklist. */
+static int
+check_ctl_request(const void *p)
+{
+	const struct ipc_ctl_request *m = p;
+
+	if (m->id != 0 && m->command != IPC_CTLCMD_DISCONNECT)
+		return MOAT_ERR_INVALID;
+	if (m->key.len > 0 && m->command != IPC_CTLCMD_BLACKLIST_CLEAR)
+		return MOAT_ERR_INVALID;
+	return 0;
+}
+
 /* ---- the messages, field by field in wire order (ipc_types.h) ---- */
 
 static const struct field f_net_init[] = {
@@ -411,6 +424,7 @@ static const struct field f_auth_result[] = {
 
 static const struct field f_session_channel[] = {
 	BITS(ipc_session_channel, perms, IPC_PERM_ALL),
+	U32(ipc_session_channel, idle_timeout),
 	END
 };
 
@@ -445,7 +459,7 @@ static const struct field f_auth_password[] = {
 };
 
 static const struct field f_net_closing[] = {
-	U32_IN(ipc_net_closing, reason, IPC_CLOSE_CLIENT, IPC_CLOSE_ERROR),
+	U32_IN(ipc_net_closing, reason, IPC_CLOSE_CLIENT, IPC_CLOSE_IDLE),
 	VIEW(ipc_net_closing, detail, IPC_MAX_CLOSE_DETAIL),
 	U64(ipc_net_closing, bytes_in),
 	U64(ipc_net_closing, bytes_out),
@@ -469,6 +483,73 @@ static const struct field f_auth_outcome[] = {
 	U8_IN(ipc_auth_outcome, outcome, IPC_OUTCOME_SUCCESS,
 	    IPC_OUTCOME_PROTOCOL),
 	VIEW(ipc_auth_outcome, user, IPC_MAX_NAME),
+	END
+};
+
+static const struct field f_session_info[] = {
+	BITS(ipc_session_info, perms, IPC_PERM_ALL),
+	VIEW(ipc_session_info, user, IPC_MAX_NAME),
+	VIEW(ipc_session_info, peer, IPC_MAX_PEER),
+	VIEW(ipc_session_info, security, IPC_MAX_SECURITY_TEXT),
+	VIEW(ipc_session_info, tls_version, IPC_MAX_SECURITY_TEXT),
+	VIEW(ipc_session_info, cipher, IPC_MAX_SECURITY_TEXT),
+	END
+};
+
+static const struct field f_client_init[] = {
+	U8_IN(ipc_client_init, shared, 0, 1),
+	END
+};
+
+static const struct field f_sharing[] = {
+	U8_IN(ipc_sharing, shared, 0, 1),
+	U8_IN(ipc_sharing, disconnect_clients, 0, 1),
+	END
+};
+
+static const struct field f_taken_over[] = {
+	VIEW(ipc_taken_over, peer, IPC_MAX_PEER),
+	END
+};
+
+static const struct field f_lis_disconnect[] = {
+	U32(ipc_lis_disconnect, uid),
+	END
+};
+
+static const struct field f_ctl_request[] = {
+	U8_IN(ipc_ctl_request, command, IPC_CTLCMD_SESSIONS, IPC_CTLCMD_CHECK),
+	U32(ipc_ctl_request, id),
+	VIEW(ipc_ctl_request, key, IPC_MAX_NAME),
+	END
+};
+
+static const struct field f_ctl_session[] = {
+	U32(ipc_ctl_session, id),
+	U32(ipc_ctl_session, pid),
+	U64(ipc_ctl_session, since),
+	BITS(ipc_ctl_session, perms, IPC_PERM_ALL),
+	VIEW(ipc_ctl_session, user, IPC_MAX_NAME),
+	VIEW(ipc_ctl_session, peer, IPC_MAX_PEER),
+	VIEW(ipc_ctl_session, security, IPC_MAX_SECURITY_TEXT),
+	VIEW(ipc_ctl_session, tls_version, IPC_MAX_SECURITY_TEXT),
+	VIEW(ipc_ctl_session, cipher, IPC_MAX_SECURITY_TEXT),
+	END
+};
+
+static const struct field f_ctl_blacklist_entry[] = {
+	U8_IN(ipc_ctl_blacklist_entry, kind, IPC_CTLKEY_ADDRESS,
+	    IPC_CTLKEY_USER),
+	VIEW(ipc_ctl_blacklist_entry, key, IPC_MAX_NAME),
+	U32(ipc_ctl_blacklist_entry, failures),
+	U8_IN(ipc_ctl_blacklist_entry, probation, 0, 1),
+	U64(ipc_ctl_blacklist_entry, blocked_until),
+	END
+};
+
+static const struct field f_ctl_reply[] = {
+	U8_IN(ipc_ctl_reply, ok, 0, 1),
+	VIEW(ipc_ctl_reply, text, IPC_MAX_CTL_TEXT),
 	END
 };
 
@@ -567,6 +648,15 @@ CODEC(IPC_CAP_CURSOR, cap_cursor, check_cap_cursor);
 CODEC(IPC_NET_SASL_START, sasl_start, check_sasl_start);
 CODEC(IPC_NET_SASL_STEP, sasl_step, check_sasl_step);
 CODEC(IPC_MON_SASL_REPLY, sasl_reply, NULL);
+CODEC(IPC_MON_SESSION_INFO, session_info, NULL);
+CODEC(IPC_LIS_DISCONNECT, lis_disconnect, NULL);
+CODEC(IPC_NET_CLIENT_INIT, client_init, NULL);
+CODEC(IPC_MON_SHARING, sharing, NULL);
+CODEC(IPC_LIS_TAKEN_OVER, taken_over, NULL);
+CODEC(IPC_CTL_REQUEST, ctl_request, check_ctl_request);
+CODEC(IPC_CTL_SESSION, ctl_session, NULL);
+CODEC(IPC_CTL_BLACKLIST_ENTRY, ctl_blacklist_entry, NULL);
+CODEC(IPC_CTL_REPLY, ctl_reply, NULL);
 static const struct codec c_cap_update_request =
     { IPC_CAP_UPDATE_REQUEST, 0, f_empty, NULL };
 
@@ -579,6 +669,9 @@ static const struct codec *const codecs[] = {
 	&c_cap_framebuffer, &c_cap_update_request, &c_cap_damage, &c_cap_key,
 	&c_cap_pointer, &c_cap_clipboard, &c_cap_cursor,
 	&c_sasl_start, &c_sasl_step, &c_sasl_reply,
+	&c_session_info, &c_lis_disconnect, &c_client_init, &c_sharing,
+	&c_taken_over, &c_ctl_request, &c_ctl_session,
+	&c_ctl_blacklist_entry, &c_ctl_reply,
 };
 
 /* Encodes m into a buffer of its own and sends it with descriptor fd (or -1). */
@@ -645,6 +738,15 @@ TYPED(cap_cursor)
 TYPED(sasl_start)
 TYPED(sasl_step)
 TYPED(sasl_reply)
+TYPED(session_info)
+TYPED(lis_disconnect)
+TYPED(client_init)
+TYPED(sharing)
+TYPED(taken_over)
+TYPED(ctl_request)
+TYPED(ctl_session)
+TYPED(ctl_blacklist_entry)
+TYPED(ctl_reply)
 OWNING(net_init)
 OWNING(auth_result)
 OWNING(auth_password)

@@ -58,6 +58,8 @@
  * (Windows' MaxTokenSize is at most 65535) */
 #define IPC_MAX_SASL_MECH	20u
 #define IPC_MAX_SASL_DATA	65536u
+/* The control socket: a reply's text (a whole "moatd -t" report fits) */
+#define IPC_MAX_CTL_TEXT	65536u
 
 /* A bounded, read-only run of bytes inside a payload (see above). */
 struct ipc_view {
@@ -130,6 +132,7 @@ struct ipc_auth_result {
 /* IPC_MON_SESSION_CHANNEL (monitor -> moat-net, + fd) */
 struct ipc_session_channel {
 	uint32_t perms;			/* within IPC_PERM_ALL */
+	uint32_t idle_timeout;		/* seconds without viewer input; 0: none */
 };
 
 /* IPC_MON_RSA_RESULT (monitor -> moat-net) */
@@ -190,6 +193,75 @@ struct ipc_attach_result {
 struct ipc_auth_outcome {
 	uint8_t outcome;		/* IPC_OUTCOME_* */
 	struct ipc_view user;		/* <= IPC_MAX_NAME; may be empty */
+};
+
+/* IPC_MON_SESSION_INFO (monitor -> listener) */
+struct ipc_session_info {
+	uint32_t perms;			/* within IPC_PERM_ALL */
+	struct ipc_view user;		/* <= IPC_MAX_NAME */
+	struct ipc_view peer;		/* <= IPC_MAX_PEER */
+	struct ipc_view security;	/* each <= IPC_MAX_SECURITY_TEXT */
+	struct ipc_view tls_version;
+	struct ipc_view cipher;
+};
+
+/* IPC_NET_CLIENT_INIT (moat-net -> monitor) */
+struct ipc_client_init {
+	uint8_t shared;			/* 0 or 1 */
+};
+
+/* IPC_MON_SHARING (monitor -> listener) */
+struct ipc_sharing {
+	uint8_t shared;			/* 0 or 1: after AlwaysShared/NeverShared */
+	uint8_t disconnect_clients;	/* 0 or 1: DisconnectClients */
+};
+
+/* IPC_LIS_TAKEN_OVER (listener -> monitor) */
+struct ipc_taken_over {
+	struct ipc_view peer;		/* <= IPC_MAX_PEER */
+};
+
+/* IPC_LIS_DISCONNECT (listener -> monitor) */
+struct ipc_lis_disconnect {
+	uint32_t uid;			/* the administrator's */
+};
+
+/*
+ * IPC_CTL_REQUEST (moatctl -> moatd): id is 0 unless the command is
+ * DISCONNECT, key is empty unless it is BLACKLIST_CLEAR.
+ */
+struct ipc_ctl_request {
+	uint8_t command;		/* IPC_CTLCMD_* */
+	uint32_t id;
+	struct ipc_view key;		/* <= IPC_MAX_NAME */
+};
+
+/* IPC_CTL_SESSION (moatd -> moatctl) */
+struct ipc_ctl_session {
+	uint32_t id;
+	uint32_t pid;
+	uint64_t since;			/* Unix time */
+	uint32_t perms;			/* within IPC_PERM_ALL */
+	struct ipc_view user;		/* <= IPC_MAX_NAME */
+	struct ipc_view peer;		/* <= IPC_MAX_PEER */
+	struct ipc_view security;	/* each <= IPC_MAX_SECURITY_TEXT */
+	struct ipc_view tls_version;
+	struct ipc_view cipher;
+};
+
+/* IPC_CTL_BLACKLIST_ENTRY (moatd -> moatctl) */
+struct ipc_ctl_blacklist_entry {
+	uint8_t kind;			/* IPC_CTLKEY_* */
+	struct ipc_view key;		/* <= IPC_MAX_NAME */
+	uint32_t failures;
+	uint8_t probation;		/* 0 or 1 */
+	uint64_t blocked_until;		/* Unix time; 0: not blocked */
+};
+
+/* IPC_CTL_REPLY (moatd -> moatctl) */
+struct ipc_ctl_reply {
+	uint8_t ok;			/* 0 or 1 */
+	struct ipc_view text;		/* <= IPC_MAX_CTL_TEXT */
 };
 
 /* IPC_SESS_REGISTER (moat-session -> moatd) */
@@ -350,6 +422,52 @@ int ipc_msg_get_auth_outcome(struct buf *b, struct ipc_auth_outcome *m);
 int ipc_msg_send_auth_outcome(int sock, const struct ipc_auth_outcome *m,
     int fd);
 
+int ipc_msg_put_session_info(struct buf *b, const struct ipc_session_info *m);
+int ipc_msg_get_session_info(struct buf *b, struct ipc_session_info *m);
+int ipc_msg_send_session_info(int sock, const struct ipc_session_info *m,
+    int fd);
+
+int ipc_msg_put_lis_disconnect(struct buf *b,
+    const struct ipc_lis_disconnect *m);
+int ipc_msg_get_lis_disconnect(struct buf *b, struct ipc_lis_disconnect *m);
+int ipc_msg_send_lis_disconnect(int sock, const struct ipc_lis_disconnect *m,
+    int fd);
+
+int ipc_msg_put_client_init(struct buf *b, const struct ipc_client_init *m);
+int ipc_msg_get_client_init(struct buf *b, struct ipc_client_init *m);
+int ipc_msg_send_client_init(int sock, const struct ipc_client_init *m,
+    int fd);
+
+int ipc_msg_put_sharing(struct buf *b, const struct ipc_sharing *m);
+int ipc_msg_get_sharing(struct buf *b, struct ipc_sharing *m);
+int ipc_msg_send_sharing(int sock, const struct ipc_sharing *m, int fd);
+
+int ipc_msg_put_taken_over(struct buf *b, const struct ipc_taken_over *m);
+int ipc_msg_get_taken_over(struct buf *b, struct ipc_taken_over *m);
+int ipc_msg_send_taken_over(int sock, const struct ipc_taken_over *m,
+    int fd);
+
+int ipc_msg_put_ctl_request(struct buf *b, const struct ipc_ctl_request *m);
+int ipc_msg_get_ctl_request(struct buf *b, struct ipc_ctl_request *m);
+int ipc_msg_send_ctl_request(int sock, const struct ipc_ctl_request *m,
+    int fd);
+
+int ipc_msg_put_ctl_session(struct buf *b, const struct ipc_ctl_session *m);
+int ipc_msg_get_ctl_session(struct buf *b, struct ipc_ctl_session *m);
+int ipc_msg_send_ctl_session(int sock, const struct ipc_ctl_session *m,
+    int fd);
+
+int ipc_msg_put_ctl_blacklist_entry(struct buf *b,
+    const struct ipc_ctl_blacklist_entry *m);
+int ipc_msg_get_ctl_blacklist_entry(struct buf *b,
+    struct ipc_ctl_blacklist_entry *m);
+int ipc_msg_send_ctl_blacklist_entry(int sock,
+    const struct ipc_ctl_blacklist_entry *m, int fd);
+
+int ipc_msg_put_ctl_reply(struct buf *b, const struct ipc_ctl_reply *m);
+int ipc_msg_get_ctl_reply(struct buf *b, struct ipc_ctl_reply *m);
+int ipc_msg_send_ctl_reply(int sock, const struct ipc_ctl_reply *m, int fd);
+
 int ipc_msg_put_sess_register(struct buf *b, const struct ipc_sess_register *m);
 int ipc_msg_get_sess_register(struct buf *b, struct ipc_sess_register *m);
 int ipc_msg_send_sess_register(int sock,
@@ -422,6 +540,15 @@ union ipc_msg_any {
 	struct ipc_sasl_start sasl_start;
 	struct ipc_sasl_step sasl_step;
 	struct ipc_sasl_reply sasl_reply;
+	struct ipc_session_info session_info;
+	struct ipc_lis_disconnect lis_disconnect;
+	struct ipc_client_init client_init;
+	struct ipc_sharing sharing;
+	struct ipc_taken_over taken_over;
+	struct ipc_ctl_request ctl_request;
+	struct ipc_ctl_session ctl_session;
+	struct ipc_ctl_blacklist_entry ctl_blacklist_entry;
+	struct ipc_ctl_reply ctl_reply;
 };
 
 /* Returns the i-th message type (every type has a codec), or 0 past the last. */

@@ -24,7 +24,9 @@ enum ipc_type {
 	IPC_MON_NET_INIT = 1,
 	/* u8 ok, string reason (shown to the viewer when !ok), string user */
 	IPC_MON_AUTH_RESULT = 2,
-	/* +fd: moat-net's end of its moat-session channel. u32 permissions (IPC_PERM_*) */
+	/* +fd: moat-net's end of its moat-session channel. u32 permissions
+	 * (IPC_PERM_*), u32 idle-timeout (IdleTimeout: seconds without input
+	 * from the viewer before moat-net ends the connection; 0: never) */
 	IPC_MON_SESSION_CHANNEL = 3,
 	/* string random (16 or 32 bytes): answers IPC_NET_RSA_DECRYPT, once */
 	IPC_MON_RSA_RESULT = 4,
@@ -72,6 +74,11 @@ enum ipc_type {
 	/* u8 has-data, string data: the viewer's next SASL output, only
 	 * right after an IPC_MON_SASL_REPLY with complete 0 */
 	IPC_NET_SASL_STEP = 28,
+	/* u8 shared (0 or 1): the viewer's ClientInit shared flag. Once,
+	 * after a successful IPC_MON_AUTH_RESULT; the monitor answers with
+	 * IPC_MON_SESSION_CHANNEL, or ends the connection when sharing
+	 * policy refuses it (docs/permissions.md, "Sharing"). */
+	IPC_NET_CLIENT_INIT = 29,
 
 	/* ---- monitor -> moatd listener (socketpair made before fork) ---- */
 	/* +fd: the session end of a fresh socketpair. u32 permissions,
@@ -86,6 +93,25 @@ enum ipc_type {
 	 * moat-net closes for a protocol violation before authentication
 	 * started; feeds the blacklist (docs/access-control.md). No reply. */
 	IPC_MON_AUTH_OUTCOME = 42,
+	/* monitor -> listener: u32 permissions (IPC_PERM_*), string user,
+	 * string peer-address, string security-type-name, string
+	 * tls-version, string cipher. Once, when the session is attached
+	 * (the user authenticated): what moatctl sessions lists. No reply. */
+	IPC_MON_SESSION_INFO = 43,
+	/* listener -> monitor: u32 uid (the administrator who asked). End
+	 * this session now (moatctl disconnect); only after SESSION_INFO. */
+	IPC_LIS_DISCONNECT = 44,
+	/* monitor -> listener: u8 shared (the viewer's ClientInit flag after
+	 * AlwaysShared and NeverShared), u8 disconnect-clients
+	 * (DisconnectClients). Once, after IPC_LIS_ATTACH_RESULT ok;
+	 * answered with IPC_LIS_ATTACH_RESULT (ok 0: refused, with the
+	 * reason), after the listener told the others to end if this one
+	 * takes exclusive access (policy/sharing.h). */
+	IPC_MON_SHARING = 45,
+	/* listener -> monitor: string peer-address (of the viewer that took
+	 * exclusive access). End this session now
+	 * (DisconnectClients); only after IPC_MON_SHARING was accepted. */
+	IPC_LIS_TAKEN_OVER = 46,
 
 	/* ---- moat-session <-> moatd (registration socket) ---- */
 	/* session -> moatd: string display-name, u16 width, u16 height */
@@ -93,6 +119,25 @@ enum ipc_type {
 	/* moatd -> session: +fd channel to one moat-net. u32 channel-id,
 	 * u32 permissions (IPC_PERM_*), string user, string peer-address */
 	IPC_SESS_CHANNEL_OPEN = 61,
+
+	/* ---- moatctl <-> moatd (the control socket, root only) ---- */
+	/* moatctl -> moatd, the one request of a connection: u8 command
+	 * (IPC_CTLCMD_*), u32 id (DISCONNECT: the session id, 0 for all;
+	 * otherwise 0), string key (BLACKLIST_CLEAR: an address or a user
+	 * name, empty for all; otherwise empty). */
+	IPC_CTL_REQUEST = 100,
+	/* moatd -> moatctl, one per session (SESSIONS): u32 id, u32
+	 * monitor-pid, u64-as-2xu32 since (Unix time of the login), u32
+	 * permissions, string user, string peer-address, string
+	 * security-type-name, string tls-version, string cipher */
+	IPC_CTL_SESSION = 101,
+	/* moatd -> moatctl, one per tracked key (BLACKLIST_SHOW): u8 kind
+	 * (IPC_CTLKEY_*), string key (printable), u32 failures, u8 probation,
+	 * u64-as-2xu32 blocked-until (Unix time; 0: not blocked) */
+	IPC_CTL_BLACKLIST_ENTRY = 102,
+	/* moatd -> moatctl, last message of every answer: u8 ok, string
+	 * text (what was done, the error, or the CHECK report) */
+	IPC_CTL_REPLY = 103,
 
 	/* ---- moat-session <-> moat-net (per-client channel) ---- */
 	/* session -> net, +fd (sealed memfd, mapped read-only by net):
@@ -152,6 +197,18 @@ enum ipc_type {
 #define IPC_OUTCOME_REFUSED	3	/* the user was blocked: not tried, not counted */
 #define IPC_OUTCOME_PROTOCOL	4	/* the viewer broke RFB before authenticating: a penalty */
 
+/* IPC_CTL_REQUEST commands */
+#define IPC_CTLCMD_SESSIONS		1	/* list the authenticated sessions */
+#define IPC_CTLCMD_DISCONNECT		2	/* end one session (id) or all (id 0) */
+#define IPC_CTLCMD_BLACKLIST_SHOW	3	/* list the blacklist's keys */
+#define IPC_CTLCMD_BLACKLIST_CLEAR	4	/* forget one key, or all (key "") */
+#define IPC_CTLCMD_RELOAD		5	/* re-read the configuration, apply if valid */
+#define IPC_CTLCMD_CHECK		6	/* check the configuration on disk, apply nothing */
+
+/* IPC_CTL_BLACKLIST_ENTRY kinds */
+#define IPC_CTLKEY_ADDRESS	1	/* an IPv4 address or an IPv6 /64 */
+#define IPC_CTLKEY_USER		2	/* a user name */
+
 /* IPC_NET_CLOSING reasons */
 #define IPC_CLOSE_CLIENT	1	/* viewer disconnected */
 #define IPC_CLOSE_PROTOCOL	2	/* viewer broke the protocol */
@@ -159,6 +216,7 @@ enum ipc_type {
 #define IPC_CLOSE_GRACE		4	/* login grace time exceeded */
 #define IPC_CLOSE_SESSION	5	/* desktop session went away */
 #define IPC_CLOSE_ERROR		6	/* internal error */
+#define IPC_CLOSE_IDLE		7	/* no input from the viewer for IdleTimeout */
 
 /* Sizes */
 #define IPC_MAX_PAYLOAD		(320u * 1024u)	/* hard limit for any message */

@@ -9,8 +9,16 @@
  * write it, and trusts the identity and VNC password files it names as
  * moatd does. A new VNC password comes from the terminal (or standard
  * input) and is wiped once hashed; it is never logged. It opens no network
- * socket; the commands work on the files moatd reads, so they work before
- * moatd first starts and while it runs.
+ * socket; these commands work on the files moatd reads, so they work
+ * before moatd first starts and while it runs.
+ *
+ * The commands sessions, disconnect, blacklist, reload and check talk to
+ * the running moatd over its control socket (ControlSocket, or -s PATH):
+ * one request per connection, answered with IPC messages that are decoded
+ * by the bounded codec and printed with control characters replaced. moatd
+ * itself decides who may use them (root only: the socket's mode and the
+ * peer's credentials); moatctl does not check first, so that a refusal is
+ * moatd's.
  *
  * Usage:
  *   moatctl identity generate [-f moatd.conf]
@@ -19,21 +27,31 @@
  *   moatctl identity rotate [-f moatd.conf] [--overlap DURATION] [--force]
  *   moatctl password [-f moatd.conf] [--stdin] USER
  *   moatctl password [-f moatd.conf] --delete USER
+ *   moatctl sessions [-f moatd.conf | -s socket]
+ *   moatctl disconnect [-f moatd.conf | -s socket] ID|all
+ *   moatctl blacklist [show|clear [KEY]] [-f moatd.conf | -s socket]
+ *   moatctl reload [-f moatd.conf | -s socket]
+ *   moatctl check [-f moatd.conf | -s socket]
  */
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -44,6 +62,8 @@
 #include "policy/config.h"
 #include "privsep/catchphrase.h"
 #include "privsep/errors.h"
+#include "privsep/ipc.h"
+#include "privsep/ipc_msg.h"
 #include "privsep/log.h"
 
 #define DEFAULT_CONFIG "/etc/moat/moatd.conf"
@@ -55,7 +75,8 @@ struct cmd_opts {
 	int force;		/* --force (rotate only) */
 	int from_stdin;		/* --stdin (password only) */
 	int delete;		/* --delete (password only) */
-	const char *user;	/* USER (password only) */
+	const char *user;	/* USER (password), ID|all (disconnect), KEY (blacklist clear) */
+	const char *sock;	/* -s: the control socket, instead of the configuration's */
 };
 
 struct command {
@@ -63,7 +84,7 @@ struct command {
 	const char *verb;	/* NULL: the group is the whole command */
 	const char *optstring;	/* getopt options after the verb */
 	const struct option *longopts;
-	int nargs;		/* operands after the options (0 or 1: USER) */
+	int nargs;		/* operands after the options (0 or 1; -1: 0 or 1) */
 	int root_only;
 	int (*run)(const struct moat_config *, const struct cmd_opts *);
 };
@@ -101,7 +122,13 @@ usage(void)
 	    "           DURATION: a number and s, m, h or d, 1s to 400d "
 	    "(default 30d)\n"
 	    "       moatctl password [-f moatd.conf] [--stdin] USER\n"
-	    "       moatctl password [-f moatd.conf] --delete USER\n");
+	    "       moatctl password [-f moatd.conf] --delete USER\n"
+	    "       moatctl sessions [-f moatd.conf | -s socket]\n"
+	    "       moatctl disconnect [-f moatd.conf | -s socket] ID|all\n"
+	    "       moatctl blacklist [show | clear [KEY]] [-f moatd.conf | "
+	    "-s socket]\n"
+	    "       moatctl reload [-f moatd.conf | -s socket]\n"
+	    "       moatctl check [-f moatd.conf | -s socket]\n");
 	exit(2);
 }
 
@@ -565,8 +592,9 @@ password_cmd(const struct moat_config *cfg, const struct cmd_opts *o)
 	}
 	info_f("VNC password of user %s %s in %s by uid %u", o->user, what,
 	    path, (unsigned)getuid());
-	printf("VNC password of %s %s in %s.\nRestart moatd for the change to "
-	    "take effect.\n", o->user, what, path);
+	printf("VNC password of %s %s in %s.\nReload moatd (moatctl reload) "
+	    "or restart it for the change to take effect.\n", o->user, what,
+	    path);
 	if (!auth_methods_uses(&cfg->auth, AUTH_SCHEME_VNC_PASSWORD))
 		printf("Note: Authentication=%s does not use VncPassword.\n",
 		    cfg->authentication);
@@ -579,12 +607,272 @@ out:
 	return rc;
 }
 
+/* ---- the commands that talk to moatd over its control socket ---- */
+
+#define CTL_TIMEOUT_S	60	/* a reload reads every file; moatd bounds its own waits */
+
+/* Writes n bytes of moatd's text, with control characters but '\n' replaced. */
+static void
+print_text(const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		putchar(p[i] == '\n' || (p[i] >= 0x20 && p[i] < 0x7f) ?
+		    p[i] : '?');
+}
+
+/* Copies a view into a printable NUL-terminated string. */
+static const char *
+view_text(const struct ipc_view *v, char *out, size_t outlen)
+{
+	return log_escape(out, outlen, v->p, v->len);
+}
+
+static void
+print_time(uint64_t t, char *out, size_t outlen)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (localtime_r(&tt, &tm) == NULL ||
+	    strftime(out, outlen, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		snprintf(out, outlen, "%llu", (unsigned long long)t);
+}
+
+static int
+ctl_connect(const struct cmd_opts *o, const char *path)
+{
+	struct timeval tv = { CTL_TIMEOUT_S, 0 };
+	struct sockaddr_un sun;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "moatctl: %s: path too long\n", path);
+		return -1;
+	}
+	memcpy(sun.sun_path, path, strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) == -1) {
+		fprintf(stderr, "moatctl: socket: %s\n", strerror(errno));
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		if (errno == ENOENT || errno == ECONNREFUSED)
+			fprintf(stderr, "moatctl: moatd is not running (nothing "
+			    "answers on its control socket %s)\n", path);
+		else if (errno == EACCES || errno == EPERM)
+			fprintf(stderr, "moatctl: permission denied on %s: "
+			    "moatd's control socket is root's; run moatctl as "
+			    "root\n", path);
+		else
+			fprintf(stderr, "moatctl: connecting to %s: %s\n", path,
+			    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	(void)o;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0 ||
+	    ipc_tune_socket(fd) != 0) {
+		fprintf(stderr, "moatctl: %s: %s\n", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Sends request rq to moatd and prints the answer: the records (sessions,
+ * blacklist entries) as a table, then the reply's text. Returns the exit
+ * status: 0 if moatd says it did it, 1 otherwise.
+ */
+static int
+ctl_request(const struct moat_config *cfg, const struct cmd_opts *o,
+    const struct ipc_ctl_request *rq)
+{
+	char path[CONFIG_PATH_MAX], t1[40], u[IPC_MAX_NAME * 4 + 1],
+	    pe[IPC_MAX_PEER * 4 + 1], s1[80], s2[80], s3[80];
+	union ipc_msg_any a;
+	struct ipc_msg m;
+	int fd, r, rc = 1, header = 0;
+
+	if (o->sock != NULL)
+		snprintf(path, sizeof(path), "%s", o->sock);
+	else if (config_control_socket(cfg, path, sizeof(path)) != 0) {
+		fprintf(stderr, "moatctl: ControlSocket: the path is too long\n");
+		return 1;
+	}
+	if ((fd = ctl_connect(o, path)) < 0)
+		return 1;
+	/*
+	 * A caller moatd refuses gets its reply at once, and the connection
+	 * closed: the send may fail, the reply is still there to read.
+	 */
+	if ((r = ipc_msg_send_ctl_request(fd, rq, -1)) != 0 &&
+	    poll(&(struct pollfd){ fd, POLLIN, 0 }, 1, 0) != 1) {
+		fprintf(stderr, "moatctl: sending the request to moatd: %s\n",
+		    moat_strerror(r));
+		close(fd);
+		return 1;
+	}
+	for (;;) {
+		if ((r = ipc_recv(fd, &m, 0)) != 0) {
+			fprintf(stderr, "moatctl: no answer from moatd: %s\n",
+			    r == MOAT_ERR_EOF ? "it closed the connection" :
+			    moat_strerror(r));
+			break;
+		}
+		if ((r = ipc_msg_get_any(m.type, &m.payload, &a)) != 0) {
+			fprintf(stderr, "moatctl: moatd sent an invalid %s: %s\n",
+			    ipc_type_name(m.type), moat_strerror(r));
+			ipc_msg_clear(&m);
+			break;
+		}
+		if (m.type == IPC_CTL_SESSION &&
+		    rq->command == IPC_CTLCMD_SESSIONS) {
+			const struct ipc_ctl_session *cs = &a.ctl_session;
+
+			if (!header++)
+				printf("%-5s %-16s %-30s %-19s %-5s %s\n", "ID",
+				    "USER", "ADDRESS", "SINCE", "PERMS",
+				    "SECURITY");
+			print_time(cs->since, t1, sizeof(t1));
+			printf("%-5u %-16s %-30s %-19s 0x%02x  %s, %s, %s\n",
+			    cs->id, view_text(&cs->user, u, sizeof(u)),
+			    view_text(&cs->peer, pe, sizeof(pe)), t1, cs->perms,
+			    view_text(&cs->security, s1, sizeof(s1)),
+			    view_text(&cs->tls_version, s2, sizeof(s2)),
+			    view_text(&cs->cipher, s3, sizeof(s3)));
+		} else if (m.type == IPC_CTL_BLACKLIST_ENTRY &&
+		    rq->command == IPC_CTLCMD_BLACKLIST_SHOW) {
+			const struct ipc_ctl_blacklist_entry *be =
+			    &a.ctl_blacklist_entry;
+
+			if (!header++)
+				printf("%-8s %-40s %-8s %s\n", "KIND", "KEY",
+				    "FAILURES", "BLOCKED UNTIL");
+			if (be->blocked_until != 0)
+				print_time(be->blocked_until, t1, sizeof(t1));
+			else
+				snprintf(t1, sizeof(t1), "-");
+			printf("%-8s %-40s %-8u %s%s\n",
+			    be->kind == IPC_CTLKEY_ADDRESS ? "address" : "user",
+			    view_text(&be->key, u, sizeof(u)), be->failures, t1,
+			    be->probation ? " (probation attempt running)" : "");
+		} else if (m.type == IPC_CTL_REPLY) {
+			print_text(a.ctl_reply.text.p, a.ctl_reply.text.len);
+			if (a.ctl_reply.text.len > 0 &&
+			    a.ctl_reply.text.p[a.ctl_reply.text.len - 1] != '\n')
+				putchar('\n');
+			rc = a.ctl_reply.ok ? 0 : 1;
+			ipc_msg_free_any(m.type, &a);
+			ipc_msg_clear(&m);
+			break;
+		} else {
+			fprintf(stderr, "moatctl: moatd sent an unexpected %s\n",
+			    ipc_type_name(m.type));
+			ipc_msg_free_any(m.type, &a);
+			ipc_msg_clear(&m);
+			break;
+		}
+		ipc_msg_free_any(m.type, &a);
+		ipc_msg_clear(&m);
+	}
+	close(fd);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		rc = 1;
+	return rc;
+}
+
+static int
+sessions_cmd(const struct moat_config *cfg, const struct cmd_opts *o)
+{
+	struct ipc_ctl_request rq = { IPC_CTLCMD_SESSIONS, 0, { NULL, 0 } };
+
+	return ctl_request(cfg, o, &rq);
+}
+
+static int
+disconnect_cmd(const struct moat_config *cfg, const struct cmd_opts *o)
+{
+	struct ipc_ctl_request rq = { IPC_CTLCMD_DISCONNECT, 0, { NULL, 0 } };
+	unsigned long id;
+	char *end;
+
+	if (strcmp(o->user, "all") != 0) {
+		errno = 0;
+		id = strtoul(o->user, &end, 10);
+		if (errno != 0 || end == o->user || *end != '\0' || id == 0 ||
+		    id > UINT32_MAX || o->user[0] == '-' || o->user[0] == '+') {
+			fprintf(stderr, "moatctl: disconnect: want a session ID "
+			    "(as moatctl sessions shows it) or all\n");
+			return 2;
+		}
+		rq.id = (uint32_t)id;
+	}
+	return ctl_request(cfg, o, &rq);
+}
+
+static int
+blacklist_show_cmd(const struct moat_config *cfg, const struct cmd_opts *o)
+{
+	struct ipc_ctl_request rq = { IPC_CTLCMD_BLACKLIST_SHOW, 0,
+	    { NULL, 0 } };
+
+	return ctl_request(cfg, o, &rq);
+}
+
+static int
+blacklist_clear_cmd(const struct moat_config *cfg, const struct cmd_opts *o)
+{
+	struct ipc_ctl_request rq = { IPC_CTLCMD_BLACKLIST_CLEAR, 0,
+	    { NULL, 0 } };
+
+	if (o->user != NULL) {
+		if (o->user[0] == '\0' || strlen(o->user) > IPC_MAX_NAME) {
+			fprintf(stderr, "moatctl: blacklist clear: KEY is an "
+			    "address or a user name of 1 to %u bytes\n",
+			    IPC_MAX_NAME);
+			return 2;
+		}
+		rq.key = ipc_view_cstr(o->user);
+	}
+	return ctl_request(cfg, o, &rq);
+}
+
+static int
+reload_cmd(const struct moat_config *cfg, const struct cmd_opts *o)
+{
+	struct ipc_ctl_request rq = { IPC_CTLCMD_RELOAD, 0, { NULL, 0 } };
+
+	return ctl_request(cfg, o, &rq);
+}
+
+static int
+check_cmd(const struct moat_config *cfg, const struct cmd_opts *o)
+{
+	struct ipc_ctl_request rq = { IPC_CTLCMD_CHECK, 0, { NULL, 0 } };
+
+	return ctl_request(cfg, o, &rq);
+}
+
 static const struct command commands[] = {
 	{ "identity", "generate", "f:", no_longopts, 0, 1, identity_generate },
 	{ "identity", "show", "f:", no_longopts, 0, 0, identity_show },
 	{ "identity", "export-ca", "f:o:", no_longopts, 0, 0, identity_export_ca },
 	{ "identity", "rotate", "f:", rotate_longopts, 0, 1, identity_rotate },
 	{ "password", NULL, "f:", password_longopts, 1, 1, password_cmd },
+	{ "sessions", NULL, "f:s:", no_longopts, 0, 0, sessions_cmd },
+	{ "disconnect", NULL, "f:s:", no_longopts, 1, 0, disconnect_cmd },
+	/* the bare group first: a verb that follows matches later */
+	{ "blacklist", NULL, "f:s:", no_longopts, 0, 0, blacklist_show_cmd },
+	{ "blacklist", "show", "f:s:", no_longopts, 0, 0, blacklist_show_cmd },
+	{ "blacklist", "clear", "f:s:", no_longopts, -1, 0,
+	    blacklist_clear_cmd },
+	{ "reload", NULL, "f:s:", no_longopts, 0, 0, reload_cmd },
+	{ "check", NULL, "f:s:", no_longopts, 0, 0, check_cmd },
 };
 
 int
@@ -593,7 +881,7 @@ main(int argc, char **argv)
 	static struct moat_config cfg;
 	const struct command *cmd = NULL;
 	struct cmd_opts opts = { DEFAULT_CONFIG, NULL,
-	    MON_ROTATION_OVERLAP_DEFAULT, 0, 0, 0, NULL };
+	    MON_ROTATION_OVERLAP_DEFAULT, 0, 0, 0, NULL, NULL };
 	char err[1024];
 	size_t i;
 	int ch;
@@ -622,6 +910,9 @@ main(int argc, char **argv)
 		case 'o':
 			opts.out = optarg;
 			break;
+		case 's':
+			opts.sock = optarg;
+			break;
 		case OPT_OVERLAP:
 			if (mon_identity_parse_overlap(optarg, &opts.overlap) != 0) {
 				fprintf(stderr, "moatctl: --overlap %s: want a "
@@ -643,10 +934,11 @@ main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (argc - optind != cmd->nargs ||
+	if ((cmd->nargs >= 0 && argc - optind != cmd->nargs) ||
+	    (cmd->nargs < 0 && argc - optind > 1) ||
 	    (opts.delete && opts.from_stdin))
 		usage();
-	if (cmd->nargs == 1)
+	if (argc - optind == 1)
 		opts.user = argv[optind];
 	/* Records (e.g. "created identity key ...") go to syslog, authpriv. */
 	log_init("moatctl", 0, 0);
@@ -657,8 +949,18 @@ main(int argc, char **argv)
 	}
 	umask(077);
 	config_defaults(&cfg);
+	/* With -s the socket is named: the configuration is not needed. */
+	if (opts.sock != NULL)
+		return cmd->run(&cfg, &opts);
 	if (config_load(&cfg, NULL, opts.conf, err, sizeof(err)) != 0) {
 		fprintf(stderr, "moatctl: %s\n", err);
+		if (cmd->run == sessions_cmd || cmd->run == disconnect_cmd ||
+		    cmd->run == blacklist_show_cmd ||
+		    cmd->run == blacklist_clear_cmd || cmd->run == reload_cmd ||
+		    cmd->run == check_cmd)
+			fprintf(stderr, "moatctl: the control socket's path is in "
+			    "that configuration; name it with -s to reach the "
+			    "running moatd anyway\n");
 		return 1;
 	}
 	return cmd->run(&cfg, &opts);

@@ -116,6 +116,8 @@ viewer_rfb_key(struct viewer_rfb *s, uint32_t keysym, int down)
 	    (uint8_t)(keysym >> 24), (uint8_t)(keysym >> 16),
 	    (uint8_t)(keysym >> 8), (uint8_t)keysym };
 
+	if (s->view_only)
+		return 0;
 	return viewer_conn_write(s->c, m, sizeof(m));
 }
 
@@ -135,6 +137,8 @@ viewer_rfb_pointer(struct viewer_rfb *s, int x, int y, uint8_t mask)
 	m[3] = (uint8_t)x;
 	m[4] = (uint8_t)(y >> 8);
 	m[5] = (uint8_t)y;
+	if (s->view_only)
+		return 0;
 	return viewer_conn_write(s->c, m, sizeof(m));
 }
 

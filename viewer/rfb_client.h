@@ -27,6 +27,7 @@ enum viewer_enc { VIEWER_ENC_ZRLE, VIEWER_ENC_RAW };
 
 struct viewer_rfb {
 	struct viewer_conn *c;
+	int view_only;			/* --view-only: send no key or pointer event */
 	uint16_t w, h;
 	uint32_t *fb;			/* w x h pixels, 0x00RRGGBB */
 	uint8_t *painted;		/* 1 per pixel painted at least once */

@@ -14,6 +14,7 @@
 
 #include "privsep/errors.h"
 #include "viewer/script.h"
+#include "privsep/clock.h"
 
 static int
 fail(const char *path, unsigned line, const char *what)
@@ -164,23 +165,14 @@ tap(struct viewer_rfb *s, uint32_t ks)
 	return viewer_rfb_key(s, ks, 0);
 }
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Reads server messages until an update arrives or seconds pass. */
 static int
 wait_update(struct viewer_rfb *s, int seconds)
 {
-	long end = now_ms() + 1000L * seconds, left;
+	long end = moat_monotonic_ms() + 1000L * seconds, left;
 	int r, got;
 
-	while ((left = end - now_ms()) > 0) {
+	while ((left = end - moat_monotonic_ms()) > 0) {
 		if ((r = viewer_rfb_wait(s, (int)left)) < 0)
 			return r;
 		if (r == 0)

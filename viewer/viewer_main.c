@@ -62,7 +62,7 @@ usage(void)
 	    "[--fingerprint SHA256:...] [--ca CA.crt]\n"
 	    "           [--cert FILE|pkcs11:URI --key FILE|pkcs11:URI] "
 	    "[--pkcs11-module PATH] [--pin-file FILE]\n"
-	    "           [--encoding zrle|raw] [--script FILE]\n"
+	    "           [--encoding zrle|raw] [--script FILE] [--view-only]\n"
 	    "           [--vault FILE] [--remember] [--vault-aes256] HOST:PORT\n"
 	    "       moat-viewer [--vault FILE] vault forget HOST:PORT | forget-all\n");
 	exit(EXIT_USAGE);
@@ -229,7 +229,7 @@ struct remember_opts {
 static int
 run(const struct viewer_auth *a, const char *port, enum viewer_enc enc,
     const struct viewer_script *sc, const char *png,
-    const struct remember_opts *rem, int headless)
+    const struct remember_opts *rem, int headless, int view_only)
 {
 	struct viewer_conn c;
 	struct viewer_rfb s;
@@ -260,6 +260,7 @@ run(const struct viewer_auth *a, const char *port, enum viewer_enc enc,
 		}
 	}
 	if (r == 0 && (r = viewer_rfb_start(&s, &c, enc)) == 0) {
+		s.view_only = view_only;
 		fprintf(stderr, "moat-viewer: desktop \"%s\", %ux%u\n", s.name,
 		    s.w, s.h);
 		while (r == 0 && s.unpainted > 0)
@@ -287,6 +288,7 @@ main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "headless", no_argument, NULL, 'H' },
+		{ "view-only", no_argument, NULL, 'W' },
 		{ "png", required_argument, NULL, 'o' },
 		{ "ca", required_argument, NULL, 'c' },
 		{ "security", required_argument, NULL, 's' },
@@ -318,7 +320,7 @@ main(int argc, char **argv)
 	struct viewer_script sc;
 	struct viewer_auth a;
 	enum viewer_enc enc = VIEWER_ENC_ZRLE;
-	int headless = 0, accept_new = 0, ch, st;
+	int headless = 0, accept_new = 0, view_only = 0, ch, st;
 	const char *answers[VIEWER_MAX_ANSWERS];
 	size_t nanswers = 0;
 
@@ -328,6 +330,9 @@ main(int argc, char **argv)
 		switch (ch) {
 		case 'H':
 			headless = 1;
+			break;
+		case 'W':
+			view_only = 1;
 			break;
 		case 'o':
 			png = optarg;
@@ -472,7 +477,8 @@ main(int argc, char **argv)
 		}
 		a.ck = &ck;
 	}
-	st = run(&a, port, enc, script != NULL ? &sc : NULL, png, &rem, headless);
+	st = run(&a, port, enc, script != NULL ? &sc : NULL, png, &rem, headless,
+	    view_only);
 	viewer_creds_wipe(&creds);
 	if (a.ck != NULL)
 		viewer_client_key_free(&ck);

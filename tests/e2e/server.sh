@@ -209,3 +209,16 @@ moat_server_restart()
 	moat_wait_port "$PORT"
 	moat_start_session "$name-session"
 }
+
+# moat_tiger NAME [ARGS...]: TigerVNC's viewer in the background on the
+# display $VIEWER, logging in over X509Plain as $USER_NAME with $USER_PASS
+# and trusting $CA; ARGS go before the server's address.
+moat_tiger()
+{
+	local name=$1
+	shift
+	moat_bg "$name" --x "$VIEWER" HOME="$T" VNC_USERNAME="$USER_NAME" \
+	    VNC_PASSWORD="$USER_PASS" xtigervncviewer -SecurityTypes X509Plain \
+	    -X509CA "$CA" -X509CRL= -ReconnectOnError=0 -AlertOnFatalError=0 \
+	    -Log '*:stderr:100' "$@" "127.0.0.1::$PORT"
+}

@@ -138,7 +138,7 @@ main(void)
 		send_rsa_decrypt(6, modlen);
 	} else if (strcmp(cmd, "session-msg") == 0) {
 		/* A message only the monitor may send. */
-		struct ipc_session_channel sc = { IPC_PERM_ALL };
+		struct ipc_session_channel sc = { IPC_PERM_ALL, 0 };
 
 		ipc_msg_send_session_channel(4, &sc, -1);
 	} else {

@@ -20,6 +20,9 @@ Scenarios (all start with a correct handshake unless the name says otherwise):
   long-user        send a 100000-byte user name length; expect close
   hold-preauth     exchange versions, print "holding", then wait for the server to close
   hold-session     log in, print "holding", then wait for the server to close
+  hold-active      as hold-session, sending a PointerEvent every 0.25 s meanwhile
+
+  --exclusive      send ClientInit with the shared flag 0 (exclusive access)
 """
 import argparse
 import socket
@@ -98,8 +101,8 @@ def security_result(tls):
     return 0, ""
 
 
-def server_init(tls):
-    tls.sendall(b"\x01")  # shared
+def server_init(tls, shared=True):
+    tls.sendall(b"\x01" if shared else b"\x00")
     hdr = recv_exact(tls, 24)
     w, h = struct.unpack(">HH", hdr[:4])
     ln = struct.unpack(">I", hdr[20:24])[0]
@@ -144,6 +147,7 @@ def main():
     ap.add_argument("--user", default="nobody")
     ap.add_argument("--password", default="")
     ap.add_argument("--scenario", default="login")
+    ap.add_argument("--exclusive", action="store_true")
     args = ap.parse_args()
     sc = args.scenario
     sock = socket.create_connection((args.host, args.port), timeout=30)
@@ -192,11 +196,30 @@ def main():
     if res != 0:
         print("auth failed: %s" % reason)
         return 1 if sc == "login" else 2
-    w, h, pf, name = server_init(tls)
+    w, h, pf, name = server_init(tls, not args.exclusive)
     print("server init %dx%d name=%s cipher=%s" % (w, h, name, tls.cipher()[0]))
     if sc == "hold-session":
         print("holding", flush=True)
         expect_closed(tls, timeout=600)
+        print("closed", flush=True)
+        return 0
+    if sc == "hold-active":
+        print("holding", flush=True)
+        deadline = time.time() + 600
+        x = 0
+        try:
+            while time.time() < deadline:
+                x = (x + 1) % 64
+                tls.sendall(struct.pack(">BBHH", 5, 0, 10 + x, 10))
+                tls.settimeout(0.25)
+                try:
+                    if not tls.recv(65536):
+                        break
+                except socket.timeout:
+                    pass
+        except (ConnectionResetError, ssl.SSLError, BrokenPipeError):
+            pass
+        print("closed", flush=True)
         return 0
     # SetPixelFormat 32bpp little-endian R16 G8 B0, SetEncodings Raw + ExtDesktopSize
     tls.sendall(b"\x00\x00\x00\x00" + bytes([32, 24, 0, 1]) + struct.pack(">HHH", 255, 255, 255)

@@ -94,7 +94,7 @@ test_defaults(void)
 	CHECK(c.login_grace_time == 60, "%u", c.login_grace_time);
 	CHECK(c.max_connections == 20, "%u", c.max_connections);
 
-	CHECK(config_param_count() == 38, "%zu", config_param_count());
+	CHECK(config_param_count() == 44, "%zu", config_param_count());
 	for (i = 0; i < config_param_count(); i++)
 		CHECK(p[i].name != NULL && p[i].allowed != NULL &&
 		    p[i].allowed[0] != '\0', "param %zu", i);
@@ -119,7 +119,9 @@ test_defaults(void)
 	    c.kerberos_realm[0] == '\0', "kerberos defaults");
 	CHECK(strcmp(p[32].name, "BlacklistThreshold") == 0 &&
 	    strcmp(p[35].name, "IpClientAddresses") == 0 &&
-	    strcmp(p[37].name, "PerSourceMaxStartups") == 0, "%s", p[32].name);
+	    strcmp(p[37].name, "PerSourceMaxStartups") == 0 &&
+	    strcmp(p[38].name, "ControlSocket") == 0, "%s", p[32].name);
+	CHECK(c.control_socket[0] == '\0', "ControlSocket default");
 	CHECK(c.blacklist_threshold == 5 && c.blacklist_timeout == 10 &&
 	    c.blacklist_exempt[0] == '\0' && c.blacklist_exempt_list.n == 0 &&
 	    c.ip_client_addresses[0] == '\0' && c.ip_client_filter.n == 0 &&
@@ -265,7 +267,8 @@ test_errors(void)
 	    "CertificateUserDomain, KerberosKeytab, KerberosService, "
 	    "KerberosRealm, BlacklistThreshold, BlacklistTimeout, "
 	    "BlacklistExempt, IpClientAddresses, MaxStartups, "
-	    "PerSourceMaxStartups");
+	    "PerSourceMaxStartups, ControlSocket, Permissions, IdleTimeout, "
+	    "AlwaysShared, NeverShared, DisconnectClients");
 	EXPECT_ERROR("# x\nEncryption = x\n",
 	    "t.conf:2: Encryption: invalid value 'x'; allowed: AlwaysOn, "
 	    "PreferOn, AlwaysMaximum, PreferOff");
@@ -296,7 +299,8 @@ test_errors(void)
 	    "CertificateUserDomain, KerberosKeytab, KerberosService, "
 	    "KerberosRealm, BlacklistThreshold, BlacklistTimeout, "
 	    "BlacklistExempt, IpClientAddresses, MaxStartups, "
-	    "PerSourceMaxStartups");
+	    "PerSourceMaxStartups, ControlSocket, Permissions, IdleTimeout, "
+	    "AlwaysShared, NeverShared, DisconnectClients");
 
 	/* Line length: 4096 bytes is fine, 4097 is not. */
 	memset(big, '#', 4096);
@@ -1177,10 +1181,74 @@ test_mutations(void)
 	    total - ok);
 }
 
+/* Permissions, IdleTimeout and sharing (docs/permissions.md). */
+static void
+test_sessions(void)
+{
+	struct config_origin o[CONFIG_PARAMS_MAX];
+	struct moat_config c, d;
+	int r, id;
+
+	config_defaults(&c);
+	CHECK(c.permissions[0] == '\0' && c.permissions_table.n == 0 &&
+	    c.idle_timeout == 3600 && c.always_shared == 1 &&
+	    c.never_shared == 0 && c.disconnect_clients == 1,
+	    "session defaults");
+	r = parse_fresh("Permissions = alice:skv, %staff:vkp\n", &c, o);
+	CHECK(r != 0, "blanks inside the value are refused");
+	r = parse_fresh("Permissions=alice:skv,%staff:vkp,bob:-\n"
+	    "IdleTimeout=0\nAlwaysShared=no\nNeverShared=yes\n"
+	    "DisconnectClients=no\n", &c, o);
+	CHECK(r == 0, "%s", err);
+	/* Stored canonical, parsed beside. */
+	CHECK(strcmp(c.permissions, "alice:vks,%staff:vkp,bob:-") == 0, "%s",
+	    c.permissions);
+	CHECK(c.permissions_table.n == 3 &&
+	    c.permissions_table.e[1].is_group &&
+	    c.permissions_table.e[2].rights == 0, "table");
+	CHECK(c.idle_timeout == 0 && c.always_shared == 0 &&
+	    c.never_shared == 1 && c.disconnect_clients == 0, "values");
+	CHECK(parse_fresh("IdleTimeout=604800\n", &c, o) == 0 &&
+	    c.idle_timeout == 604800, "%s", err);
+	EXPECT_ERROR("IdleTimeout=604801\n",
+	    "t.conf:1: IdleTimeout: invalid value '604801'; allowed: "
+	    "0..604800 (seconds without input from the viewer before it is "
+	    "disconnected; 0: never)");
+	EXPECT_ERROR("AlwaysShared=maybe\n",
+	    "t.conf:1: AlwaysShared: invalid value 'maybe'; allowed: yes, no");
+	EXPECT_ERROR("\nPermissions=alice:vx\n",
+	    "t.conf:2: Permissions: bad permission letters in entry 'alice:vx'; "
+	    "entries are USER:LETTERS or %GROUP:LETTERS, LETTERS '-' or of v "
+	    "(view), k (keyboard), p (pointer), c (clipboard to the viewer), s "
+	    "(clipboard to the desktop), r, f, P (names only)");
+	EXPECT_ERROR("Permissions=alice:v,alice:k\n",
+	    "t.conf:1: Permissions: user named twice in entry 'alice:k'; "
+	    "entries are USER:LETTERS or %GROUP:LETTERS, LETTERS '-' or of v "
+	    "(view), k (keyboard), p (pointer), c (clipboard to the viewer), s "
+	    "(clipboard to the desktop), r, f, P (names only)");
+	/* Locked policy overrides moatd.conf, table included. */
+	CHECK(parse_fresh("Permissions=alice:vkpcs\n", &c, o) == 0, "%s", err);
+	CHECK(parse_as("policy.d/10.conf", &c, o, "Permissions=alice:v\n", 20,
+	    1) == 0, "%s", err);
+	CHECK(strcmp(c.permissions, "alice:v") == 0 &&
+	    c.permissions_table.n == 1 &&
+	    c.permissions_table.e[0].rights == IPC_PERM_VIEW &&
+	    strcmp(o[config_param_index("Permissions")].file,
+	    "policy.d/10.conf") == 0, "%s", c.permissions);
+	/* Permissions has a parsed companion: not copied field by field. */
+	id = config_param_index("Permissions");
+	config_defaults(&d);
+	CHECK(id >= 0 && config_param_copy(&d, &c, (size_t)id) ==
+	    MOAT_ERR_INVALID && d.permissions[0] == '\0', "copy refused");
+	CHECK(config_param_copy(&d, &c, (size_t)config_param_index(
+	    "IdleTimeout")) == 0, "IdleTimeout copies");
+}
+
 int
 main(void)
 {
 	test_defaults();
+	test_sessions();
 	test_full_file();
 	test_errors();
 	test_radius();

@@ -67,6 +67,7 @@ typical(uint16_t type, union ipc_msg_any *m)
 		break;
 	case IPC_MON_SESSION_CHANNEL:
 		m->session_channel.perms = IPC_PERM_ALL;
+		m->session_channel.idle_timeout = 3600;
 		break;
 	case IPC_MON_RSA_RESULT:
 		m->rsa_result.random = V("0123456789abcdef");
@@ -149,6 +150,40 @@ typical(uint16_t type, union ipc_msg_any *m)
 		break;
 	case IPC_MON_SASL_REPLY:
 		m->sasl_reply = (struct ipc_sasl_reply){ 0, V("\x60\x5areply") };
+		break;
+	case IPC_MON_SESSION_INFO:
+		m->session_info = (struct ipc_session_info){ IPC_PERM_ALL,
+		    V("alice"), V(PEER), V("VeNCrypt X509Plain"), V("TLSv1.3"),
+		    V("TLS_AES_128_GCM_SHA256") };
+		break;
+	case IPC_LIS_DISCONNECT:
+		m->lis_disconnect.uid = 0;
+		break;
+	case IPC_NET_CLIENT_INIT:
+		m->client_init.shared = 1;
+		break;
+	case IPC_MON_SHARING:
+		m->sharing = (struct ipc_sharing){ 0, 1 };
+		break;
+	case IPC_LIS_TAKEN_OVER:
+		m->taken_over.peer = V(PEER);
+		break;
+	case IPC_CTL_REQUEST:
+		m->ctl_request = (struct ipc_ctl_request){
+		    IPC_CTLCMD_BLACKLIST_CLEAR, 0, V("192.0.2.1") };
+		break;
+	case IPC_CTL_SESSION:
+		m->ctl_session = (struct ipc_ctl_session){ 3, 4242, 1700000000,
+		    IPC_PERM_ALL, V("alice"), V(PEER), V("VeNCrypt X509Plain"),
+		    V("TLSv1.3"), V("TLS_AES_128_GCM_SHA256") };
+		break;
+	case IPC_CTL_BLACKLIST_ENTRY:
+		m->ctl_blacklist_entry = (struct ipc_ctl_blacklist_entry){
+		    IPC_CTLKEY_ADDRESS, V("192.0.2.1"), 2, 0, 1700000010 };
+		break;
+	case IPC_CTL_REPLY:
+		m->ctl_reply = (struct ipc_ctl_reply){ 1,
+		    V("configuration reloaded") };
 		break;
 	case IPC_CAP_CURSOR:
 		m->cap_cursor.hot_x = 1;
@@ -261,7 +296,7 @@ test_types(void)
 		    MOAT_ERR_UNSUPPORTED, "type %u has a decoder", t);
 		ipc_msg_free_any((uint16_t)t, &msg);
 	}
-	CHECK(n == i && n == 27, "%u named types, %zu codecs", n, i);
+	CHECK(n == i && n == 36, "%u named types, %zu codecs", n, i);
 	buf_view(&b, NULL, 0);
 	CHECK(ipc_msg_get_any(999, &b, &msg) == MOAT_ERR_UNSUPPORTED);
 	buf_init(&b, 64);
@@ -367,6 +402,7 @@ static const struct bound {
 	{ IPC_NET_CLOSING, AT(ipc_net_closing, detail), 0, IPC_MAX_CLOSE_DETAIL },
 	{ IPC_MON_ATTACH_SESSION, AT(ipc_attach_session, user), 1, IPC_MAX_NAME },
 	{ IPC_MON_ATTACH_SESSION, AT(ipc_attach_session, peer), 1, IPC_MAX_PEER },
+	{ IPC_LIS_TAKEN_OVER, AT(ipc_taken_over, peer), 0, IPC_MAX_PEER },
 	{ IPC_LIS_ATTACH_RESULT, AT(ipc_attach_result, reason), 1, IPC_MAX_REASON },
 	{ IPC_MON_AUTH_OUTCOME, AT(ipc_auth_outcome, user), 0, IPC_MAX_NAME },
 	{ IPC_SESS_REGISTER, AT(ipc_sess_register, display), 0, IPC_MAX_DISPLAY_NAME },
@@ -377,6 +413,26 @@ static const struct bound {
 	{ IPC_NET_SASL_START, AT(ipc_sasl_start, data), 0, IPC_MAX_SASL_DATA },
 	{ IPC_NET_SASL_STEP, AT(ipc_sasl_step, data), 0, IPC_MAX_SASL_DATA },
 	{ IPC_MON_SASL_REPLY, AT(ipc_sasl_reply, data), 0, IPC_MAX_SASL_DATA },
+	{ IPC_MON_SESSION_INFO, AT(ipc_session_info, user), 0, IPC_MAX_NAME },
+	{ IPC_MON_SESSION_INFO, AT(ipc_session_info, peer), 0, IPC_MAX_PEER },
+	{ IPC_MON_SESSION_INFO, AT(ipc_session_info, security), 0,
+	    IPC_MAX_SECURITY_TEXT },
+	{ IPC_MON_SESSION_INFO, AT(ipc_session_info, tls_version), 0,
+	    IPC_MAX_SECURITY_TEXT },
+	{ IPC_MON_SESSION_INFO, AT(ipc_session_info, cipher), 0,
+	    IPC_MAX_SECURITY_TEXT },
+	{ IPC_CTL_REQUEST, AT(ipc_ctl_request, key), 0, IPC_MAX_NAME },
+	{ IPC_CTL_SESSION, AT(ipc_ctl_session, user), 0, IPC_MAX_NAME },
+	{ IPC_CTL_SESSION, AT(ipc_ctl_session, peer), 0, IPC_MAX_PEER },
+	{ IPC_CTL_SESSION, AT(ipc_ctl_session, security), 0,
+	    IPC_MAX_SECURITY_TEXT },
+	{ IPC_CTL_SESSION, AT(ipc_ctl_session, tls_version), 0,
+	    IPC_MAX_SECURITY_TEXT },
+	{ IPC_CTL_SESSION, AT(ipc_ctl_session, cipher), 0,
+	    IPC_MAX_SECURITY_TEXT },
+	{ IPC_CTL_BLACKLIST_ENTRY, AT(ipc_ctl_blacklist_entry, key), 0,
+	    IPC_MAX_NAME },
+	{ IPC_CTL_REPLY, AT(ipc_ctl_reply, text), 0, IPC_MAX_CTL_TEXT },
 };
 
 /* Sets the string member of b in m to the first len bytes of s. */
@@ -581,7 +637,7 @@ static const struct patch {
 	{ IPC_MON_SESSION_CHANNEL, 0, IN(ipc_session_channel, perms), 0x20 },
 	{ IPC_NET_LOG, 0, IN(ipc_net_log, level), LOG_LVL_DEBUG + 1 },
 	{ IPC_NET_CLOSING, 0, IN(ipc_net_closing, reason), 0 },
-	{ IPC_NET_CLOSING, 0, IN(ipc_net_closing, reason), IPC_CLOSE_ERROR + 1 },
+	{ IPC_NET_CLOSING, 0, IN(ipc_net_closing, reason), IPC_CLOSE_IDLE + 1 },
 	{ IPC_MON_ATTACH_SESSION, 0, IN(ipc_attach_session, perms), 0x100 },
 	{ IPC_LIS_ATTACH_RESULT, 0, IN(ipc_attach_result, ok), 0xff },
 	{ IPC_MON_AUTH_OUTCOME, 0, IN(ipc_auth_outcome, outcome), 0 },
@@ -602,6 +658,20 @@ static const struct patch {
 	{ IPC_NET_SASL_START, 10, IN(ipc_sasl_start, has_data), 2 },
 	{ IPC_NET_SASL_STEP, 0, IN(ipc_sasl_step, has_data), 0xff },
 	{ IPC_MON_SASL_REPLY, 0, IN(ipc_sasl_reply, complete), 2 },
+	{ IPC_NET_CLIENT_INIT, 0, IN(ipc_client_init, shared), 2 },
+	{ IPC_MON_SHARING, 0, IN(ipc_sharing, shared), 0xff },
+	{ IPC_MON_SHARING, 1, IN(ipc_sharing, disconnect_clients), 2 },
+	{ IPC_MON_SESSION_INFO, 0, IN(ipc_session_info, perms), 0x20 },
+	{ IPC_CTL_REQUEST, 0, IN(ipc_ctl_request, command), 0 },
+	{ IPC_CTL_REQUEST, 0, IN(ipc_ctl_request, command), IPC_CTLCMD_CHECK + 1 },
+	/* a key with another command; an id with a command other than DISCONNECT */
+	{ IPC_CTL_REQUEST, 0, IN(ipc_ctl_request, command), IPC_CTLCMD_SESSIONS },
+	{ IPC_CTL_REQUEST, 1, IN(ipc_ctl_request, id), 3 },
+	{ IPC_CTL_SESSION, 16, IN(ipc_ctl_session, perms), 0x40 },
+	{ IPC_CTL_BLACKLIST_ENTRY, 0, IN(ipc_ctl_blacklist_entry, kind), 0 },
+	{ IPC_CTL_BLACKLIST_ENTRY, 0, IN(ipc_ctl_blacklist_entry, kind), 3 },
+	{ IPC_CTL_BLACKLIST_ENTRY, 18, IN(ipc_ctl_blacklist_entry, probation), 2 },
+	{ IPC_CTL_REPLY, 0, IN(ipc_ctl_reply, ok), 2 },
 };
 
 /* Stores value in the len-byte member at off of m. */
