@@ -44,7 +44,7 @@ harness_setup(const uint8_t *data, size_t size, struct harness *h)
 	static const struct fb_format src = { 0xff0000, 0x00ff00, 0x0000ff };
 	struct rfb_pixfmt pf;
 	const uint8_t *p;
-	size_t i, n, off;
+	size_t i, n, off, rows;
 	uint16_t w, ht;
 	int k, count;
 
@@ -64,7 +64,9 @@ harness_setup(const uint8_t *data, size_t size, struct harness *h)
 	if (rfb_pixfmt_check(&pf) != 0 || pixconv_init(&h->pc, &src, &pf) != 0)
 		return -1;
 	w = (uint16_t)(1 + harness_u16(data + 12) % HARNESS_MAX_W);
-	ht = (uint16_t)(1 + harness_u16(data + 14) % (HARNESS_MAX_PIX / w));
+	/* At most 65535 rows: 1 + 65535 would wrap to a 0-row screen. */
+	rows = HARNESS_MAX_PIX / w < 65535 ? HARNESS_MAX_PIX / w : 65535;
+	ht = (uint16_t)(1 + harness_u16(data + 14) % rows);
 	memcpy(h->opt, data + 16, 4);
 	count = data[HARNESS_HDR] % 5;
 	off = HARNESS_HDR + 1;
