@@ -21,6 +21,60 @@ map(const char *name, const char *def, const char *want)
 	    sizeof(full), why, sizeof(why));
 }
 
+/* A mapped account name: 1..32 bytes of [A-Za-z0-9._-], not starting with '-'. */
+static int
+plausible(const char *u)
+{
+	size_t i, n = strlen(u);
+
+	if (n == 0 || n > KERBEROS_USER_MAX || u[0] == '-')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((u[i] >= 'a' && u[i] <= 'z') || (u[i] >= 'A' &&
+		    u[i] <= 'Z') || (u[i] >= '0' && u[i] <= '9') ||
+		    u[i] == '.' || u[i] == '_' || u[i] == '-'))
+			return 0;
+	return 1;
+}
+
+/*
+ * Deterministic mutation of mapped principals: every truncation and every
+ * bit flip of every byte either maps to a plausible account that is the
+ * principal's own first component (the realm being KerberosRealm), or is
+ * refused with a reason.
+ */
+static void
+test_mutation(void)
+{
+	static const char *const good[] = { "alice@TEST.MOAT", "a.b_c-d" };
+	char text[64];
+	unsigned bad = 0;
+	size_t g, len, i, cut;
+	int r;
+
+	for (g = 0; g < sizeof(good) / sizeof(good[0]); g++) {
+		len = strlen(good[g]);
+		for (i = 0; i <= len * 8; i++) {
+			for (cut = i < len * 8 ? len : 0; cut <= len; cut++) {
+				memcpy(text, good[g], len);
+				if (i < len * 8)
+					text[i / 8] = (char)(text[i / 8] ^
+					    (1u << (i % 8)));
+				text[cut] = '\0';
+				r = map(text, "TEST.MOAT", "TEST.MOAT");
+				if (r == 0 ? !plausible(user) ||
+				    strncmp(text, user, strlen(user)) != 0 ||
+				    (text[strlen(user)] != '\0' &&
+				    strcmp(text + strlen(user), "@TEST.MOAT") != 0) :
+				    r != MOAT_ERR_AUTH || user[0] != '\0' ||
+				    why[0] == '\0')
+					bad++;
+			}
+		}
+	}
+	CHECK(bad == 0, "%u mutations mapped wrongly or failed uncleanly", bad);
+}
+
 int
 main(void)
 {
@@ -67,5 +121,6 @@ main(void)
 	    full, sizeof(full), why, sizeof(why)) == MOAT_ERR_TOO_LONG);
 	CHECK(kerberos_name_map("alice", "TEST.MOAT", "TEST.MOAT", user,
 	    sizeof(user), full, 10, why, sizeof(why)) == MOAT_ERR_TOO_LONG);
+	test_mutation();
 	return check_summary();
 }

@@ -186,10 +186,60 @@ test_sharing(void)
 	CHECK(strcmp(sharing_verdict_name(SHARING_REFUSE), "is refused") == 0);
 }
 
+/*
+ * Deterministic mutation of known-good values: every truncation and every
+ * bit flip of every byte must parse or fail cleanly with a message; what
+ * parses must format to text that parses to the same table.
+ */
+static void
+test_mutation(void)
+{
+	static const char *const good[] = {
+		"alice:vkpcs,%admins:v,bob:-,%users:vkp",
+		"moat-selftest-forward-input:v,%grp.x_y-z:cs",
+	};
+	struct perm_table t, again;
+	char text[256], canon[1024], why[256];
+	unsigned bad = 0, bit;
+	size_t g, len, i, cut;
+	int r;
+
+	for (g = 0; g < sizeof(good) / sizeof(good[0]); g++) {
+		len = strlen(good[g]);
+		for (i = 0; i <= len * 8; i++) {
+			memcpy(text, good[g], len);
+			cut = len;
+			if (i < len * 8) {
+				bit = (unsigned)(i % 8);
+				text[i / 8] = (char)(text[i / 8] ^ (1u << bit));
+			} else
+				cut = 0;
+			for (; cut <= len; cut += i < len * 8 ? len + 1 : 1) {
+				why[0] = '\0';
+				memset(&t, 0, sizeof(t));
+				memset(&again, 0, sizeof(again));
+				r = perm_table_parse(text, cut, &t, why, sizeof(why));
+				if (r != 0) {
+					if (r != MOAT_ERR_CONFIG || why[0] == '\0')
+						bad++;
+					continue;
+				}
+				if (perm_table_format(&t, canon, sizeof(canon)) != 0 ||
+				    perm_table_parse(canon, strlen(canon), &again,
+				    why, sizeof(why)) != 0 ||
+				    memcmp(&t, &again, sizeof(t)) != 0)
+					bad++;
+			}
+		}
+	}
+	CHECK(bad == 0, "%u mutations did not parse or fail cleanly", bad);
+}
+
 int
 main(void)
 {
 	test_parse();
+	test_mutation();
 	test_resolve();
 	test_sharing();
 	return check_summary();
