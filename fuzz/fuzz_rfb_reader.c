@@ -4,6 +4,9 @@
  * initialisation. It is parsed three times, and all three must give the
  * same messages (type, length and decoded fields) and end the same way:
  *
+ * Each input is parsed twice over, once without and once with the
+ * ExtendedClipboard form of ClientCutText negotiated.
+ *
  *  1. in one piece;
  *  2. one byte at a time, through a buffer of rfb_reader_max_msg() bytes;
  *  3. cut into reads of pseudo-random sizes (a quarter of them up to the
@@ -30,7 +33,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MAX_TRACE	4096
 #define CHUNK_MAX	512	/* the largest read of parse 3 */
 
-static const struct rfb_reader_limits lim = { .max_cut_text = 4096 };
+/* Every input is parsed without and with ExtendedClipboard negotiated. */
+static const struct rfb_reader_limits lims[2] = {
+	{ .max_cut_text = 4096, .ext_clipboard = 0 },
+	{ .max_cut_text = 4096, .ext_clipboard = 1 },
+};
+static const struct rfb_reader_limits *limp = &lims[0];
 
 struct trace {
 	uint8_t type[MAX_TRACE];
@@ -62,7 +70,10 @@ touch(const struct rfb_client_msg *m)
 			sum += out[i];
 		break;
 	case 6:
-		if (m->u.cut.len > lim.max_cut_text)
+		if (m->u.cut.extended ? (!limp->ext_clipboard ||
+		    m->u.cut.len < 4 || m->u.cut.len >
+		    rfb_extclip_max_payload(limp->max_cut_text)) :
+		    m->u.cut.len > limp->max_cut_text)
 			abort();
 		for (i = 0; i < m->u.cut.len; i++)
 			sum += m->u.cut.text[i];
@@ -140,6 +151,7 @@ digest(const struct rfb_client_msg *m)
 		break;
 	case RFB_CLIENT_CUT_TEXT:
 		MIX(&h, m->u.cut.len);
+		MIX(&h, m->u.cut.extended);
 		mix(&h, m->u.cut.text, m->u.cut.len);
 		break;
 	case RFB_ENABLE_CONTINUOUS_UPDATES:
@@ -191,13 +203,13 @@ parse_whole(const uint8_t *data, size_t size, struct trace *t)
 	buf_view(&b, data, size);
 	for (;;) {
 		before = buf_len(&b);
-		if ((r = rfb_read_client_msg(&b, &m, &lim)) != 0) {
+		if ((r = rfb_read_client_msg(&b, &m, limp)) != 0) {
 			if (buf_len(&b) != before)
 				abort();	/* consumed on failure */
 			break;
 		}
 		if (buf_len(&b) >= before ||
-		    before - buf_len(&b) > rfb_reader_max_msg(&lim))
+		    before - buf_len(&b) > rfb_reader_max_msg(limp))
 			abort();
 		(void)touch(&m);
 		record(t, &m, before - buf_len(&b));
@@ -213,12 +225,12 @@ parse_bytewise(const uint8_t *data, size_t size, struct trace *t)
 	size_t i, before;
 	int r = MOAT_ERR_AGAIN;
 
-	buf_init(&b, rfb_reader_max_msg(&lim));
+	buf_init(&b, rfb_reader_max_msg(limp));
 	for (i = 0; i < size; i++) {
 		if (buf_put_u8(&b, data[i]) != 0)
 			abort();	/* a message outgrew rfb_reader_max_msg() */
 		before = buf_len(&b);
-		if ((r = rfb_read_client_msg(&b, &m, &lim)) == MOAT_ERR_AGAIN)
+		if ((r = rfb_read_client_msg(&b, &m, limp)) == MOAT_ERR_AGAIN)
 			continue;
 		if (r != 0)
 			break;
@@ -259,7 +271,7 @@ next_chunk(uint32_t *s, const struct trace *w, size_t *k, size_t *bnd,
 	switch (r & 7) {
 	case 0:
 	case 1:
-		if (*bnd > pos && *bnd - pos <= rfb_reader_max_msg(&lim)) {
+		if (*bnd > pos && *bnd - pos <= rfb_reader_max_msg(limp)) {
 			n = *bnd - pos;
 			break;
 		}
@@ -296,7 +308,7 @@ parse_chunked(const uint8_t *data, size_t size, const struct trace *w,
 		seed ^= (uint32_t)data[size - 1 - i] << (8 * i);
 	if (seed == 0)
 		seed = 1;
-	buf_init(&b, rfb_reader_max_msg(&lim) + CHUNK_MAX);
+	buf_init(&b, rfb_reader_max_msg(limp) + CHUNK_MAX);
 	while (pos < size) {
 		n = next_chunk(&seed, w, &k, &bnd, pos, size);
 		/* net_io_read_some(): reserve, then fill. */
@@ -307,7 +319,7 @@ parse_chunked(const uint8_t *data, size_t size, const struct trace *w,
 		/* net_client_process(): every whole message, then compact. */
 		for (;;) {
 			before = buf_len(&b);
-			if ((r = rfb_read_client_msg(&b, &m, &lim)) != 0)
+			if ((r = rfb_read_client_msg(&b, &m, limp)) != 0)
 				break;
 			(void)touch(&m);
 			record(t, &m, before - buf_len(&b));
@@ -317,7 +329,7 @@ parse_chunked(const uint8_t *data, size_t size, const struct trace *w,
 				abort();	/* consumed on failure */
 			break;
 		}
-		if (buf_len(&b) >= rfb_reader_max_msg(&lim))
+		if (buf_len(&b) >= rfb_reader_max_msg(limp))
 			abort();	/* waits for more than a message needs */
 		buf_compact(&b);
 	}
@@ -343,14 +355,18 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct trace a, b, c;
+	int i;
 
-	memset(&a, 0, sizeof(a));
-	memset(&b, 0, sizeof(b));
-	memset(&c, 0, sizeof(c));
-	parse_whole(data, size, &a);
-	parse_bytewise(data, size, &b);
-	parse_chunked(data, size, &a, &c);
-	agree(&a, &b);
-	agree(&a, &c);
+	for (i = 0; i < 2; i++) {
+		limp = &lims[i];
+		memset(&a, 0, sizeof(a));
+		memset(&b, 0, sizeof(b));
+		memset(&c, 0, sizeof(c));
+		parse_whole(data, size, &a);
+		parse_bytewise(data, size, &b);
+		parse_chunked(data, size, &a, &c);
+		agree(&a, &b);
+		agree(&a, &c);
+	}
 	return 0;
 }

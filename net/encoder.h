@@ -152,4 +152,11 @@ int enc_desktop_size(struct buf *out, uint16_t w, uint16_t h);
 /* Writes an ExtendedDesktopSize (-308) pseudo-rectangle with one screen covering w x h. Returns 0 or a negative MOAT_ERR_*. */
 int enc_ext_desktop_size(struct buf *out, uint16_t reason, uint16_t status, uint16_t w, uint16_t h);
 
+/* Writes a pseudo-rectangle with no data, all fields 0 (LastRect, QEMU extended key events). Returns 0 or a negative MOAT_ERR_*. */
+int enc_pseudo_empty(struct buf *out, int32_t enc);
+/* The longest desktop name sent in a DesktopName rect (longer ones are cut). */
+#define RFB_MAX_DESKTOP_NAME	1024
+/* Writes a DesktopName (-307) pseudo-rectangle: U32 length and the UTF-8 name. Returns 0 or a negative MOAT_ERR_* (out as it was). */
+int enc_desktop_name(struct buf *out, const char *name);
+
 #endif

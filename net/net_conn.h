@@ -74,6 +74,26 @@ struct net_conn {
 	int update_requested;		/* the viewer asked for an update */
 	int pending_full;		/* a non-incremental request awaits pixels */
 	int want_copyrect;		/* the viewer listed CopyRect */
+	int want_last_rect;		/* LastRect: updates end with one, count 0xFFFF */
+	int want_desktop_name;		/* DesktopName listed */
+	int send_desktop_name;		/* owe the viewer a DesktopName rect */
+	int want_qemu_key;		/* QEMU extended key events listed */
+	int send_qemu_key;		/* owe the viewer the -258 confirmation rect */
+	int want_fence;			/* Fence listed (in the latest SetEncodings) */
+	int fence_offered;		/* our first ServerFence went out */
+	uint32_t fence_seq;		/* payload of our last flow-control fence */
+	int fence_wait;			/* that fence is not answered yet */
+	int sync_fence;			/* a SyncNext fence awaits the next message */
+	uint32_t sync_flags;		/* its answer */
+	uint8_t sync_len, sync_payload[RFB_MAX_FENCE];
+	int cu_offered;			/* EndOfContinuousUpdates sent: CU may be enabled */
+	int cu_on;			/* continuous updates enabled */
+	uint16_t cu_x, cu_y, cu_w, cu_h;	/* their area */
+	int want_extclip;		/* ExtendedClipboard listed */
+	uint32_t extclip_flags;		/* the viewer's Caps (or the defaults) */
+	uint32_t extclip_text_max;	/* its size for unsolicited text */
+	uint8_t *clip_text;		/* the desktop's text (Latin-1) for a Request */
+	size_t clip_len;
 	int copyrect_off;		/* no shadow possible (too large, no memory) */
 	struct copyrect_state cr;	/* what the viewer has, for CopyRect */
 
@@ -171,7 +191,23 @@ int net_session_key(struct net_conn *c, uint8_t down, uint32_t keysym);
 int net_session_pointer(struct net_conn *c, uint8_t mask, uint16_t x, uint16_t y);
 int net_session_clipboard(struct net_conn *c, const uint8_t *text, size_t len);
 
+/*
+ * net_session.c: sends the desktop's latest clipboard text to the viewer
+ * (if the grant lets it) in its form: legacy ServerCutText; with
+ * ExtendedClipboard a Provide if requested or small enough to push
+ * unasked, else a Notify. Returns 0 or negative.
+ */
+int net_session_clip_send(struct net_conn *c, int requested);
+
+/* net_client.c: writes a ServerFence (flags, payload of at most 64 bytes). Returns 0 or negative. */
+int net_send_fence(struct net_conn *c, uint32_t flags, const uint8_t *p,
+    uint8_t len);
+/* Writes a ServerFence request (BlockBefore) whose 4-byte payload is seq. Returns 0 or negative. */
+int net_send_fence_request(struct net_conn *c, uint32_t seq);
+
 /* net_update.c */
+/* Returns 1 if an update may be sent now: requested, or continuous and not held back by flow control. */
+int net_update_wanted(const struct net_conn *c);
 /* Marks a framebuffer region dirty (clipped; collapses to the bounding box when the list is full). */
 void net_dirty_add(struct net_conn *c, uint16_t x, uint16_t y, uint16_t w, uint16_t h);
 /* Sends a FramebufferUpdate if the viewer asked for one and there is something to send. */

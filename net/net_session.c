@@ -1,7 +1,8 @@
 /*
  * net_session.c - moat-net's side of its channel to moat-session: maps the
  * framebuffer memfd read-only, collects damage, forwards input and
- * clipboard. Runs in moat-net. moat-session runs as the desktop user, so
+ * clipboard (keeping the desktop's text to answer an ExtendedClipboard
+ * Request). Runs in moat-net. moat-session runs as the desktop user, so
  * its messages are checked for shape and bounds; it cannot grant itself
  * anything here, and moat-net's input is re-checked by moat-session.
  */
@@ -18,6 +19,7 @@
 #include "privsep/ipc.h"
 #include "privsep/ipc_msg.h"
 #include "privsep/log.h"
+#include "rfb_extclip.h"
 
 #ifndef F_SEAL_FUTURE_WRITE
 #define F_SEAL_FUTURE_WRITE 0x0010
@@ -73,6 +75,25 @@ on_framebuffer(struct net_conn *c, struct ipc_msg *m)
 	return 0;
 }
 
+/* Continuous updates cover their area only: adds the part of rc inside it. */
+static void
+add_in_cu_area(struct net_conn *c, const struct ipc_rect *rc)
+{
+	uint32_t x1, y1, x2, y2;
+
+	x1 = rc->x > c->cu_x ? rc->x : c->cu_x;
+	y1 = rc->y > c->cu_y ? rc->y : c->cu_y;
+	x2 = (uint32_t)rc->x + rc->w;
+	y2 = (uint32_t)rc->y + rc->h;
+	if (x2 > (uint32_t)c->cu_x + c->cu_w)
+		x2 = (uint32_t)c->cu_x + c->cu_w;
+	if (y2 > (uint32_t)c->cu_y + c->cu_h)
+		y2 = (uint32_t)c->cu_y + c->cu_h;
+	if (x2 > x1 && y2 > y1)
+		net_dirty_add(c, (uint16_t)x1, (uint16_t)y1,
+		    (uint16_t)(x2 - x1), (uint16_t)(y2 - y1));
+}
+
 static int
 on_damage(struct net_conn *c, struct ipc_msg *m)
 {
@@ -87,7 +108,10 @@ on_damage(struct net_conn *c, struct ipc_msg *m)
 		return r;
 	for (i = 0; i < d.n; i++) {
 		rc = &d.rects[i];
-		net_dirty_add(c, rc->x, rc->y, rc->w, rc->h);
+		if (c->cu_on && !c->update_requested)
+			add_in_cu_area(c, rc);
+		else
+			net_dirty_add(c, rc->x, rc->y, rc->w, rc->h);
 	}
 	debug_f("damage: %u rectangles", d.n);
 	c->sess_request_outstanding = 0;
@@ -95,11 +119,45 @@ on_damage(struct net_conn *c, struct ipc_msg *m)
 	return 0;
 }
 
+int
+net_session_clip_send(struct net_conn *c, int requested)
+{
+	struct buf b;
+	uint32_t f = c->extclip_flags;
+	int r;
+
+	if (c->clip_text == NULL || !(c->perms & IPC_PERM_CLIP_TO_CLIENT))
+		return 0;
+	/* UTF-8 may double Latin-1; with CRLF and the NUL, at most this. */
+	buf_init(&b, 16 + compressBound(4 + 2 * (uLong)c->clip_len + 1));
+	if (!c->want_extclip) {
+		/* The legacy ServerCutText: Latin-1 as it is. */
+		if ((r = buf_put_u8(&b, RFB_SERVER_CUT_TEXT)) == 0 &&
+		    (r = buf_put_u8(&b, 0)) == 0 &&
+		    (r = buf_put_u16(&b, 0)) == 0)
+			r = buf_put_string(&b, c->clip_text, c->clip_len);
+	} else if (requested || ((f & RFB_EXTCLIP_PROVIDE) &&
+	    (f & RFB_EXTCLIP_TEXT) &&
+	    2 * (uint64_t)c->clip_len + 1 <= c->extclip_text_max))
+		r = rfb_extclip_put_provide(&b, c->clip_text, c->clip_len);
+	else if (f & RFB_EXTCLIP_NOTIFY)
+		/* Too large to push, or the viewer only takes notices: it asks. */
+		r = rfb_extclip_put_flags(&b, RFB_EXTCLIP_NOTIFY |
+		    RFB_EXTCLIP_TEXT);
+	else {
+		debug_f("the viewer takes neither the text nor a notice");
+		r = 0;
+	}
+	if (r == 0 && buf_len(&b) > 0)
+		r = net_io_write(&c->io, buf_ptr(&b), buf_len(&b));
+	buf_free(&b);
+	return r;
+}
+
 static int
 on_clipboard(struct net_conn *c, struct ipc_msg *m)
 {
 	struct ipc_cap_clipboard cb;
-	struct buf b;
 	int r;
 
 	if ((r = ipc_msg_get_cap_clipboard(&m->payload, &cb)) != 0)
@@ -113,13 +171,19 @@ on_clipboard(struct net_conn *c, struct ipc_msg *m)
 	}
 	if (!(c->perms & IPC_PERM_CLIP_TO_CLIENT))
 		return 0;
-	buf_init(&b, 8 + cb.text.len);
-	if ((r = buf_put_u8(&b, RFB_SERVER_CUT_TEXT)) == 0 &&
-	    (r = buf_put_u8(&b, 0)) == 0 && (r = buf_put_u16(&b, 0)) == 0 &&
-	    (r = buf_put_string(&b, cb.text.p, cb.text.len)) == 0)
-		r = net_io_write(&c->io, buf_ptr(&b), buf_len(&b));
-	buf_free(&b);
-	return r;
+	/* Kept (it may be a password: wiped when replaced) for a Request. */
+	if (c->clip_text != NULL) {
+		explicit_bzero(c->clip_text, c->clip_len);
+		free(c->clip_text);
+	}
+	if ((c->clip_text = malloc(cb.text.len > 0 ? cb.text.len : 1)) == NULL) {
+		c->clip_len = 0;
+		return MOAT_ERR_NOMEM;
+	}
+	if (cb.text.len > 0)
+		memcpy(c->clip_text, cb.text.p, cb.text.len);
+	c->clip_len = cb.text.len;
+	return net_session_clip_send(c, 0);
 }
 
 static int
@@ -178,7 +242,7 @@ net_session_request(struct net_conn *c)
 {
 	int r;
 
-	if (!c->update_requested || c->sess_request_outstanding ||
+	if (!net_update_wanted(c) || c->sess_request_outstanding ||
 	    c->fb_map == NULL)
 		return 0;
 	if ((r = ipc_msg_send_cap_update_request(c->sess_fd)) != 0)

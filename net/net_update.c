@@ -5,7 +5,9 @@
  * docs/encodings.md). Runs in moat-net; reads pixels from the read-only
  * framebuffer mapping. When the viewer takes CopyRect, every pixel
  * rectangle goes through enc_copyrect.c, which keeps a shadow of what the
- * viewer has and sends shifted copies of it as CopyRect rectangles.
+ * viewer has and sends shifted copies of it as CopyRect rectangles. With
+ * LastRect the count is left open (0xFFFF); with continuous updates on,
+ * each update is followed by a fence and the next waits for its answer.
  */
 #include <string.h>
 
@@ -199,16 +201,57 @@ put_copyrect_update(struct net_conn *c, uint32_t *n)
 }
 
 int
+net_update_wanted(const struct net_conn *c)
+{
+	return c->update_requested || (c->cu_on && !c->fence_wait);
+}
+
+/* Appends the pseudo-rectangles owed before the pixels. */
+static int
+put_pseudo(struct net_conn *c)
+{
+	int r;
+
+	if (c->send_ext_desktop_size) {
+		if ((r = enc_ext_desktop_size(&c->out, c->ext_ds_reason,
+		    c->ext_ds_status, c->fb.width, c->fb.height)) != 0)
+			return r;
+	}
+	if (c->send_desktop_name && (r = enc_desktop_name(&c->out,
+	    c->init.desktop_name)) != 0)
+		return r;
+	if (c->send_qemu_key && (r = enc_pseudo_empty(&c->out,
+	    RFB_ENC_QEMU_EXT_KEY)) != 0)
+		return r;
+	if (c->cursor_pending && c->want_cursor) {
+		if ((r = enc_cursor(&c->out, &c->conv, c->cur_hotx, c->cur_hoty,
+		    c->cur_w, c->cur_h, c->cursor_argb)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+/* After a continuous update: a fence whose answer releases the next one. */
+static int
+flow_fence(struct net_conn *c)
+{
+	if (++c->fence_seq == 0)
+		c->fence_seq = 1;	/* 0 is the first, ungated fence */
+	c->fence_wait = 1;
+	return net_send_fence_request(c, c->fence_seq);
+}
+
+int
 net_update_flush(struct net_conn *c)
 {
 	struct copyrect_rect rects[IPC_MAX_DAMAGE_RECTS];
-	uint16_t n = 0, i;
-	uint32_t nrects;
+	uint16_t i;
+	uint32_t n = 0, npseudo, nrects;
 	uint8_t *hdr;
 	size_t npix;
-	int r, use_cr;
+	int r, use_cr, continuous;
 
-	if (!c->update_requested || c->fb_map == NULL)
+	if (!net_update_wanted(c) || c->fb_map == NULL)
 		return 0;
 	if (c->fb_resized) {
 		if (!c->want_ext_desktop_size && !c->want_desktop_size) {
@@ -219,6 +262,7 @@ net_update_flush(struct net_conn *c)
 	}
 	if (!c->fb_ready)
 		return 0;
+	continuous = c->cu_on && !c->update_requested;
 	use_cr = copyrect_ready(c) && c->dirty_n > 0;
 	npix = c->dirty_n;
 	if (use_cr) {
@@ -240,33 +284,21 @@ net_update_flush(struct net_conn *c)
 		if (npix == 0)
 			c->dirty_n = 0;
 	}
-	if (c->send_ext_desktop_size)
-		n++;
-	if (c->cursor_pending && c->want_cursor)
-		n++;
-	n += (uint16_t)npix;
+	npseudo = (c->send_ext_desktop_size != 0) +
+	    (c->send_desktop_name != 0) + (c->send_qemu_key != 0) +
+	    (c->cursor_pending && c->want_cursor);
+	n = npseudo + (uint32_t)npix;
 	if (n == 0)
 		return 0;
 	buf_reset(&c->out);
+	/* With LastRect the count is left open and the update ends with one. */
 	if ((r = buf_put_u8(&c->out, RFB_FB_UPDATE)) != 0 ||
 	    (r = buf_put_u8(&c->out, 0)) != 0 ||
-	    (r = buf_put_u16(&c->out, n)) != 0)
+	    (r = buf_put_u16(&c->out, c->want_last_rect ? 0xffff : 0)) != 0 ||
+	    (r = put_pseudo(c)) != 0)
 		goto fail;
-	if (c->send_ext_desktop_size) {
-		if ((r = enc_ext_desktop_size(&c->out, c->ext_ds_reason,
-		    c->ext_ds_status, c->fb.width, c->fb.height)) != 0)
-			goto fail;
-		c->send_ext_desktop_size = 0;
-		c->ext_ds_reason = c->ext_ds_status = 0;
-	}
-	if (c->cursor_pending && c->want_cursor) {
-		if ((r = enc_cursor(&c->out, &c->conv, c->cur_hotx, c->cur_hoty,
-		    c->cur_w, c->cur_h, c->cursor_argb)) != 0)
-			goto fail;
-		c->cursor_pending = 0;
-	}
 	/* The pixel rectangles, counted as written (Tight splits some). */
-	nrects = (uint32_t)n - (uint32_t)npix;
+	nrects = npseudo;
 	if (use_cr) {
 		debug_f("update: %zu CopyRect of %zu pixel rectangles",
 		    c->cr.nmoves, npix);
@@ -275,21 +307,36 @@ net_update_flush(struct net_conn *c)
 		r = put_pixels(c, &nrects);
 	if (r != 0)
 		return r;
-	if (nrects > UINT16_MAX) {
-		/* Never send a wrong count (Tight splits at most 32 ways per 1080p rectangle). */
+	if (c->want_last_rect) {
+		if ((r = enc_pseudo_empty(&c->out, RFB_ENC_LAST_RECT)) != 0)
+			goto fail;
+	} else if (nrects > UINT16_MAX - 1) {
+		/* Never send a wrong count (0xFFFF would mean LastRect). */
 		r = MOAT_ERR_TOO_LONG;
 		goto fail;
+	} else {
+		hdr = c->out.data + c->out.off;
+		hdr[2] = (uint8_t)(nrects >> 8);
+		hdr[3] = (uint8_t)nrects;
 	}
-	hdr = c->out.data + c->out.off;
-	hdr[2] = (uint8_t)(nrects >> 8);
-	hdr[3] = (uint8_t)nrects;
-	debug_f("update: %u rectangles, %zu bytes", (unsigned)nrects,
-	    buf_len(&c->out));
+	debug_f("update: %u rectangles%s%s, %zu bytes", (unsigned)nrects,
+	    c->want_last_rect ? " and LastRect" : "",
+	    continuous ? " (continuous)" : "", buf_len(&c->out));
+	/* Everything owed went into this update. */
+	c->send_ext_desktop_size = 0;
+	c->ext_ds_reason = c->ext_ds_status = 0;
+	c->send_desktop_name = c->send_qemu_key = 0;
+	if (c->want_cursor)
+		c->cursor_pending = 0;
 	if (npix > 0)
 		c->pending_full = 0;
 	c->dirty_n = 0;
 	c->update_requested = 0;
-	return net_io_write(&c->io, buf_ptr(&c->out), buf_len(&c->out));
+	if ((r = net_io_write(&c->io, buf_ptr(&c->out), buf_len(&c->out))) != 0)
+		return r;
+	if (c->cu_on && c->fence_offered)
+		return flow_fence(c);
+	return 0;
  fail:
 	/* The plan moved pixels in the shadow that the viewer will not get. */
 	if (use_cr)

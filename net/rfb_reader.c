@@ -12,8 +12,11 @@
 #include "privsep/errors.h"
 #include "rfb_reader.h"
 
-/* Top bit of a ClientCutText length: the ExtendedClipboard form (not negotiated). */
+/* Top bit of a ClientCutText length: the ExtendedClipboard form (S32 < 0). */
 #define CUT_TEXT_EXTENDED	0x80000000U
+#define EXTCLIP_FLAGS_LEN	4
+#define EXTCLIP_CAPS_MAX	(EXTCLIP_FLAGS_LEN + 4 * 16)
+#define EXTCLIP_SLACK		64	/* zlib header, trailer and flushes */
 
 #define LEN_SET_PIXEL_FORMAT	20
 #define LEN_SET_ENCODINGS	4	/* + 4 * n */
@@ -71,6 +74,20 @@ rfb_pixfmt_check(const struct rfb_pixfmt *pf)
 }
 
 size_t
+rfb_extclip_max_payload(uint32_t max_cut_text)
+{
+	size_t n, bound;
+
+	if (max_cut_text > CUT_TEXT_EXTENDED / 4)
+		max_cut_text = CUT_TEXT_EXTENDED / 4;
+	/* flags, then zlib data of a U32 size and the text (compressBound). */
+	n = 4 + (size_t)max_cut_text;
+	bound = EXTCLIP_FLAGS_LEN + n + (n >> 12) + (n >> 14) + (n >> 25) +
+	    13 + EXTCLIP_SLACK;
+	return bound > EXTCLIP_CAPS_MAX ? bound : EXTCLIP_CAPS_MAX;
+}
+
+size_t
 rfb_reader_max_msg(const struct rfb_reader_limits *lim)
 {
 	size_t max = LEN_SET_PIXEL_FORMAT, n;
@@ -81,6 +98,10 @@ rfb_reader_max_msg(const struct rfb_reader_limits *lim)
 	if ((n = LEN_SET_ENCODINGS + 4 * (size_t)RFB_MAX_ENCODINGS) > max)
 		max = n;
 	if ((n = LEN_CLIENT_CUT_TEXT + (size_t)cut) > max)
+		max = n;
+	/* Whether or not ExtendedClipboard is on: the buffer is sized once. */
+	if ((n = LEN_CLIENT_CUT_TEXT + rfb_extclip_max_payload(lim->max_cut_text))
+	    > max)
 		max = n;
 	if ((n = LEN_CLIENT_FENCE + (size_t)RFB_MAX_FENCE) > max)
 		max = n;
@@ -168,7 +189,17 @@ read_cut_text(struct buf *v, struct rfb_client_msg *m,
 
 	if ((r = skip(v, 3)) != 0 || (r = buf_get_u32(v, &len)) != 0)
 		return r;
-	if ((len & CUT_TEXT_EXTENDED) != 0 || len > lim->max_cut_text)
+	if ((len & CUT_TEXT_EXTENDED) != 0) {
+		if (!lim->ext_clipboard)
+			return MOAT_ERR_TOO_LONG;
+		/* S32 < 0: its absolute value, INT32_MIN included. */
+		len = ~len + 1;
+		if (len < EXTCLIP_FLAGS_LEN)
+			return MOAT_ERR_PROTOCOL;
+		if (len > rfb_extclip_max_payload(lim->max_cut_text))
+			return MOAT_ERR_TOO_LONG;
+		m->u.cut.extended = 1;
+	} else if (len > lim->max_cut_text)
 		return MOAT_ERR_TOO_LONG;
 	if ((r = buf_peek(v, len, &p)) != 0 || (r = skip(v, len)) != 0)
 		return r;

@@ -24,6 +24,16 @@
 #define RFB_FB_UPDATE			0
 #define RFB_BELL			2
 #define RFB_SERVER_CUT_TEXT		3
+#define RFB_END_OF_CU			150	/* EndOfContinuousUpdates */
+#define RFB_SERVER_FENCE		248
+
+/* Fence flags (ClientFence / ServerFence) */
+#define RFB_FENCE_BLOCK_BEFORE		0x00000001U
+#define RFB_FENCE_BLOCK_AFTER		0x00000002U
+#define RFB_FENCE_SYNC_NEXT		0x00000004U
+#define RFB_FENCE_REQUEST		0x80000000U
+#define RFB_FENCE_SUPPORTED		(RFB_FENCE_BLOCK_BEFORE | \
+    RFB_FENCE_BLOCK_AFTER | RFB_FENCE_SYNC_NEXT)
 
 /* Encodings and pseudo-encodings */
 #define RFB_ENC_RAW			0
@@ -46,6 +56,10 @@
 #define RFB_ENC_LAST_RECT		(-224)
 #define RFB_ENC_DESKTOP_NAME		(-307)
 #define RFB_ENC_EXT_DESKTOP_SIZE	(-308)
+#define RFB_ENC_QEMU_EXT_KEY		(-258)
+#define RFB_ENC_FENCE			(-312)
+#define RFB_ENC_CONTINUOUS_UPDATES	(-313)
+#define RFB_ENC_EXT_CLIPBOARD		((int32_t)0xC0A1E5CEU)
 
 /* Security types and VeNCrypt subtypes */
 #define RFB_SEC_INVALID			0
@@ -91,8 +105,9 @@ struct rfb_client_msg {
 			uint16_t x, y;
 		} pointer;
 		struct {
-			const uint8_t *text;
+			const uint8_t *text;	/* extended: flags + data */
 			size_t len;
+			uint8_t extended;	/* ExtendedClipboard form */
 		} cut;
 		struct {
 			uint8_t enable;

@@ -217,6 +217,12 @@ moat_check "the monitor logged RA2ne for that connection" \
     grep -q "connection from 127\.0\.0\.1 port $GOOD_PORT: security RA2ne, AES-128-EAX for the login only, SHA-1, viewer key RSA-2048" "$EVENTS"
 moat_check_eq "and no other security type" "" \
     "$(grep -E 'security (VeNCrypt|RA2_256|RA2,|RA2ne_256)' "$EVENTS" || true)"
+# noVNC takes moat's pseudo-encodings: fences with continuous updates, and
+# the ExtendedClipboard (its Caps answer moat's).
+moat_check "noVNC enabled continuous updates (offered with fences)" \
+    grep -Eq "127\.0\.0\.1 port $GOOD_PORT: .*continuous updates on for $SW""x$SH at 0,0" "$EVENTS"
+moat_check "noVNC answered with its ExtendedClipboard capabilities" \
+    grep -Eq "127\.0\.0\.1 port $GOOD_PORT: .*viewer clipboard caps 0x1f000001" "$EVENTS"
 
 # ---- a wrong password -------------------------------------------------------------
 

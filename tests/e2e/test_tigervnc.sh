@@ -4,7 +4,11 @@
 # account, shows the served desktop (the pattern appears in a screenshot of
 # the viewer's display), a key typed into the viewer reaches an X client on
 # the served display, the clipboard crosses both ways, and a wrong password is
-# refused with the reason shown by the viewer.
+# refused with the reason shown by the viewer. TigerVNC takes every
+# pseudo-encoding moat offers it: the session must run on continuous updates
+# released by fences, end each update with LastRect and move the clipboard
+# in the ExtendedClipboard form (moat-net's debug lines in the LogFile say
+# which were used).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 moat_test_begin "$@"
@@ -49,9 +53,31 @@ changed_in_viewer()
 }
 moat_check "a change on the served display appears in the viewer" \
     moat_wait -m "new pattern in the viewer" changed_in_viewer
+moat_check "the viewer enabled continuous updates over the whole desktop" \
+    grep -q "continuous updates on for 800x600 at 0,0" "$EVENTS"
+moat_check "that change came as a continuous update, closed by LastRect" \
+    grep -Eq "update: [0-9]+ rectangles and LastRect \(continuous\)" "$EVENTS"
+moat_check "the viewer sent its ExtendedClipboard capabilities" \
+    grep -q "viewer clipboard caps 0x1f000001" "$EVENTS"
 
 # --- keyboard and clipboard ---
 moat_check_tigervnc_input "$VIEWER"
+continuous_updates()
+{
+	[ "$(grep -Ec 'rectangles and LastRect \(continuous\)' "$EVENTS")" -ge 2 ]
+}
+moat_check "the viewer answers moat's flow-control fences (typing sent more continuous updates)" \
+    moat_wait -m "a second continuous update" continuous_updates
+# The other way: the viewer announces (Notify), moat asks (Request), the
+# viewer provides the text deflated (Provide), moat-session sets it.
+vtext="from-viewer-$$ caf\u00e9"
+printf "$vtext" | moat_x "$VIEWER" xclip -selection clipboard -i
+served_clip_is()
+{
+	[ "$(moat_x "$SERVED" xclip -o -selection clipboard 2>/dev/null)" = "$(printf "$vtext")" ]
+}
+moat_check "text copied in the viewer reaches the served desktop's clipboard (extended form)" \
+    moat_wait -m "clipboard on the served desktop" served_clip_is
 moat_stop good
 
 # --- wrong password: refused, reason shown ---

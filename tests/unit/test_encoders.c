@@ -838,6 +838,62 @@ test_desktop(void)
 	CHECK(buf_len(&out) == 20);
 }
 
+/* DesktopName, LastRect and the QEMU confirmation rectangles. */
+static void
+test_pseudo_rects(void)
+{
+	static const uint8_t want_name[] = {
+		0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xfe, 0xcd,
+		0, 0, 0, 2, 'v', 'm',
+	};
+	static const uint8_t want_last[] = {
+		0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x20,
+	};
+	static const uint8_t want_qemu[] = {
+		0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xfe, 0xfe,
+	};
+	char longname[2 * RFB_MAX_DESKTOP_NAME + 2];
+	uint8_t small[17];
+	struct buf out;
+	const uint8_t *p;
+	uint32_t len;
+	size_t i;
+
+	buf_init(&out, 4096);
+	CHECK(enc_desktop_name(&out, "vm") == 0);
+	CHECK(buf_len(&out) == sizeof(want_name) &&
+	    memcmp(buf_ptr(&out), want_name, sizeof(want_name)) == 0);
+	buf_reset(&out);
+	CHECK(enc_pseudo_empty(&out, RFB_ENC_LAST_RECT) == 0);
+	CHECK(buf_len(&out) == sizeof(want_last) &&
+	    memcmp(buf_ptr(&out), want_last, sizeof(want_last)) == 0);
+	buf_reset(&out);
+	CHECK(enc_pseudo_empty(&out, RFB_ENC_QEMU_EXT_KEY) == 0);
+	CHECK(buf_len(&out) == sizeof(want_qemu) &&
+	    memcmp(buf_ptr(&out), want_qemu, sizeof(want_qemu)) == 0);
+	buf_reset(&out);
+	/* A long name is cut, at a character boundary: "é" is 2 bytes, and a
+	 * leading "x" makes the byte limit fall inside one. */
+	longname[0] = 'x';
+	for (i = 1; i + 1 < sizeof(longname); i += 2) {
+		longname[i] = (char)0xc3;
+		longname[i + 1] = (char)0xa9;
+	}
+	longname[sizeof(longname) - 1] = '\0';
+	CHECK(enc_desktop_name(&out, longname) == 0);
+	p = buf_ptr(&out);
+	len = (uint32_t)p[12] << 24 | (uint32_t)p[13] << 16 |
+	    (uint32_t)p[14] << 8 | p[15];
+	CHECK(len == RFB_MAX_DESKTOP_NAME - 1 && buf_len(&out) == 16 + len,
+	    "len %u", len);
+	CHECK(memcmp(p + 16, longname, len) == 0);
+	buf_free(&out);
+	/* No room: nothing written. */
+	buf_init_fixed(&out, small, sizeof(small));
+	CHECK(enc_desktop_name(&out, "vm") == MOAT_ERR_TOO_LONG);
+	CHECK(buf_len(&out) == 0);
+}
+
 /* Not a pass/fail test: prints the ZRLE cost of a full-HD frame. */
 static void
 bench_zrle(void)
@@ -877,6 +933,7 @@ main(void)
 	test_raw();
 	test_cursor();
 	test_desktop();
+	test_pseudo_rects();
 	bench_zrle();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed == 0 ? 0 : 1;

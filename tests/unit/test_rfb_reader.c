@@ -369,6 +369,56 @@ test_cut_text(void)
 	CHECK(parse(p, 8, &m, &used) == 0 && used == 8 && m.u.cut.len == 0);
 }
 
+/* The ExtendedClipboard form: a negative S32 length, when negotiated. */
+static void
+test_cut_text_extended(void)
+{
+	static const struct rfb_reader_limits ext = { .max_cut_text = CUT_MAX,
+	    .ext_clipboard = 1 };
+	struct rfb_client_msg m;
+	uint8_t p[8 + 2 * CUT_MAX];
+	size_t used, max = rfb_extclip_max_payload(CUT_MAX);
+	struct buf b;
+	uint32_t neg;
+
+#define SET_LEN(v) do { neg = (uint32_t)(v); p[4] = neg >> 24;		\
+	p[5] = neg >> 16; p[6] = neg >> 8; p[7] = neg; } while (0)
+#define PARSE_EXT(n) (buf_view(&b, p, (n)),				\
+	used = (n), rfb_read_client_msg(&b, &m, &ext) == 0 ?		\
+	(used -= buf_len(&b), 0) : rfb_read_client_msg(&b, &m, &ext))
+
+	CHECK(max < sizeof(p) - 8);
+	memset(p, 0, sizeof(p));
+	p[0] = RFB_CLIENT_CUT_TEXT;
+	p[8] = 0x02;				/* Request */
+	p[11] = 0x01;				/* text */
+	SET_LEN(-4);
+	CHECK(PARSE_EXT(12) == 0 && used == 12);
+	CHECK(m.u.cut.extended == 1 && m.u.cut.len == 4 && m.u.cut.text == p + 8);
+	CHECK(PARSE_EXT(11) == MOAT_ERR_AGAIN);
+	/* The largest payload allowed, and one more. */
+	SET_LEN(-(int32_t)max);
+	CHECK(PARSE_EXT(8 + max) == 0 && used == 8 + max && m.u.cut.len == max);
+	CHECK(8 + max <= rfb_reader_max_msg(&ext));
+	SET_LEN(-(int32_t)max - 1);
+	CHECK(PARSE_EXT(8) == MOAT_ERR_TOO_LONG);
+	/* Shorter than the flags. */
+	SET_LEN(-3);
+	CHECK(PARSE_EXT(12) == MOAT_ERR_PROTOCOL);
+	SET_LEN(-1);
+	CHECK(PARSE_EXT(12) == MOAT_ERR_PROTOCOL);
+	/* INT32_MIN has no positive counterpart. */
+	SET_LEN(0x80000000U);
+	CHECK(PARSE_EXT(8) == MOAT_ERR_TOO_LONG);
+	/* The legacy form still works, with its own bound. */
+	SET_LEN(5);
+	CHECK(PARSE_EXT(13) == 0 && m.u.cut.extended == 0 && m.u.cut.len == 5);
+	SET_LEN(CUT_MAX + 1);
+	CHECK(PARSE_EXT(8) == MOAT_ERR_TOO_LONG);
+#undef SET_LEN
+#undef PARSE_EXT
+}
+
 static void
 test_max_msg(void)
 {
@@ -377,7 +427,12 @@ test_max_msg(void)
 	l.max_cut_text = 0;
 	CHECK(rfb_reader_max_msg(&l) == 4 + 4 * (size_t)RFB_MAX_ENCODINGS);
 	l.max_cut_text = 256 * 1024;
-	CHECK(rfb_reader_max_msg(&l) == 8 + 256 * 1024);
+	/* The extended form's zlib data may exceed the text a little. */
+	CHECK(rfb_reader_max_msg(&l) == 8 + rfb_extclip_max_payload(256 * 1024));
+	CHECK(rfb_extclip_max_payload(256 * 1024) > 4 + 4 + 256 * 1024 +
+	    256 * 1024 / 4096);
+	CHECK(rfb_extclip_max_payload(256 * 1024) < 256 * 1024 + 256);
+	CHECK(rfb_extclip_max_payload(0) >= 4 + 4 * 16);	/* a full Caps */
 	l.max_cut_text = UINT32_MAX;
 	CHECK(rfb_reader_max_msg(&l) == 8 + (size_t)0x7fffffff);
 }
@@ -541,6 +596,7 @@ main(void)
 	test_pixel_formats();
 	test_encodings();
 	test_cut_text();
+	test_cut_text_extended();
 	test_max_msg();
 	test_errors();
 	test_mutations();
