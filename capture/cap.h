@@ -45,6 +45,7 @@ struct cap_channel {
 	int fd;
 	uint32_t id;
 	uint32_t perms;			/* IPC_PERM_*, from moatd */
+	uint32_t local;			/* IPC_LOCAL_*, from moatd (cap_local.c) */
 	char user[IPC_MAX_NAME + 1];	/* escaped, for logs */
 	char peer[IPC_MAX_NAME + 1];	/* escaped, for logs */
 	int dead;			/* closed; freed after this iteration */
@@ -140,6 +141,9 @@ struct cap {
 	uint8_t *cursor_msg;
 	size_t cursor_len;
 
+	/* the local display while viewers are connected (cap_local.c) */
+	struct cap_local *local;
+
 	/* channels to moat-net */
 	struct cap_channel *ch[CAP_MAX_CHANNELS];
 	unsigned nch;
@@ -210,9 +214,13 @@ int cap_cursor_init(struct cap *c);
 void cap_cursor_update(struct cap *c);
 
 /* cap_channel.c */
-/* Adopts a channel fd from moatd; returns 0 or MOAT_ERR_* (fd then closed). */
+/*
+ * Adopts a channel fd from moatd with its IPC_PERM_* and IPC_LOCAL_* bits;
+ * returns 0 or MOAT_ERR_* (fd then closed).
+ */
 int cap_channel_open(struct cap *c, int fd, uint32_t id, uint32_t perms,
-    const char *user, size_t ulen, const char *peer, size_t plen);
+    uint32_t local, const char *user, size_t ulen, const char *peer,
+    size_t plen);
 /* Reads and handles what ch sent; closes it on a violation or EOF. */
 void cap_channel_input(struct cap *c, struct cap_channel *ch);
 /* Sends ch what it is owed (framebuffer, cursor, clipboard). */

@@ -23,6 +23,7 @@
 #include "privsep/ipc.h"
 #include "privsep/log.h"
 #include "cap.h"
+#include "cap_prompt.h"
 
 /* Messages read from one channel per loop iteration (fairness). */
 #define CAP_MSGS_PER_WAKEUP 64
@@ -164,11 +165,16 @@ handle_msg(struct cap *c, struct cap_channel *ch, struct ipc_msg *m)
 	if ((r = ipc_msg_get_any(m->type, &m->payload, &u)) != 0)
 		violation(c, ch, m->type, moat_strerror(r));
 	else if (m->type == IPC_CAP_KEY) {
-		if (permitted(ch, IPC_PERM_KEYBOARD))
+		/* An approval prompt is the desktop user's to answer. */
+		if (permitted(ch, IPC_PERM_KEYBOARD) &&
+		    !(key->down && cap_prompt_holds(ch->id)))
 			cap_input_key(c, ch, key->down, key->keysym);
 	} else if (m->type == IPC_CAP_POINTER) {
+		/* Likewise: while it is open, buttons may only be released. */
 		if (permitted(ch, IPC_PERM_POINTER))
-			cap_input_pointer(c, ch, ptr->mask, ptr->x, ptr->y);
+			cap_input_pointer(c, ch, (ptr->mask & ~ch->buttons) != 0 &&
+			    cap_prompt_holds(ch->id) ? ptr->mask & ch->buttons :
+			    ptr->mask, ptr->x, ptr->y);
 	} else if (permitted(ch, IPC_PERM_CLIP_TO_SERVER))
 		cap_clip_from_client(c, text->p, text->len);
 }
@@ -331,7 +337,8 @@ cap_channels_want_clip(struct cap *c)
 
 int
 cap_channel_open(struct cap *c, int fd, uint32_t id, uint32_t perms,
-    const char *user, size_t ulen, const char *peer, size_t plen)
+    uint32_t local, const char *user, size_t ulen, const char *peer,
+    size_t plen)
 {
 	struct cap_channel *ch;
 	socklen_t sl;
@@ -382,6 +389,7 @@ cap_channel_open(struct cap *c, int fd, uint32_t id, uint32_t perms,
 	ch->fd = fd;
 	ch->id = id;
 	ch->perms = perms;
+	ch->local = local;
 	log_escape(ch->user, sizeof(ch->user), user, ulen);
 	log_escape(ch->peer, sizeof(ch->peer), peer, plen);
 	if (perms & IPC_PERM_VIEW) {

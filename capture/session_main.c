@@ -32,6 +32,8 @@
 #include "privsep/ipc.h"
 #include "privsep/log.h"
 #include "cap.h"
+#include "cap_local.h"
+#include "cap_prompt.h"
 #include "privsep/clock.h"
 
 #define REG_MSGS_PER_WAKEUP 16
@@ -134,7 +136,8 @@ channel_open_msg(struct cap *c, struct ipc_msg *m)
 		return r;
 	}
 	/* A refused channel (too many, duplicate id) is not moatd's violation. */
-	(void)cap_channel_open(c, fd, co.id, co.perms, (const char *)co.user.p,
+	(void)cap_channel_open(c, fd, co.id, co.perms, co.local,
+	    (const char *)co.user.p,
 	    co.user.len, (const char *)co.peer.p, co.peer.len);
 	return 0;
 }
@@ -157,6 +160,21 @@ reg_input(struct cap *c)
 		if (r != 0) {
 			error_fr(r, "receiving from moatd");
 			return 1;
+		}
+		if (m.type == IPC_SESS_QUERY) {
+			struct ipc_sess_query q;
+
+			/* QueryConnect: the answer follows from the prompt. */
+			if (m.fd != -1 ||
+			    (r = ipc_msg_get_sess_query(&m.payload, &q)) != 0) {
+				error_f("malformed approval query from moatd");
+				r = 1;
+			} else
+				r = cap_prompt_open(c, &q) != 0;
+			ipc_msg_clear(&m);
+			if (r != 0)
+				return 1;
+			continue;
 		}
 		if (m.type != IPC_SESS_CHANNEL_OPEN) {
 			error_f("unexpected %s (%u) from moatd",
@@ -183,7 +201,8 @@ dispatch_x(struct cap *c, XEvent *ev)
 		cap_cursor_update(c);
 		return;
 	}
-	if (cap_clip_event(c, ev))
+	if (cap_clip_event(c, ev) || cap_local_event(c, ev) ||
+	    cap_prompt_event(c, ev))
 		return;
 	switch (ev->type) {
 	case ConfigureNotify:
@@ -223,7 +242,10 @@ run(struct cap *c, int sigfd)
 		}
 		cap_channels_answer(c);
 		cap_channels_reap(c);
+		cap_local_update(c);
 		timeout = cap_clip_timeouts(c);
+		if ((r = cap_prompt_tick(c)) >= 0 && (timeout < 0 || r < timeout))
+			timeout = r;
 		/* Round trips above may have queued events: handle them first. */
 		if (XEventsQueued(c->dpy, QueuedAlready) > 0)
 			continue;
@@ -327,7 +349,8 @@ main(int argc, char **argv)
 		fatal_fr(r, "cannot capture this display");
 	if ((r = cap_input_init(c)) != 0)
 		fatal_fr(r, "cannot inject input on this display");
-	if ((r = cap_clip_init(c)) != 0 || (r = cap_cursor_init(c)) != 0)
+	if ((r = cap_clip_init(c)) != 0 || (r = cap_cursor_init(c)) != 0 ||
+	    (r = cap_local_init(c)) != 0)
 		fatal_fr(r, "display setup");
 	c->reg_fd = connect_moatd(sockpath);
 	send_register(c);
@@ -339,6 +362,8 @@ main(int argc, char **argv)
 	for (i = 0; i < c->nch; i++)
 		cap_channel_close(c, c->ch[i], "moat-session exiting");
 	cap_channels_reap(c);
+	cap_prompt_close_all(c);
+	cap_local_close(c);
 	cap_input_close(c);
 	cap_clip_close(c);
 	free(c->cursor_msg);

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "control.h"
 #include "listener.h"
 #include "policy/penalty.h"
@@ -59,12 +60,14 @@ struct ctl_caller {
 };
 
 static struct ctl_session sessions[CONTROL_MAX_SESSIONS];
-static uint32_t next_session_id = 1;
 static int listen_fd = -1;
 static char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static dev_t socket_dev;
 static ino_t socket_ino;
 static char reply_text[IPC_MAX_CTL_TEXT + 1];
+/* The last reply of the request being served, for its audit record. */
+static int last_ok;
+static char last_text[512];
 
 /* The directory of the socket: root's, not writable by others. */
 static int
@@ -221,7 +224,8 @@ copy_escaped(char *dst, size_t dstlen, const struct ipc_view *v)
 }
 
 int
-control_on_session_info(pid_t pid, const struct ipc_session_info *si)
+control_on_session_info(pid_t pid, uint32_t id,
+    const struct ipc_session_info *si)
 {
 	struct ctl_session *s = NULL;
 	size_t i;
@@ -236,9 +240,7 @@ control_on_session_info(pid_t pid, const struct ipc_session_info *si)
 		return MOAT_ERR_NOMEM;
 	memset(s, 0, sizeof(*s));
 	s->pid = pid;
-	s->id = next_session_id++;
-	if (next_session_id == 0)
-		next_session_id = 1;
+	s->id = id;
 	s->since = time(NULL);
 	s->perms = si->perms;
 	copy_escaped(s->user, sizeof(s->user), &si->user);
@@ -271,6 +273,8 @@ reply(const struct ctl_caller *c, int ok, const char *text)
 	    { (const uint8_t *)text, n < IPC_MAX_CTL_TEXT ? n :
 	    IPC_MAX_CTL_TEXT } };
 
+	last_ok = ok;
+	snprintf(last_text, sizeof(last_text), "%s", text);
 	return ipc_msg_send_ctl_reply(c->fd, &rp, -1);
 }
 
@@ -444,6 +448,20 @@ do_blacklist_show(const struct ctl_caller *c)
 	(void)reply(c, 1, text);
 }
 
+/* The audit record of a blacklist change made by an administrator. */
+static void
+audit_cleared(const struct ctl_caller *c, const char *kind, const char *key)
+{
+	struct audit_rec rec;
+
+	audit_begin(&rec, "blacklist", 0, "", 0);
+	audit_cstr(&rec, "action", "cleared");
+	audit_cstr(&rec, "key_kind", kind);
+	audit_cstr(&rec, "key", key);
+	audit_int(&rec, "admin_uid", (int64_t)c->uid);
+	(void)audit_emit(&rec, 0);
+}
+
 /* Forgets k in t; returns 1 if it was there. */
 static int
 forget(struct penalty_table *t, const struct penalty_key *k)
@@ -492,6 +510,7 @@ do_blacklist_clear(const struct ctl_caller *c, const struct ipc_view *key)
 		    at->timeout);
 		penalty_init(ut, ut->slot, ut->nslots, ut->threshold,
 		    ut->timeout);
+		audit_cleared(c, "all", "");
 		info_f("control: uid %u (pid %d): blacklist clear: all (%zu "
 		    "address%s, %zu user%s)", (unsigned)c->uid, (int)c->pid, na,
 		    na == 1 ? "" : "es", nu, nu == 1 ? "" : "s");
@@ -514,11 +533,14 @@ do_blacklist_clear(const struct ctl_caller *c, const struct ipc_view *key)
 		n -= 3;
 	if (ip_addr_parse(raw, n, &a) == 0) {
 		penalty_key_addr(&k, &a, NULL);
-		found = forget(at, &k);
+		if ((found = forget(at, &k)) != 0)
+			audit_cleared(c, "address", esc);
 	}
 	/* ... or a user name (a name may look like anything). */
-	if (penalty_key_user(&k, raw) == 0 && forget(ut, &k))
+	if (penalty_key_user(&k, raw) == 0 && forget(ut, &k)) {
 		found = 1;
+		audit_cleared(c, "user", esc);
+	}
 	info_f("control: uid %u (pid %d): blacklist clear \"%s\": %s",
 	    (unsigned)c->uid, (int)c->pid, esc, found ? "cleared" :
 	    "not in the blacklist");
@@ -558,6 +580,77 @@ do_check(const struct ctl_caller *c)
 	(void)reply(c, r == 0, reply_text);
 }
 
+/* moatctl debug on|off: the listener's level, which new monitors inherit. */
+static void
+do_debug(const struct ctl_caller *c, int on)
+{
+	struct audit_rec rec;
+	int was;
+
+	was = log_set_debug(on);
+	info_f("control: uid %u (pid %d): debug logging %s (was %s)",
+	    (unsigned)c->uid, (int)c->pid, on ? "on" : "off",
+	    was ? "on" : "off");
+	audit_begin(&rec, "debug", 0, "", 0);
+	audit_cstr(&rec, "state", on ? "on" : "off");
+	audit_cstr(&rec, "previous", was ? "on" : "off");
+	audit_int(&rec, "admin_uid", (int64_t)c->uid);
+	(void)audit_emit(&rec, 0);
+	(void)reply(c, 1, on ? "debug logging on (moatd and the connections "
+	    "accepted from now on)" : "debug logging off (moatd and the "
+	    "connections accepted from now on)");
+}
+
+/* moatctl audit rotate */
+static void
+do_audit_rotate(const struct ctl_caller *c)
+{
+	char msg[CONFIG_PATH_MAX * 2 + 64];
+	int r;
+
+	r = audit_sink_rotate(msg, sizeof(msg));
+	info_f("control: uid %u (pid %d): audit rotate: %s", (unsigned)c->uid,
+	    (int)c->pid, msg);
+	(void)reply(c, r == 0, msg);
+}
+
+static const char *
+command_name(unsigned command)
+{
+	switch (command) {
+	case IPC_CTLCMD_SESSIONS: return "sessions";
+	case IPC_CTLCMD_DISCONNECT: return "disconnect";
+	case IPC_CTLCMD_BLACKLIST_SHOW: return "blacklist_show";
+	case IPC_CTLCMD_BLACKLIST_CLEAR: return "blacklist_clear";
+	case IPC_CTLCMD_RELOAD: return "reload";
+	case IPC_CTLCMD_CHECK: return "check";
+	case IPC_CTLCMD_DEBUG_ON: return "debug_on";
+	case IPC_CTLCMD_DEBUG_OFF: return "debug_off";
+	case IPC_CTLCMD_AUDIT_ROTATE: return "audit_rotate";
+	}
+	return "invalid";
+}
+
+/* The audit record of one moatctl request, after its reply (docs/audit.md). */
+static void
+audit_request(const struct ctl_caller *c, const char *command,
+    const struct ipc_ctl_request *rq)
+{
+	struct audit_rec rec;
+
+	audit_begin(&rec, "moatctl", 0, "", 0);
+	audit_cstr(&rec, "command", command);
+	audit_int(&rec, "admin_uid", (int64_t)c->uid);
+	audit_int(&rec, "admin_pid", (int64_t)c->pid);
+	if (rq != NULL && rq->command == IPC_CTLCMD_DISCONNECT)
+		audit_int(&rec, "target_session", rq->id);
+	if (rq != NULL && rq->key.len > 0)
+		audit_str(&rec, "key", rq->key.p, rq->key.len);
+	audit_cstr(&rec, "result", last_ok ? "ok" : "failed");
+	audit_cstr(&rec, "detail", last_text);
+	(void)audit_emit(&rec, 0);
+}
+
 static void
 serve(const struct ctl_caller *c)
 {
@@ -565,6 +658,8 @@ serve(const struct ctl_caller *c)
 	struct ipc_msg m;
 	int r;
 
+	last_ok = 0;
+	last_text[0] = '\0';
 	if ((r = ipc_recv(c->fd, &m, 0)) != 0) {
 		warn_f("control: uid %u (pid %d): no request (%s)",
 		    (unsigned)c->uid, (int)c->pid, moat_strerror(r));
@@ -575,6 +670,7 @@ serve(const struct ctl_caller *c)
 		warn_f("control: uid %u (pid %d): invalid request %s (%u)",
 		    (unsigned)c->uid, (int)c->pid, ipc_type_name(m.type), m.type);
 		(void)reply(c, 0, "invalid request");
+		audit_request(c, "invalid", NULL);
 		ipc_msg_clear(&m);
 		return;
 	}
@@ -597,7 +693,15 @@ serve(const struct ctl_caller *c)
 	case IPC_CTLCMD_CHECK:
 		do_check(c);
 		break;
+	case IPC_CTLCMD_DEBUG_ON:
+	case IPC_CTLCMD_DEBUG_OFF:
+		do_debug(c, rq.command == IPC_CTLCMD_DEBUG_ON);
+		break;
+	case IPC_CTLCMD_AUDIT_ROTATE:
+		do_audit_rotate(c);
+		break;
 	}
+	audit_request(c, command_name(rq.command), &rq);
 	ipc_msg_clear(&m);
 }
 
@@ -640,6 +744,7 @@ control_on_connect(void)
 		(void)recv(fd, &cl, sizeof(cl), MSG_TRUNC);
 		(void)reply(&c, 0, "permission denied: only root may use "
 		    "moatd's control socket");
+		audit_request(&c, "denied", NULL);
 		close(fd);
 		return;
 	}

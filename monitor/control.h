@@ -55,10 +55,13 @@ int control_peer_allowed(uid_t uid);
 /*
  * IPC_MON_SESSION_INFO from monitor pid: records its session (the user,
  * peer, permissions, security type and cipher, since now) for moatctl
- * sessions and gives it an id. Returns 0, MOAT_ERR_UNPERMITTED if pid
- * already reported one, MOAT_ERR_NOMEM if the table is full.
+ * sessions under id, the session id the listener gave the connection at
+ * accept (the one its audit records and logs carry). Returns 0,
+ * MOAT_ERR_UNPERMITTED if pid already reported one, MOAT_ERR_NOMEM if the
+ * table is full.
  */
-int control_on_session_info(pid_t pid, const struct ipc_session_info *si);
+int control_on_session_info(pid_t pid, uint32_t id,
+    const struct ipc_session_info *si);
 
 /* Monitor pid has exited: forgets its session. */
 void control_on_monitor_exit(pid_t pid);

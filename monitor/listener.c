@@ -39,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "control.h"
 #include "listener.h"
 #include "policy/ip_filter.h"
@@ -78,6 +79,17 @@ struct monitor_ref {
 	int viewing;			/* sharing accepted: counts as a viewer */
 	uid_t desktop_uid;
 	char peer[IPC_MAX_PEER + 1];	/* its viewer, for the others' logs */
+	uint32_t session;		/* its session id: audit records, moatctl */
+	char paddr[INET6_ADDRSTRLEN];	/* its viewer's address and port, */
+	unsigned pport;			/* for audit records */
+	int64_t start_ms;		/* accepted at (CLOCK_MONOTONIC) */
+	int audit_closed;		/* it sent its disconnect record */
+	char user[IPC_MAX_NAME + 1];	/* the user its login record granted */
+	int query_rule;			/* IpClientAddresses '?' rule (1-based) it matched, or 0 */
+	int query_asked;		/* sent its one IPC_MON_QUERY */
+	uint32_t query_id;		/* the prompt open for it in moat-session, or 0 */
+	int query_sess;			/* index in sessions[] of that session */
+	int64_t query_deadline_ms;	/* when the listener stops waiting for it */
 };
 
 enum refusal_state {
@@ -100,6 +112,10 @@ static struct session_reg sessions[MAX_SESSIONS];
 static struct monitor_ref monitors[MAX_MONITORS];
 static struct refusal refusals[MAX_REFUSALS];
 static uint32_t next_channel_id = 1;
+static uint32_t next_session_id = 1;	/* one per accepted connection */
+static uint32_t next_query_id = 1;
+/* In a monitor: the '?' rule its connection matched (listener_query_rule()). */
+static int child_query_rule;
 
 /*
  * The blacklist. A monitor is a fork of the listener, so it holds a copy
@@ -374,6 +390,57 @@ expire_refusals(void)
 	return (int)next;
 }
 
+/* The viewer's address and port alone, for audit records. */
+static void
+peer_parts(const struct sockaddr_storage *ss, char *addr, size_t addrlen,
+    unsigned *port)
+{
+	snprintf(addr, addrlen, "?");
+	*port = 0;
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s = (const struct sockaddr_in *)ss;
+
+		inet_ntop(AF_INET, &s->sin_addr, addr, (socklen_t)addrlen);
+		*port = ntohs(s->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)ss;
+
+		inet_ntop(AF_INET6, &s->sin6_addr, addr, (socklen_t)addrlen);
+		*port = ntohs(s->sin6_port);
+	}
+}
+
+/* The audit record of a connection refused at accept time (docs/audit.md). */
+static void
+audit_refuse(const struct monitor_ref *mr, const char *reason,
+    const char *detail)
+{
+	struct audit_rec rec;
+
+	audit_begin(&rec, "refuse", mr->session, mr->paddr, mr->pport);
+	audit_cstr(&rec, "reason", reason);
+	audit_cstr(&rec, "detail", detail);
+	(void)audit_emit(&rec, 0);
+}
+
+/* A blacklist change (docs/audit.md): key is printable already. */
+static void
+audit_blacklist(const struct monitor_ref *mr, const char *action,
+    const char *kind, const char *key, int64_t seconds, unsigned failures)
+{
+	struct audit_rec rec;
+
+	audit_begin(&rec, "blacklist", mr != NULL ? mr->session : 0,
+	    mr != NULL ? mr->paddr : "", mr != NULL ? mr->pport : 0);
+	audit_cstr(&rec, "action", action);
+	audit_cstr(&rec, "key_kind", kind);
+	audit_cstr(&rec, "key", key);
+	if (seconds > 0)
+		audit_int(&rec, "blocked_s", seconds);
+	audit_int(&rec, "failures", failures);
+	(void)audit_emit(&rec, 0);
+}
+
 /*
  * IpClientAddresses, then the blacklist, then the caps. Returns 1 if the
  * connection may go on (a monitor is forked), 0 if it was refused (and fd
@@ -391,15 +458,28 @@ admit(const struct moat_config *cfg, int fd, const struct sockaddr_storage *ss,
 
 	if (ip_addr_from_sockaddr((const struct sockaddr *)ss, sl, &a) != 0) {
 		error_f("refused connection from %s: not an IP address", peer);
+		audit_refuse(mr, "not_ip", "not an IP address");
 		close(fd);
 		return 0;
 	}
-	if (ip_filter_match(&cfg->ip_client_filter, &a, &idx) == IP_ACTION_DENY) {
+	switch (ip_filter_match(&cfg->ip_client_filter, &a, &idx)) {
+	case IP_ACTION_DENY:
 		ip_rule_format(&cfg->ip_client_filter.rule[idx], rule, sizeof(rule));
 		info_f("refused connection from %s: IpClientAddresses rule %d (%s)",
 		    peer, idx + 1, rule);
+		{
+			char d[IP_RULE_TEXT_MAX + 64];
+
+			snprintf(d, sizeof(d), "IpClientAddresses rule %d (%s)",
+			    idx + 1, rule);
+			audit_refuse(mr, "ip_filter", d);
+		}
 		close(fd);	/* not one byte */
 		return 0;
+	case IP_ACTION_QUERY:
+		/* The monitor asks the desktop user once the login succeeded. */
+		mr->query_rule = idx + 1;
+		break;
 	}
 	ip_addr_format(&a, mr->addr, sizeof(mr->addr));
 	penalty_key_addr(&mr->akey, &a, &cfg->blacklist_exempt_list);
@@ -408,6 +488,8 @@ admit(const struct moat_config *cfg, int fd, const struct sockaddr_storage *ss,
 		info_f("refused connection from %s: too many authentication "
 		    "failures (blocked for %lld more seconds)", peer,
 		    (long long)left);
+		audit_refuse(mr, "blacklist",
+		    "too many authentication failures");
 		refuse_rfb(fd, LISTENER_BLOCKED_REASON);
 		return 0;
 	}
@@ -415,6 +497,7 @@ admit(const struct moat_config *cfg, int fd, const struct sockaddr_storage *ss,
 	if (all >= cfg->max_startups) {
 		info_f("refused connection from %s: %u connections are not yet "
 		    "authenticated (MaxStartups=%u)", peer, all, cfg->max_startups);
+		audit_refuse(mr, "max_startups", "MaxStartups reached");
 		refuse_rfb(fd, "Too many connections are waiting to "
 		    "authenticate; try again later");
 		return 0;
@@ -423,6 +506,8 @@ admit(const struct moat_config *cfg, int fd, const struct sockaddr_storage *ss,
 		info_f("refused connection from %s: %u connections from %s are "
 		    "not yet authenticated (PerSourceMaxStartups=%u)", peer, same,
 		    mr->addr, cfg->per_source_max_startups);
+		audit_refuse(mr, "per_source_max_startups",
+		    "PerSourceMaxStartups reached");
 		refuse_rfb(fd, "Too many connections from your address are "
 		    "waiting to authenticate; try again later");
 		return 0;
@@ -449,6 +534,12 @@ on_accept(const struct mon_ctx *ctx, int tcp_fd, int sess_listen)
 	if ((fd = accept4(tcp_fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC)) == -1)
 		return;
 	format_peer(&ss, peer, sizeof(peer));
+	memset(&mr, 0, sizeof(mr));
+	mr.session = next_session_id++;
+	if (next_session_id == 0)
+		next_session_id = 1;
+	peer_parts(&ss, mr.paddr, sizeof(mr.paddr), &mr.pport);
+	mr.start_ms = moat_monotonic_ms();
 	for (i = 0; i < MAX_MONITORS; i++)
 		if (monitors[i].pid <= 0) {
 			slot = i;
@@ -456,12 +547,28 @@ on_accept(const struct mon_ctx *ctx, int tcp_fd, int sess_listen)
 		}
 	if (slot == -1 || count_monitors() >= (int)ctx->cfg->max_connections) {
 		info_f("refused connection from %s: too many connections", peer);
+		audit_refuse(&mr, "max_connections", "MaxConnections reached");
 		close(fd);
 		return;
 	}
-	memset(&mr, 0, sizeof(mr));
+	/* Never unaudited: without the audit file, no new connection. */
+	if (!audit_sink_usable()) {
+		error_f("refused connection from %s: the audit file cannot be "
+		    "written", peer);
+		audit_refuse(&mr, "audit_unavailable", "the audit file cannot "
+		    "be written");
+		close(fd);
+		return;
+	}
 	if (!admit(ctx->cfg, fd, &ss, sl, peer, &mr))
 		return;
+	{
+		struct audit_rec rec;
+
+		audit_begin(&rec, "connect", mr.session, mr.paddr, mr.pport);
+		audit_int(&rec, "probation", mr.probation);
+		(void)audit_emit(&rec, 0);
+	}
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	set_viewer_timeouts(fd);
 	if (ipc_socketpair(sv) != 0) {
@@ -496,6 +603,8 @@ on_accept(const struct mon_ctx *ctx, int tcp_fd, int sess_listen)
 			sigemptyset(&all);
 			sigprocmask(SIG_SETMASK, &all, NULL);
 		}
+		child_query_rule = mr.query_rule;
+		audit_mon_init(sv[1], mr.session, mr.paddr, mr.pport);
 		monitor_run(ctx, fd, peer, sv[1]);
 	}
 	close(fd);
@@ -538,9 +647,131 @@ on_session_connect(int sess_listen)
 	sessions[i].pid = cred.pid;
 }
 
+/*
+ * QueryConnect (docs/access-control.md): the listener relays a monitor's
+ * IPC_MON_QUERY to the desktop session of its user and the answer back,
+ * and stops waiting at the prompt's timeout plus QUERY_MARGIN_MS, so that
+ * a hung moat-session cannot hold a connection. Answers the monitor's
+ * open question with verdict and forgets it.
+ */
+#define QUERY_MARGIN_MS	5000
+
+static void
+query_answer(struct monitor_ref *mr, uint8_t verdict)
+{
+	struct ipc_query_result res = { verdict };
+
+	mr->query_id = 0;
+	if (mr->fd > 0 && ipc_msg_send_query_result(mr->fd, &res, -1) != 0)
+		error_f("could not answer the approval query of monitor %d",
+		    (int)mr->pid);
+}
+
+/* The questions whose time is up; returns the poll timeout for the next. */
+static int
+expire_queries(void)
+{
+	int64_t now = moat_monotonic_ms(), next = -1;
+	int i;
+
+	for (i = 0; i < MAX_MONITORS; i++) {
+		if (monitors[i].pid <= 0 || monitors[i].query_id == 0)
+			continue;
+		if (now >= monitors[i].query_deadline_ms) {
+			info_f("desktop session did not answer the approval "
+			    "prompt for %s in time", monitors[i].peer);
+			query_answer(&monitors[i], IPC_QUERY_TIMED_OUT);
+			continue;
+		}
+		if (next == -1 || monitors[i].query_deadline_ms - now < next)
+			next = monitors[i].query_deadline_ms - now;
+	}
+	return (int)next;
+}
+
+/* IPC_MON_QUERY: once per monitor, after its user authenticated. */
+static void
+on_query(struct monitor_ref *mr, struct ipc_msg *m)
+{
+	struct ipc_sess_query sq;
+	struct ipc_query q;
+	struct passwd *pw;
+	char user[IPC_MAX_NAME + 1];
+	int i;
+
+	if (m->fd != -1 || mr->query_asked ||
+	    mr->outcome != IPC_OUTCOME_SUCCESS ||
+	    ipc_msg_get_query(&m->payload, &q) != 0 || q.user.len == 0 ||
+	    memchr(q.user.p, '\0', q.user.len) != NULL) {
+		error_f("monitor %d sent an invalid %s", (int)mr->pid,
+		    ipc_type_name(m->type));
+		query_answer(mr, IPC_QUERY_NO_DESKTOP);
+		return;
+	}
+	mr->query_asked = 1;
+	memcpy(user, q.user.p, q.user.len);
+	user[q.user.len] = '\0';
+	if ((pw = getpwnam(user)) == NULL) {
+		query_answer(mr, IPC_QUERY_NO_DESKTOP);
+		return;
+	}
+	for (i = 0; i < MAX_SESSIONS; i++)
+		if (sessions[i].registered && sessions[i].uid == pw->pw_uid)
+			break;
+	if (i == MAX_SESSIONS) {
+		query_answer(mr, IPC_QUERY_NO_DESKTOP);
+		return;
+	}
+	if (next_query_id == 0)
+		next_query_id = 1;
+	sq = (struct ipc_sess_query){ next_query_id++, q.timeout, q.dflt,
+	    q.user, q.peer };
+	if (ipc_msg_send_sess_query(sessions[i].fd, &sq, -1) != 0) {
+		error_f("could not ask the desktop session of uid %u",
+		    (unsigned)sessions[i].uid);
+		query_answer(mr, IPC_QUERY_NO_DESKTOP);
+		return;
+	}
+	mr->query_id = sq.id;
+	mr->query_sess = i;
+	mr->query_deadline_ms = moat_monotonic_ms() +
+	    (int64_t)q.timeout * 1000 + QUERY_MARGIN_MS;
+	log_escape(mr->peer, sizeof(mr->peer), q.peer.p, q.peer.len);
+}
+
+/* IPC_SESS_QUERY_RESULT from s; returns 0 or MOAT_ERR_* (s broke the protocol). */
+static int
+on_query_result(struct session_reg *s, struct ipc_msg *m)
+{
+	struct ipc_sess_query_result res;
+	int i, r;
+
+	if ((r = ipc_msg_get_sess_query_result(&m->payload, &res)) != 0)
+		return r;
+	for (i = 0; i < MAX_MONITORS; i++) {
+		if (monitors[i].pid <= 0 || monitors[i].query_id == 0 ||
+		    monitors[i].query_id != res.id ||
+		    &sessions[monitors[i].query_sess] != s)
+			continue;
+		query_answer(&monitors[i], res.verdict);
+		return 0;
+	}
+	/* Its viewer left, or the listener stopped waiting: no one to tell. */
+	debug_f("answer to approval query %u, which is no longer open",
+	    (unsigned)res.id);
+	return 0;
+}
+
 static void
 drop_session(struct session_reg *s, const char *why)
 {
+	int i;
+
+	/* Its open questions have no one left to answer them. */
+	for (i = 0; i < MAX_MONITORS; i++)
+		if (monitors[i].pid > 0 && monitors[i].query_id != 0 &&
+		    &sessions[monitors[i].query_sess] == s)
+			query_answer(&monitors[i], IPC_QUERY_NO_DESKTOP);
 	if (s->registered)
 		info_f("desktop session %s of uid %u (pid %d) %s", s->display,
 		    (unsigned)s->uid, (int)s->pid, why);
@@ -557,6 +788,13 @@ on_session_message(struct session_reg *s)
 
 	if ((r = ipc_recv(s->fd, &m, 0)) != 0) {
 		drop_session(s, r == MOAT_ERR_EOF ? "ended" : "sent a bad message");
+		return;
+	}
+	if (m.type == IPC_SESS_QUERY_RESULT && s->registered) {
+		r = m.fd == -1 ? on_query_result(s, &m) : MOAT_ERR_FD;
+		ipc_msg_clear(&m);
+		if (r != 0)
+			drop_session(s, "sent an invalid approval answer");
 		return;
 	}
 	if (m.type != IPC_SESS_REGISTER || s->registered ||
@@ -607,18 +845,24 @@ count_failure(struct monitor_ref *mr, const char *what, const char *user)
 	else
 		info_f("blacklist: %s from %s (%u counted)", what, mr->addr,
 		    st.failures);
-	if (mr->akey.len != 0 && st.blocked > 0)
+	if (mr->akey.len != 0 && st.blocked > 0) {
 		info_f("blacklist: %s refused for %lld seconds", mr->addr,
 		    (long long)st.blocked);
+		audit_blacklist(mr, "blocked", "address", mr->addr, st.blocked,
+		    st.failures);
+	}
 	if (user == NULL || penalty_key_user(&uk, user) != 0)
 		return;
 	log_escape(esc, sizeof(esc), user, strlen(user));
 	if (penalty_fail(&user_table, &uk, now, &ust) != 0)
 		warn_f("blacklist: table full of blocked users: %s for user "
 		    "\"%s\" is not counted", what, esc);
-	else if (ust.blocked > 0)
+	else if (ust.blocked > 0) {
 		info_f("blacklist: user \"%s\" refused for %lld seconds after "
 		    "%u failures", esc, (long long)ust.blocked, ust.failures);
+		audit_blacklist(mr, "blocked", "user", esc, ust.blocked,
+		    ust.failures);
+	}
 }
 
 /* IPC_MON_AUTH_OUTCOME: at most one per monitor. */
@@ -644,9 +888,12 @@ on_auth_outcome(struct monitor_ref *mr, struct ipc_msg *m)
 	case IPC_OUTCOME_SUCCESS:
 		n = penalty_count(&addr_table, now_s());
 		penalty_success(&addr_table, &mr->akey);
-		if (penalty_count(&addr_table, now_s()) < n)
+		if (penalty_count(&addr_table, now_s()) < n) {
 			info_f("blacklist: %s cleared by a successful "
 			    "authentication", mr->addr);
+			audit_blacklist(mr, "unblocked", "address", mr->addr,
+			    0, 0);
+		}
 		if (penalty_key_user(&uk, user) == 0)
 			penalty_success(&user_table, &uk);
 		mr->probation = 0;
@@ -698,6 +945,15 @@ on_sharing(struct monitor_ref *mr, struct ipc_msg *m)
 	    "desktop of uid %u: it %s", mr->peer, sh.shared ? "shared" :
 	    "exclusive", others, others == 1 ? "" : "s",
 	    (unsigned)mr->desktop_uid, sharing_verdict_name(v));
+	{
+		struct audit_rec rec;
+
+		audit_begin(&rec, "sharing", mr->session, mr->paddr, mr->pport);
+		audit_cstr(&rec, "access", sh.shared ? "shared" : "exclusive");
+		audit_int(&rec, "others", others);
+		audit_cstr(&rec, "verdict", sharing_verdict_name(v));
+		(void)audit_emit(&rec, 0);
+	}
 	if (v == SHARING_REFUSE) {
 		attach_reply(mr->fd, 0, "The desktop is in use by another "
 		    "viewer (exclusive access refused)");
@@ -726,9 +982,107 @@ on_session_info(struct monitor_ref *mr, struct ipc_msg *m)
 
 	if (m->fd != -1 || mr->outcome != IPC_OUTCOME_SUCCESS ||
 	    (r = ipc_msg_get_session_info(&m->payload, &si)) != 0 ||
-	    (r = control_on_session_info(mr->pid, &si)) != 0)
+	    (r = control_on_session_info(mr->pid, mr->session, &si)) != 0)
 		error_f("monitor %d sent an invalid %s; its session is not "
 		    "listed", (int)mr->pid, ipc_type_name(m->type));
+}
+
+/* BlankScreen and DisableLocalInputs in force, as IPC_LOCAL_* bits. */
+static uint32_t
+local_display_flags(void)
+{
+	const struct mon_ctx *ctx = reload_ctx();
+	uint32_t f = 0;
+
+	if (ctx == NULL)
+		return 0;
+	if (ctx->cfg->blank_screen)
+		f |= IPC_LOCAL_BLANK_SCREEN;
+	if (ctx->cfg->disable_local_inputs)
+		f |= IPC_LOCAL_NO_INPUTS;
+	return f;
+}
+
+/* The events a monitor records; the others are the listener's own. */
+static int
+monitor_event(const char *event)
+{
+	static const char *const ok[] = { "security", "auth_factor", "login",
+	    "query", "disconnect" };
+	size_t i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (strcmp(ok[i], event) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * IPC_MON_AUDIT: a record of the monitor's own connection, written to
+ * every sink; with sync, answered once it is on disk (or not).
+ */
+static void
+on_audit(struct monitor_ref *mr, struct ipc_msg *m)
+{
+	static struct audit_field f;
+	struct ipc_audit_done done = { 0 };
+	struct ipc_mon_audit ma;
+	const char *json;
+	char event[32];
+	uint32_t session;
+	size_t pos = 0;
+
+	if (m->fd != -1 || ipc_msg_get_mon_audit(&m->payload, &ma) != 0) {
+		error_f("monitor %d sent an invalid %s; dropped", (int)mr->pid,
+		    ipc_type_name(m->type));
+		return;
+	}
+	json = (const char *)ma.record.p;
+	if (audit_check(json, ma.record.len, event, sizeof(event),
+	    &session) != 0 || session != mr->session ||
+	    !monitor_event(event)) {
+		error_f("monitor %d sent an audit record that is not one of "
+		    "its own; dropped", (int)mr->pid);
+	} else {
+		if (strcmp(event, "disconnect") == 0)
+			mr->audit_closed = 1;
+		while (strcmp(event, "login") == 0 &&
+		    audit_next_field(json, ma.record.len, &pos, &f) == 1)
+			if (strcmp(f.key, "user") == 0)
+				snprintf(mr->user, sizeof(mr->user), "%.*s",
+				    (int)sizeof(mr->user) - 1, f.val);
+		done.ok = audit_sink_write(json, ma.record.len, ma.sync) == 0;
+	}
+	if (ma.sync)
+		(void)ipc_msg_send_audit_done(mr->fd, &done, -1);
+}
+
+/*
+ * A monitor is gone without its disconnect record (it crashed or was
+ * killed): the listener writes one, with what it knows.
+ */
+static void
+audit_monitor_gone(const struct monitor_ref *mr, int status)
+{
+	struct audit_rec rec;
+	char why[160];
+
+	if (mr->audit_closed || mr->session == 0)
+		return;
+	if (WIFSIGNALED(status))
+		snprintf(why, sizeof(why), "monitor killed by signal %d (%s)",
+		    WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else
+		snprintf(why, sizeof(why), "monitor exited with status %d "
+		    "without recording the disconnect", WEXITSTATUS(status));
+	audit_begin(&rec, "disconnect", mr->session, mr->paddr, mr->pport);
+	audit_cstr(&rec, "user", mr->user);
+	audit_cstr(&rec, "reason", why);
+	audit_int(&rec, "duration_ms", moat_monotonic_ms() - mr->start_ms);
+	audit_int(&rec, "bytes_in", -1);
+	audit_int(&rec, "bytes_out", -1);
+	audit_cstr(&rec, "recorded_by", "listener");
+	(void)audit_emit(&rec, 0);
 }
 
 static void
@@ -744,6 +1098,10 @@ on_monitor_message(struct monitor_ref *mr)
 		close(mr->fd);
 		mr->fd = -1;
 		return;
+	}
+	if (m.type == IPC_MON_AUDIT) {
+		on_audit(mr, &m);
+		goto out;
 	}
 	if (m.type == IPC_MON_SESSION_INFO) {
 		on_session_info(mr, &m);
@@ -761,6 +1119,10 @@ on_monitor_message(struct monitor_ref *mr)
 	}
 	if (m.type == IPC_MON_SHARING) {
 		on_sharing(mr, &m);
+		goto out;
+	}
+	if (m.type == IPC_MON_QUERY) {
+		on_query(mr, &m);
 		goto out;
 	}
 	if (m.type != IPC_MON_ATTACH_SESSION || m.fd == -1 ||
@@ -781,7 +1143,8 @@ on_monitor_message(struct monitor_ref *mr)
 		goto out;
 	}
 	co = (struct ipc_sess_channel_open){ next_channel_id++, req.perms,
-	    ipc_view_cstr(req.user), ipc_view_cstr(req.peer) };
+	    ipc_view_cstr(req.user), ipc_view_cstr(req.peer),
+	    local_display_flags() };
 	r = ipc_msg_send_sess_channel_open(sessions[i].fd, &co, m.fd);
 	if (r != 0) {
 		drop_session(&sessions[i], "could not take a channel");
@@ -844,11 +1207,12 @@ reap_monitors(void)
 			if (monitors[i].pid != pid)
 				continue;
 			/* Its last message (the outcome) may still be queued. */
-			while (monitors[i].fd > 0 && monitors[i].outcome == 0 &&
+			while (monitors[i].fd > 0 &&
 			    poll(&(struct pollfd){ monitors[i].fd, POLLIN, 0 }, 1,
 			    0) == 1)
 				on_monitor_message(&monitors[i]);
 			on_monitor_exit(&monitors[i], status);
+			audit_monitor_gone(&monitors[i], status);
 			control_on_monitor_exit(pid);
 			if (monitors[i].fd > 0)
 				close(monitors[i].fd);
@@ -919,6 +1283,8 @@ listener_run(const struct mon_ctx *ctx, int tcp_fd, int sess_fd)
 			}
 		kr = n;
 		timeout = expire_refusals();
+		if ((i = expire_queries()) >= 0 && (timeout < 0 || i < timeout))
+			timeout = i;
 		for (i = 0; i < MAX_REFUSALS; i++)
 			if (refusals[i].state != REFUSAL_FREE) {
 				map[n] = i;
@@ -1000,6 +1366,12 @@ listener_blacklist_tables(struct penalty_table **addr,
 }
 
 /* ---- in a monitor (a fork of the listener) ---- */
+
+int
+listener_query_rule(void)
+{
+	return child_query_rule;
+}
 
 int
 listener_check_user(const char *user, const char *peer, char *reason,

@@ -48,6 +48,13 @@ int listener_check_user(const char *user, const char *peer, char *reason,
     size_t reasonlen);
 
 /*
+ * In a monitor: returns the 1-based index of the IpClientAddresses '?'
+ * rule its connection matched when the listener accepted it (the desktop
+ * user must approve it, QueryConnect or not), or 0 if none did.
+ */
+int listener_query_rule(void);
+
+/*
  * In a monitor: tells the listener (lis_fd) how the authentication ended,
  * right after it is decided, at most once per connection: r == 0 is a
  * success (clears the address and the user), a refusal by

@@ -34,6 +34,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "control.h"
 #include "listener.h"
 #include "mon_sasl.h"
@@ -219,6 +220,14 @@ main(int argc, char **argv)
 		r = 1;
 		goto done;
 	}
+	/* The audit sinks; a file that cannot be written stops us here. */
+	if (audit_sink_open(cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "moatd: %s\n", err);
+		control_close(1);
+		unlink(cfg->session_socket);
+		r = 1;
+		goto done;
+	}
 	/* From here on the generation in force is reload.c's. */
 	reload_install(gen, &ctx, conf);
 	gen = NULL;
@@ -232,6 +241,7 @@ main(int argc, char **argv)
 	r = listener_run(reload_ctx(), tcp_fd, sess_fd);
 	/* Restart-only: these are still the values moatd started with. */
 	cfg = reload_ctx()->cfg;
+	audit_sink_close("moatd stopped");
 	control_close(1);
 	unlink(cfg->session_socket);
 done:

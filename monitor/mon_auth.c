@@ -11,6 +11,7 @@
 #include "auth/auth_pam.h"
 #include "auth/auth_radius.h"
 #include "auth/vnc_password.h"
+#include "audit.h"
 #include "listener.h"
 #include "mon_auth.h"
 #include "privsep/errors.h"
@@ -130,6 +131,10 @@ mon_auth_run(const struct mon_auth_env *env, unsigned have,
 		info_f("factor %s for user \"%s\" from %s: %s",
 		    auth_scheme_name(alt->factor[i]), esc, env->peer,
 		    r == 0 ? "passed" : r == MOAT_ERR_AUTH ? "failed" :
+		    moat_strerror(r));
+		(void)audit_auth_factor(auth_scheme_name(alt->factor[i]), name,
+		    r == 0 ? "success" : r == MOAT_ERR_AUTH ? "failure" :
+		    "error", r == 0 ? NULL : r == MOAT_ERR_AUTH ? reason :
 		    moat_strerror(r));
 		if (r != 0)
 			return r;

@@ -25,6 +25,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "audit.h"
 #include "auth/auth_conv.h"
 #include "mon_auth.h"
 #include "mon_conv.h"
@@ -34,6 +35,7 @@
 #include "mon_rsa.h"
 #include "mon_sasl.h"
 #include "monitor.h"
+#include "policy/permissions.h"
 #include "privsep/errors.h"
 #include "privsep/ipc.h"
 #include "privsep/ipc_msg.h"
@@ -77,6 +79,10 @@ struct mon_conn {
 	int chan_fd;
 	struct ipc_session_channel chan;
 	char end_reason[400];	/* the monitor ended the session: why */
+	const char *end_kind;	/* and how, for the audit record (docs/audit.md) */
+	int64_t start_ms;	/* accepted at (CLOCK_MONOTONIC) */
+	int net_status;		/* moat-net's wait status, once net_reaped */
+	int net_reaped;
 	/* RSA-AES implicit rejection: this process's own secret */
 	uint8_t rsa_secret[MON_RSA_SECRET_LEN];
 };
@@ -157,6 +163,7 @@ mon_answer_security(struct mon_conn *mc, struct ipc_msg *m)
 	log_escape(mc->sec_cipher, sizeof(mc->sec_cipher), sec.cipher.p,
 	    sec.cipher.len);
 	info_f("connection from %s: security %s, %s, %s", mc->peer, e[0], e[1], e[2]);
+	(void)audit_security(&sec.type, &sec.tls_version, &sec.cipher);
 	return 0;
 }
 
@@ -233,6 +240,117 @@ attach_session(struct mon_conn *mc, uint32_t perms, char *why, size_t whylen)
 	return sv[0];
 }
 
+/* The listener answers within the prompt's timeout and its own margin. */
+#define MON_QUERY_WAIT_MARGIN_MS	30000
+/* After a refusal by the prompt: time for the viewer to read why and close. */
+#define MON_QUERY_CLOSE_MS		10000
+
+/*
+ * QueryConnect (docs/access-control.md): when policy says so, asks the
+ * desktop user, through the listener and moat-session, to approve this
+ * authenticated connection. Returns 0 to go on, or MOAT_ERR_AUTH with the
+ * reason the viewer is shown in why. Any failure to get an answer
+ * refuses; only an unanswered prompt takes QueryConnectDefault.
+ */
+static int
+query_desktop_user(struct mon_conn *mc, uint32_t rights, const char *esc,
+    char *why, size_t whylen)
+{
+	const struct moat_config *cfg = mc->ctx->cfg;
+	int rule = listener_query_rule(), r;
+	struct ipc_query q;
+	struct ipc_query_result res;
+	struct ipc_msg m;
+	struct pollfd pfd;
+	const char *outcome, *verdict = "rejected", *how;
+	char asked[64];
+
+	if (!cfg->query_connect && rule == 0)
+		return 0;
+	if (rule != 0)
+		snprintf(asked, sizeof(asked), "IpClientAddresses rule %d", rule);
+	else
+		snprintf(asked, sizeof(asked), "QueryConnect");
+	if (rights & PERM_NO_QUERY) {
+		info_f("approval prompt for user \"%s\" from %s: not asked "
+		    "(%s; Permissions q)", esc, mc->peer, asked);
+		(void)audit_query(mc->user, "bypassed", "Permissions q");
+		return 0;
+	}
+	q = (struct ipc_query){ cfg->query_connect_timeout,
+	    cfg->query_connect_default == CONFIG_QUERY_ACCEPT ?
+	    IPC_QUERY_ACCEPTED : IPC_QUERY_REJECTED,
+	    { (const uint8_t *)mc->user, strnlen(mc->user, IPC_MAX_NAME) },
+	    ipc_view_cstr(mc->peer) };
+	info_f("asking the desktop user to approve user \"%s\" from %s (%s, "
+	    "%us)", esc, mc->peer, asked, (unsigned)q.timeout);
+	res.verdict = IPC_QUERY_NO_DESKTOP;
+	pfd = (struct pollfd){ mc->lis, POLLIN, 0 };
+	if ((r = ipc_msg_send_query(mc->lis, &q, -1)) == 0) {
+		do {
+			r = poll(&pfd, 1, (int)q.timeout * 1000 +
+			    MON_QUERY_WAIT_MARGIN_MS);
+		} while (r == -1 && errno == EINTR);
+		if (r == 1 && ipc_recv(mc->lis, &m, 0) == 0) {
+			if (m.type != IPC_LIS_QUERY_RESULT ||
+			    ipc_msg_get_query_result(&m.payload, &res) != 0) {
+				error_f("listener sent %s for the approval "
+				    "query", ipc_type_name(m.type));
+				res.verdict = IPC_QUERY_NO_DESKTOP;
+			}
+			ipc_msg_clear(&m);
+		}
+	}
+	r = MOAT_ERR_AUTH;
+	how = "desktop user";
+	switch (res.verdict) {
+	case IPC_QUERY_ACCEPTED:
+		outcome = "accepted";
+		verdict = "accepted";
+		r = 0;
+		break;
+	case IPC_QUERY_REJECTED:
+		outcome = "rejected";
+		snprintf(why, whylen, "Connection rejected by the desktop user");
+		break;
+	case IPC_QUERY_TIMED_OUT:
+		how = "no answer, QueryConnectDefault";
+		if (cfg->query_connect_default == CONFIG_QUERY_ACCEPT) {
+			outcome = "no answer, accepted (QueryConnectDefault)";
+			verdict = "accepted";
+			r = 0;
+			break;
+		}
+		outcome = "no answer, rejected (QueryConnectDefault)";
+		snprintf(why, whylen, "Connection rejected: the desktop user "
+		    "did not answer");
+		break;
+	case IPC_QUERY_BUSY:
+		outcome = "refused unasked, too many prompts open";
+		how = "too many prompts open";
+		snprintf(why, whylen, "The desktop user has too many "
+		    "connection requests open; try again later");
+		break;
+	default:
+		outcome = "refused, no desktop session to ask";
+		how = "no desktop session to ask";
+		snprintf(why, whylen, "No desktop session is running for "
+		    "this user");
+		break;
+	}
+	info_f("approval prompt for user \"%s\" from %s: %s", esc, mc->peer,
+	    outcome);
+	(void)audit_query(mc->user, verdict, how);
+	/*
+	 * LoginGraceTime bounded the login, not the desktop user's decision:
+	 * a refused viewer gets its reason and time to close, and is not
+	 * counted as having run out of grace time.
+	 */
+	if (mc->env.deadline_ms < moat_monotonic_ms() + MON_QUERY_CLOSE_MS)
+		mc->env.deadline_ms = moat_monotonic_ms() + MON_QUERY_CLOSE_MS;
+	return r;
+}
+
 static int
 send_auth_result(struct mon_conn *mc, int ok, const char *reason)
 {
@@ -240,6 +358,38 @@ send_auth_result(struct mon_conn *mc, int ok, const char *reason)
 	    ok ? mc->user : "" };
 
 	return ipc_msg_send_auth_result(mc->ipc, &res, -1);
+}
+
+/* A login refused: its audit record, then moat-net is told why. */
+static int
+refuse_login(struct mon_conn *mc, const char *user, const char *why)
+{
+	struct audit_rec rec;
+
+	audit_mon_begin(&rec, "login");
+	audit_cstr(&rec, "user", user);
+	audit_cstr(&rec, "result", "failure");
+	audit_cstr(&rec, "reason", why);
+	(void)audit_emit(&rec, 0);
+	return send_auth_result(mc, 0, why);
+}
+
+/* A login granted: its record, synchronously (the listener fsyncs it). */
+static int
+audit_login_granted(struct mon_conn *mc, uint32_t perms, const char *how)
+{
+	struct audit_rec rec;
+	char letters[PERM_LETTERS_MAX];
+
+	audit_mon_begin(&rec, "login");
+	audit_cstr(&rec, "user", mc->user);
+	audit_cstr(&rec, "result", "success");
+	audit_cstr(&rec, "permissions", perm_letters(perms, letters,
+	    sizeof(letters)));
+	audit_int(&rec, "permissions_mask", perms);
+	audit_cstr(&rec, "permissions_from", how);
+	audit_cstr(&rec, "security_type", mc->sec_type);
+	return audit_emit(&rec, 1);
 }
 
 /*
@@ -264,7 +414,7 @@ finish_auth(struct mon_conn *mc, int r, const char *user, const char *reason)
 		mc->exit_status = MON_EXIT_AUTH_FAILED;
 		info_f("authentication failed for user \"%s\" from %s: %s", esc,
 		    mc->peer, r == MOAT_ERR_AUTH ? reason : moat_strerror(r));
-		return send_auth_result(mc, 0, r == MOAT_ERR_AUTH ? reason :
+		return refuse_login(mc, user, r == MOAT_ERR_AUTH ? reason :
 		    "Authentication failed");
 	}
 	snprintf(mc->user, sizeof(mc->user), "%s", user);
@@ -277,8 +427,12 @@ finish_auth(struct mon_conn *mc, int r, const char *user, const char *reason)
 		    "no right to view the desktop", esc, mc->peer,
 		    perm_letters(rights, letters, sizeof(letters)), how);
 		mc->exit_status = MON_EXIT_AUTH_FAILED;
-		return send_auth_result(mc, 0, "You are not permitted to "
+		return refuse_login(mc, user, "You are not permitted to "
 		    "view this desktop");
+	}
+	if (query_desktop_user(mc, rights, esc, why, sizeof(why)) != 0) {
+		mc->exit_status = MON_EXIT_AUTH_FAILED;
+		return refuse_login(mc, user, why);
 	}
 	if ((fd = attach_session(mc, sc.perms, why, sizeof(why))) < 0) {
 		if (fd != MOAT_ERR_UNSUPPORTED)
@@ -286,11 +440,20 @@ finish_auth(struct mon_conn *mc, int r, const char *user, const char *reason)
 			    "could not be attached");
 		info_f("no desktop for user \"%s\" from %s: %s", esc, mc->peer, why);
 		mc->exit_status = MON_EXIT_AUTH_FAILED;
-		return send_auth_result(mc, 0, why);
+		return refuse_login(mc, user, why);
 	}
 	info_f("user \"%s\" from %s granted permissions %s (0x%02x, %s)", esc,
 	    mc->peer, perm_letters(sc.perms, letters, sizeof(letters)),
 	    sc.perms, how);
+	/* On disk before the session may start (docs/audit.md). */
+	if (audit_login_granted(mc, sc.perms, how) != 0) {
+		error_f("user \"%s\" from %s refused: the audit record of the "
+		    "login could not be written", esc, mc->peer);
+		close(fd);
+		mc->exit_status = MON_EXIT_ERROR;
+		return send_auth_result(mc, 0, "The server cannot record this "
+		    "session; try again later");
+	}
 	/* The channel follows the viewer's ClientInit (mon_answer_client_init). */
 	if ((r = send_auth_result(mc, 1, "")) != 0) {
 		close(fd);
@@ -344,6 +507,7 @@ mon_answer_client_init(struct mon_conn *mc, struct ipc_msg *m)
 		info_f("connection from %s refused: %s", mc->peer, res.reason);
 		snprintf(mc->end_reason, sizeof(mc->end_reason),
 		    "refused by sharing policy - %.*s", 300, res.reason);
+		mc->end_kind = "sharing";
 		ipc_msg_free_attach_result(&res);
 		return 0;
 	}
@@ -374,11 +538,13 @@ on_listener(struct mon_conn *mc)
 		log_escape(esc, sizeof(esc), to.peer.p, to.peer.len);
 		snprintf(mc->end_reason, sizeof(mc->end_reason), "exclusive "
 		    "access taken by the viewer at %s (DisconnectClients)", esc);
+		mc->end_kind = "takeover";
 	} else if (m.type == IPC_LIS_DISCONNECT &&
 	    (r = ipc_msg_get_lis_disconnect(&m.payload, &dc)) == 0) {
 		/* moatctl disconnect (monitor/control.c) */
 		snprintf(mc->end_reason, sizeof(mc->end_reason), "disconnected "
 		    "by administrator (uid %u, moatctl)", (unsigned)dc.uid);
+		mc->end_kind = "admin";
 		info_f("session of %s: %s", mc->peer, mc->end_reason);
 	} else {
 		error_f("listener sent %s in the session; ending it",
@@ -562,6 +728,9 @@ mon_answer_sasl_start(struct mon_conn *mc, struct ipc_msg *m)
 		return r;
 	r = mon_sasl_run(&mc->env, &io, &st, user, sizeof(user), reason,
 	    sizeof(reason));
+	if (r == 0 || r == MOAT_ERR_AUTH)
+		(void)audit_auth_factor("Kerberos", user, r == 0 ? "success" :
+		    "failure", r == 0 ? NULL : reason);
 	switch (r) {
 	case 0:
 	case MOAT_ERR_AUTH:
@@ -699,6 +868,8 @@ reap_net(struct mon_conn *mc)
 	} while (p == -1 && errno == EINTR);
 	if (p != mc->net_pid)
 		return;
+	mc->net_status = status;
+	mc->net_reaped = 1;
 	if (WIFSIGNALED(status)) {
 		int sig = WTERMSIG(status);
 
@@ -714,6 +885,56 @@ reap_net(struct mon_conn *mc)
 		if (mc->exit_status == MON_EXIT_NOAUTH || mc->exit_status == MON_EXIT_OK)
 			mc->exit_status = MON_EXIT_ERROR;
 	}
+}
+
+/*
+ * The connection's one disconnect record (docs/audit.md): why it ended,
+ * how long it lasted, and the bytes moat-net counted (-1: unknown, moat-net
+ * ended without its closing notice). before is the exit status the monitor
+ * had chosen before it reaped moat-net.
+ */
+static void
+audit_disconnect(struct mon_conn *mc, int before)
+{
+	struct audit_rec rec;
+	char why[600];
+	const char *kind = mc->end_kind;
+	int closed = (mc->used & (1u << IPC_NET_CLOSING % 32)) != 0, sig;
+
+	if (mc->end_reason[0] != '\0')
+		snprintf(why, sizeof(why), "%s", mc->end_reason);
+	else if (before == MON_EXIT_GRACE) {
+		snprintf(why, sizeof(why), "login grace time exceeded");
+		kind = "grace";
+	} else if (before == MON_EXIT_IPC) {
+		snprintf(why, sizeof(why), "moat-net broke the IPC protocol");
+		kind = "ipc";
+	} else if (mc->net_reaped && WIFSIGNALED(mc->net_status)) {
+		sig = WTERMSIG(mc->net_status);
+		snprintf(why, sizeof(why), "moat-net killed by signal %d (%s%s)",
+		    sig, sig == SIGSYS ? "SIGSYS: seccomp" : strsignal(sig),
+		    sig == SIGSYS ? ", a forbidden system call" : "");
+		kind = "net_killed";
+	} else if (closed) {
+		snprintf(why, sizeof(why), "%s%s%s",
+		    close_reason_name(mc->close_reason),
+		    mc->close_detail[0] ? " - " : "", mc->close_detail);
+		kind = mc->close_reason == IPC_CLOSE_IDLE ? "idle" :
+		    mc->close_reason == IPC_CLOSE_CLIENT ? "viewer" : "closed";
+	} else {
+		snprintf(why, sizeof(why), "moat-net ended without a closing "
+		    "notice");
+		kind = "net_exit";
+	}
+	audit_mon_begin(&rec, "disconnect");
+	audit_cstr(&rec, "user", mc->user);
+	audit_cstr(&rec, "kind", kind != NULL ? kind : "other");
+	audit_cstr(&rec, "reason", why);
+	audit_int(&rec, "duration_ms", moat_monotonic_ms() - mc->start_ms);
+	audit_int(&rec, "bytes_in", closed ? (int64_t)mc->bytes_in : -1);
+	audit_int(&rec, "bytes_out", closed ? (int64_t)mc->bytes_out : -1);
+	audit_cstr(&rec, "recorded_by", "monitor");
+	(void)audit_emit(&rec, 0);
 }
 
 /* Once logged in: tells the listener what moatctl sessions shows. */
@@ -747,6 +968,7 @@ monitor_run(const struct mon_ctx *ctx, int client_fd, const char *peer, int lis_
 	mc.ctx = ctx;
 	mc.lis = lis_fd;
 	mc.start = time(NULL);
+	mc.start_ms = moat_monotonic_ms();
 	mc.exit_status = MON_EXIT_NOAUTH;
 	mc.chan_fd = -1;
 	snprintf(mc.peer, sizeof(mc.peer), "%s", peer);
@@ -771,6 +993,7 @@ monitor_run(const struct mon_ctx *ctx, int client_fd, const char *peer, int lis_
 	}
 	if (mon_identity_describe(ctx->id, &idesc) != 0)
 		fatal_f("cannot describe the identity key");
+	audit_mon_set_identity(idesc.key_sha256);
 	mc.env = (struct mon_auth_env){
 		.cfg = ctx->cfg,
 		.identity_sha256 = idesc.key_sha256,
@@ -844,7 +1067,9 @@ monitor_run(const struct mon_ctx *ctx, int client_fd, const char *peer, int lis_
 		close(mc.chan_fd);
 	close(mc.ipc);
 	OPENSSL_cleanse(mc.rsa_secret, sizeof(mc.rsa_secret));
+	r = mc.exit_status;	/* before reap_net(): did we end moat-net? */
 	reap_net(&mc);
+	audit_disconnect(&mc, r);
 	log_escape(user, sizeof(user), mc.user, strlen(mc.user));
 	info_f("disconnect: %s user \"%s\" after %lds, %llu bytes in, %llu bytes "
 	    "out: %s%s%s", mc.peer, user, (long)(time(NULL) - mc.start),

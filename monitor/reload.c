@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "auth/x509_client.h"
+#include "audit.h"
 #include "listener.h"
 #include "mon_radius.h"
 #include "mon_sasl.h"
@@ -33,7 +34,8 @@
 static const char *const restart_only[] = {
 	"ListenAddress", "ListenPort", "IdentityKey", "IdentityCert",
 	"IdentityRotationCert", "EmptyRoot", "NetUser", "NetBinary",
-	"SessionSocket", "LogFile", "ControlSocket",
+	"SessionSocket", "LogFile", "ControlSocket", "AuditFile", "AuditKey",
+	"AuditCheckpointInterval", "AuditRotateSize", "AuditRotateKeep",
 };
 
 static struct mon_gen *current;
@@ -148,6 +150,24 @@ reload_ctx(void)
 	return current != NULL ? &current->ctx : NULL;
 }
 
+/* The audit record of a reload (docs/audit.md). */
+static void
+audit_reload(const char *by, int ok, const char *changed, const char *kept,
+    const char *reason)
+{
+	struct audit_rec rec;
+
+	audit_begin(&rec, "reload", 0, "", 0);
+	audit_cstr(&rec, "by", by);
+	audit_cstr(&rec, "result", ok ? "ok" : "failed");
+	if (ok) {
+		audit_cstr(&rec, "changed", changed);
+		audit_cstr(&rec, "kept", kept);
+	} else
+		audit_cstr(&rec, "reason", reason);
+	(void)audit_emit(&rec, 0);
+}
+
 /* Appends ", name" (or "name" first) to list; cut short when it is full. */
 static void
 list_add(char *list, size_t listlen, const char *name)
@@ -204,11 +224,13 @@ reload_apply(const char *by, char *msg, size_t msglen)
 	    kept[0] != '\0' ? "; needs a restart, running value kept: " : "",
 	    kept);
 	info_f("%s", msg);
+	audit_reload(by, 1, changed, kept, NULL);
 	return 0;
  refused:
 	snprintf(msg, msglen, "configuration not reloaded (%s): %s; the "
 	    "running configuration stays in force", by, err);
 	error_f("%s", msg);
+	audit_reload(by, 0, NULL, NULL, err);
 	return r;
 }
 

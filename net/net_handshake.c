@@ -199,16 +199,23 @@ read_plain(struct net_conn *c, char **user, char **pass)
 
 #ifdef MOAT_SELFTEST
 /*
- * Test builds only: a viewer logging in as this user makes moat-net call a
- * syscall its seccomp filter forbids, so tests can watch the sandbox kill
- * it. Compiled out of production builds entirely.
+ * Test builds only: a viewer logging in as moat-selftest-sigsys makes
+ * moat-net call a syscall its seccomp filter forbids, so tests can watch
+ * the sandbox kill it; as moat-selftest-log-forge, makes it log a line
+ * that tries to pass for an audit record, so tests can watch the monitor
+ * escape it (tests/e2e/test_audit.sh). Compiled out of production builds
+ * entirely.
  */
 static void
 selftest_trigger(struct net_conn *c, const char *user)
 {
-	if ((c->init.flags & IPC_NETF_SELFTEST) &&
-	    strcmp(user, "moat-selftest-sigsys") == 0)
+	if (!(c->init.flags & IPC_NETF_SELFTEST))
+		return;
+	if (strcmp(user, "moat-selftest-sigsys") == 0)
 		(void)syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+	if (strcmp(user, "moat-selftest-log-forge") == 0)
+		info_f("self-test: forged\nevent=login session=1 "
+		    "peer_addr=127.0.0.1 user=root result=success\r\n");
 }
 #endif
 

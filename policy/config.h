@@ -35,6 +35,12 @@ enum config_cert_rule {
 	CONFIG_CERT_RULE_CN = 3,	/* the subject's commonName */
 };
 
+/* QueryConnectDefault: what an unanswered approval prompt does. */
+enum config_query_default {
+	CONFIG_QUERY_ACCEPT = 1,
+	CONFIG_QUERY_REJECT = 2,
+};
+
 /* Where a value came from, for "moatd -t". */
 struct config_origin {
 	char file[CONFIG_PATH_MAX];	/* "" for the built-in default */
@@ -80,7 +86,7 @@ struct moat_config {
 	uint32_t blacklist_timeout;		/* BlacklistTimeout seconds, 1..3600 (default 10) */
 	char blacklist_exempt[1024];		/* BlacklistExempt: ADDRESS[/PREFIX],... (default "": none) */
 	struct ip_filter blacklist_exempt_list;	/* the same, parsed */
-	char ip_client_addresses[3072];		/* IpClientAddresses: +/-ADDRESS[/PREFIX],... (default "": allow all) */
+	char ip_client_addresses[3072];		/* IpClientAddresses: +/-/?ADDRESS[/PREFIX],... (default "": allow all) */
 	struct ip_filter ip_client_filter;	/* the same, parsed */
 	uint32_t max_startups;			/* MaxStartups, 1..1000 unauthenticated connections (default 10) */
 	uint32_t per_source_max_startups;	/* PerSourceMaxStartups, 1..1000 per address or /64 (default 3) */
@@ -90,6 +96,16 @@ struct moat_config {
 	int always_shared;			/* AlwaysShared yes/no (default yes) */
 	int never_shared;			/* NeverShared yes/no (default no; wins over AlwaysShared) */
 	int disconnect_clients;			/* DisconnectClients yes/no (default yes) */
+	int query_connect;			/* QueryConnect yes/no (default no) */
+	uint32_t query_connect_timeout;		/* QueryConnectTimeout seconds, 1..600 (default 10) */
+	int query_connect_default;		/* QueryConnectDefault: Accept | Reject (default Reject) */
+	int blank_screen;			/* BlankScreen yes/no (default no) */
+	int disable_local_inputs;		/* DisableLocalInputs yes/no (default no) */
+	char audit_file[CONFIG_PATH_MAX];	/* AuditFile (default /var/log/moat/audit.jsonl; "": none) */
+	char audit_key[CONFIG_PATH_MAX];	/* AuditKey (default /etc/moat/audit.key) */
+	uint32_t audit_checkpoint_interval;	/* AuditCheckpointInterval records, 1..1000000 (default 100) */
+	uint32_t audit_rotate_size;		/* AuditRotateSize bytes, 0..2^32-1 (default 10 MiB; 0: never) */
+	uint32_t audit_rotate_keep;		/* AuditRotateKeep files, 1..1000 (default 10) */
 };
 
 /* One entry per parameter, in the order "moatd -t" prints them. */

@@ -89,6 +89,16 @@ enum param_id {
 	P_ALWAYS_SHARED,
 	P_NEVER_SHARED,
 	P_DISCONNECT_CLIENTS,
+	P_QUERY_CONNECT,
+	P_QUERY_CONNECT_TIMEOUT,
+	P_QUERY_CONNECT_DEFAULT,
+	P_BLANK_SCREEN,
+	P_DISABLE_LOCAL_INPUTS,
+	P_AUDIT_FILE,
+	P_AUDIT_KEY,
+	P_AUDIT_CHECKPOINT_INTERVAL,
+	P_AUDIT_ROTATE_SIZE,
+	P_AUDIT_ROTATE_KEEP,
 	P_COUNT
 };
 
@@ -156,6 +166,18 @@ static const struct param params[P_COUNT] = {
 	[P_ALWAYS_SHARED] = NUM(always_shared, PT_BOOL, 0, 1),
 	[P_NEVER_SHARED] = NUM(never_shared, PT_BOOL, 0, 1),
 	[P_DISCONNECT_CLIENTS] = NUM(disconnect_clients, PT_BOOL, 0, 1),
+	[P_QUERY_CONNECT] = NUM(query_connect, PT_BOOL, 0, 1),
+	[P_QUERY_CONNECT_TIMEOUT] = NUM(query_connect_timeout, PT_UINT, 1, 600),
+	[P_QUERY_CONNECT_DEFAULT] = NUM(query_connect_default, PT_ENUM,
+	    CONFIG_QUERY_ACCEPT, CONFIG_QUERY_REJECT),
+	[P_BLANK_SCREEN] = NUM(blank_screen, PT_BOOL, 0, 1),
+	[P_DISABLE_LOCAL_INPUTS] = NUM(disable_local_inputs, PT_BOOL, 0, 1),
+	[P_AUDIT_FILE] = STR(audit_file, PT_PATH_EMPTY),
+	[P_AUDIT_KEY] = STR(audit_key, PT_PATH),
+	[P_AUDIT_CHECKPOINT_INTERVAL] = NUM(audit_checkpoint_interval, PT_UINT,
+	    1, 1000000),
+	[P_AUDIT_ROTATE_SIZE] = NUM(audit_rotate_size, PT_UINT, 0, 4294967295u),
+	[P_AUDIT_ROTATE_KEEP] = NUM(audit_rotate_keep, PT_UINT, 1, 1000),
 };
 
 #define A_PATH		"an absolute path"
@@ -220,7 +242,8 @@ static const struct config_param_info infos[P_COUNT] = {
 	    "ADDRESS[/PREFIX] (IPv4 or IPv6) never refused by the blacklist, "
 	    "or empty" },
 	[P_IP_CLIENT_ADDRESSES] = { "IpClientAddresses", "comma-separated "
-	    "rules +ADDRESS[/PREFIX] (allow), -ADDRESS[/PREFIX] (deny), + or - "
+	    "rules +ADDRESS[/PREFIX] (allow), -ADDRESS[/PREFIX] (deny), "
+	    "?ADDRESS[/PREFIX] (allow once the desktop user approved), +, - or ? "
 	    "(every address), the first match deciding; empty: allow all" },
 	[P_MAX_STARTUPS] = { "MaxStartups", "1..1000 (connections not yet "
 	    "authenticated, in all)" },
@@ -233,13 +256,39 @@ static const struct config_param_info infos[P_COUNT] = {
 	[P_PERMISSIONS] = { "Permissions", "comma-separated USER:LETTERS or "
 	    "%GROUP:LETTERS, LETTERS '-' (none) or of v (view), k (keyboard), "
 	    "p (pointer), c (clipboard to the viewer), s (clipboard to the "
-	    "desktop), r, f, P (names only, grant nothing); empty: every "
+	    "desktop), r, f, P (names only, grant nothing), q (connect "
+	    "without the QueryConnect prompt); empty: every "
 	    "right (docs/permissions.md)" },
 	[P_IDLE_TIMEOUT] = { "IdleTimeout", "0..604800 (seconds without "
 	    "input from the viewer before it is disconnected; 0: never)" },
 	[P_ALWAYS_SHARED] = { "AlwaysShared", "yes, no" },
 	[P_NEVER_SHARED] = { "NeverShared", "yes, no" },
 	[P_DISCONNECT_CLIENTS] = { "DisconnectClients", "yes, no" },
+	[P_QUERY_CONNECT] = { "QueryConnect", "yes, no (ask the desktop user "
+	    "to approve every connection; users with the Permissions letter q "
+	    "are not asked)" },
+	[P_QUERY_CONNECT_TIMEOUT] = { "QueryConnectTimeout", "1..600 (seconds "
+	    "the approval prompt waits for an answer)" },
+	[P_QUERY_CONNECT_DEFAULT] = { "QueryConnectDefault", "Accept, Reject "
+	    "(what an unanswered prompt does)" },
+	[P_BLANK_SCREEN] = { "BlankScreen", "yes, no (while a viewer is "
+	    "connected, blank the local monitors through the X screen saver; "
+	    "docs/local-display.md)" },
+	[P_DISABLE_LOCAL_INPUTS] = { "DisableLocalInputs", "yes, no (while a "
+	    "viewer is connected, disable the local keyboards and pointers; "
+	    "docs/local-display.md)" },
+	[P_AUDIT_FILE] = { "AuditFile", "an absolute path (the hash-chained "
+	    "audit file, docs/audit.md), or empty for none (syslog and the "
+	    "journal only)" },
+	[P_AUDIT_KEY] = { "AuditKey", "an absolute path (the root-only "
+	    "Ed25519 key that signs the audit file's checkpoints; created "
+	    "when missing)" },
+	[P_AUDIT_CHECKPOINT_INTERVAL] = { "AuditCheckpointInterval",
+	    "1..1000000 (records between two signed checkpoints)" },
+	[P_AUDIT_ROTATE_SIZE] = { "AuditRotateSize", "0..4294967295 (bytes "
+	    "of the audit file before it is rotated; 0: never by size)" },
+	[P_AUDIT_ROTATE_KEEP] = { "AuditRotateKeep", "1..1000 (rotated "
+	    "audit files kept: AuditFile.1 ... AuditFile.N)" },
 };
 
 /* Indexed by enum config_encryption. */
@@ -257,10 +306,18 @@ static const char *const cert_rule_names[] = {
 	[CONFIG_CERT_RULE_CN] = "cn",
 };
 
+/* Indexed by enum config_query_default. */
+static const char *const query_default_names[] = {
+	[CONFIG_QUERY_ACCEPT] = "Accept",
+	[CONFIG_QUERY_REJECT] = "Reject",
+};
+
 /* The names of a PT_ENUM parameter's values, indexed by value. */
 static const char *const *
 enum_names(size_t id)
 {
+	if (id == P_QUERY_CONNECT_DEFAULT)
+		return query_default_names;
 	return id == P_CERTIFICATE_USER_RULE ? cert_rule_names : enc_names;
 }
 
@@ -332,6 +389,17 @@ config_defaults(struct moat_config *c)
 	c->always_shared = 1;
 	c->never_shared = 0;
 	c->disconnect_clients = 1;
+	c->query_connect = 0;
+	c->query_connect_timeout = 10;
+	c->query_connect_default = CONFIG_QUERY_REJECT;
+	c->blank_screen = 0;
+	c->disable_local_inputs = 0;
+	set_str(c->audit_file, sizeof(c->audit_file),
+	    "/var/log/moat/audit.jsonl");
+	set_str(c->audit_key, sizeof(c->audit_key), "/etc/moat/audit.key");
+	c->audit_checkpoint_interval = 100;
+	c->audit_rotate_size = 10u * 1024u * 1024u;
+	c->audit_rotate_keep = 10;
 	c->auth.n = 1;
 	c->auth.alt[0].n = 1;
 	c->auth.alt[0].factor[0] = AUTH_SCHEME_SYSTEM;

@@ -18,7 +18,8 @@
 #include "ip_filter.h"
 
 #define QUOTE_MAX	64	/* input bytes quoted in a message */
-#define RULE_FORMS	"+ADDRESS[/PREFIX], -ADDRESS[/PREFIX], + or -"
+#define RULE_FORMS	"+ADDRESS[/PREFIX], -ADDRESS[/PREFIX], " \
+			"?ADDRESS[/PREFIX], +, - or ?"
 #define ENTRY_FORMS	"ADDRESS[/PREFIX]"
 
 static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
@@ -250,17 +251,10 @@ parse_list(const char *text, size_t len, struct ip_filter *f, int signed_,
 		}
 		memset(&rule, 0, sizeof(rule));
 		if (signed_) {
-			if (p[0] == '?') {
-				r = moat_config_error(why, whylen, "rule %u '%s': "
-				    "'?' (ask the desktop user) is not supported: "
-				    "moat has no approval prompt yet; allowed: %s",
-				    idx, q, forms);
-				goto fail;
-			}
-			if (p[0] != '+' && p[0] != '-') {
+			if (p[0] != '+' && p[0] != '-' && p[0] != '?') {
 				r = moat_config_error(why, whylen, "rule %u '%s' "
-				    "does not start with '+' or '-'; allowed: %s",
-				    idx, q, forms);
+				    "does not start with '+', '-' or '?'; "
+				    "allowed: %s", idx, q, forms);
 				goto fail;
 			}
 			if (all >= 0) {
@@ -268,11 +262,12 @@ parse_list(const char *text, size_t len, struct ip_filter *f, int signed_,
 				    "can never match: rule %d '%c' before it "
 				    "matches every address", idx, q, all + 1,
 				    f->rule[all].action == IP_ACTION_ALLOW ?
-				    '+' : '-');
+				    '+' : f->rule[all].action == IP_ACTION_DENY ?
+				    '-' : '?');
 				goto fail;
 			}
 			rule.action = p[0] == '+' ? IP_ACTION_ALLOW :
-			    IP_ACTION_DENY;
+			    p[0] == '-' ? IP_ACTION_DENY : IP_ACTION_QUERY;
 			p++;
 			n--;
 			if (n == 0)

@@ -6,13 +6,16 @@
  * IpClientAddresses grammar: a comma-separated ordered list of rules,
  *   +ADDRESS[/PREFIX]   allow the addresses in this prefix
  *   -ADDRESS[/PREFIX]   deny them
- *   +  or  -            allow / deny every address
+ *   ?ADDRESS[/PREFIX]   allow them, but only after the desktop user
+ *                       approved the connection (QueryConnect's prompt,
+ *                       even when QueryConnect=no)
+ *   +, - or ?           allow / deny / ask for every address
  * IPv4 or IPv6 literals; no PREFIX means the one address (/32, /128).
  * Blanks around a rule are ignored. The first rule that matches decides;
  * an address no rule matches is allowed. An address may not have bits set
  * beyond its prefix, and a rule after a bare '+' or '-' can never match,
- * so both are errors. '?' (ask the desktop user) is not accepted: there is
- * no approval prompt yet, and a rule moatd would ignore must not parse.
+ * so both are errors. ('+' lets a connection in without a prompt unless
+ * QueryConnect=yes asks for every connection; see docs/access-control.md.)
  * IPv6 rules inside ::ffff:0:0/96 are stored as the IPv4 rules they mean,
  * and IPv4-mapped IPv6 peers are matched as IPv4 (ip_addr_from_sockaddr).
  *
@@ -33,6 +36,7 @@
 enum ip_action {
 	IP_ACTION_ALLOW = 1,
 	IP_ACTION_DENY = 2,
+	IP_ACTION_QUERY = 3,	/* allow once the desktop user approved */
 };
 
 /* A peer address: IPv4 in a[0..3], IPv6 in a[0..15]. */

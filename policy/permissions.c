@@ -26,6 +26,7 @@ static const struct {
 	{ 'r', PERM_RESIZE },
 	{ 'f', PERM_FILE_TRANSFER },
 	{ 'P', PERM_PRINTING },
+	{ 'q', PERM_NO_QUERY },
 };
 #define NLETTERS (sizeof(letters) / sizeof(letters[0]))
 
@@ -40,7 +41,8 @@ fail(char *why, size_t whylen, const char *what, const char *p, size_t n)
 		snprintf(why, whylen, "%s in entry '%s'; entries are USER:LETTERS "
 		    "or %%GROUP:LETTERS, LETTERS '-' or of v (view), k "
 		    "(keyboard), p (pointer), c (clipboard to the viewer), s "
-		    "(clipboard to the desktop), r, f, P (names only)", what, q);
+		    "(clipboard to the desktop), r, f, P (names only), q (no "
+		    "approval prompt)", what, q);
 	}
 	return MOAT_ERR_CONFIG;
 }

@@ -14,6 +14,9 @@
  *   c clipboard to the viewer   s clipboard to the desktop
  *   r desktop resize, f file transfer, P printing: accepted names that
  *     grant nothing, because moat has none of these features yet.
+ *   q connect without the approval prompt (QueryConnect, and '?' rules
+ *     of IpClientAddresses): the monitor's decision, never sent to
+ *     moat-session.
  */
 #ifndef MOAT_PERMISSIONS_H
 #define MOAT_PERMISSIONS_H
@@ -28,13 +31,15 @@
 #define PERM_FILE_TRANSFER	0x0200
 #define PERM_PRINTING		0x0400
 #define PERM_NAME_ONLY		(PERM_RESIZE | PERM_FILE_TRANSFER | PERM_PRINTING)
+/* The monitor's: this user is let in without asking the desktop user. */
+#define PERM_NO_QUERY		0x0800
 /* Every right a Permissions entry can name. */
-#define PERM_LETTERS_ALL	(IPC_PERM_ALL | PERM_NAME_ONLY)
+#define PERM_LETTERS_ALL	(IPC_PERM_ALL | PERM_NAME_ONLY | PERM_NO_QUERY)
 
 #define PERM_MAX_ENTRIES	64
 #define PERM_NAME_MAX		64	/* bytes of a user or group name */
 #define PERM_TEXT_MAX		2048	/* bytes of the whole value */
-#define PERM_LETTERS_MAX	16	/* "vkpcsrfP" + NUL, with room */
+#define PERM_LETTERS_MAX	16	/* "vkpcsrfPq" + NUL, with room */
 
 struct perm_entry {
 	char name[PERM_NAME_MAX + 1];	/* without the '%' of a group */
@@ -58,7 +63,7 @@ int perm_table_parse(const char *text, size_t len, struct perm_table *t,
 
 /*
  * Writes the canonical text of t (entries in order, letters in the order
- * "vkpcsrfP", "-" for none) into out. Returns 0, or MOAT_ERR_TOO_LONG if
+ * "vkpcsrfPq", "-" for none) into out. Returns 0, or MOAT_ERR_TOO_LONG if
  * it does not fit (out is then empty).
  */
 int perm_table_format(const struct perm_table *t, char *out, size_t outlen);

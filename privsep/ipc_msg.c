@@ -361,6 +361,24 @@ check_ctl_request(const void *p)
 	return 0;
 }
 
+/* moat-session answers a prompt; only the listener finds no desktop. */
+static int
+check_sess_query_result(const void *p)
+{
+	const struct ipc_sess_query_result *m = p;
+
+	return m->verdict == IPC_QUERY_NO_DESKTOP ? MOAT_ERR_INVALID : 0;
+}
+
+/* An audit record is never empty. */
+static int
+check_mon_audit(const void *p)
+{
+	const struct ipc_mon_audit *m = p;
+
+	return m->record.len == 0 ? MOAT_ERR_INVALID : 0;
+}
+
 /* ---- the messages, field by field in wire order (ipc_types.h) ---- */
 
 static const struct field f_net_init[] = {
@@ -512,13 +530,38 @@ static const struct field f_taken_over[] = {
 	END
 };
 
+static const struct field f_query[] = {
+	U32_IN(ipc_query, timeout, 1, IPC_MAX_QUERY_TIMEOUT),
+	U8_IN(ipc_query, dflt, IPC_QUERY_ACCEPTED, IPC_QUERY_REJECTED),
+	VIEW(ipc_query, user, IPC_MAX_NAME),
+	VIEW(ipc_query, peer, IPC_MAX_PEER),
+	END
+};
+
+static const struct field f_query_result[] = {
+	U8_IN(ipc_query_result, verdict, IPC_QUERY_ACCEPTED, IPC_QUERY_BUSY),
+	END
+};
+
+static const struct field f_mon_audit[] = {
+	U8_IN(ipc_mon_audit, sync, 0, 1),
+	VIEW(ipc_mon_audit, record, IPC_MAX_AUDIT_RECORD),
+	END
+};
+
+static const struct field f_audit_done[] = {
+	U8_IN(ipc_audit_done, ok, 0, 1),
+	END
+};
+
 static const struct field f_lis_disconnect[] = {
 	U32(ipc_lis_disconnect, uid),
 	END
 };
 
 static const struct field f_ctl_request[] = {
-	U8_IN(ipc_ctl_request, command, IPC_CTLCMD_SESSIONS, IPC_CTLCMD_CHECK),
+	U8_IN(ipc_ctl_request, command, IPC_CTLCMD_SESSIONS,
+	    IPC_CTLCMD_AUDIT_ROTATE),
 	U32(ipc_ctl_request, id),
 	VIEW(ipc_ctl_request, key, IPC_MAX_NAME),
 	END
@@ -563,8 +606,25 @@ static const struct field f_sess_register[] = {
 static const struct field f_sess_channel_open[] = {
 	U32(ipc_sess_channel_open, id),
 	BITS(ipc_sess_channel_open, perms, IPC_PERM_ALL),
+	BITS(ipc_sess_channel_open, local, IPC_LOCAL_ALL),
 	VIEW(ipc_sess_channel_open, user, IPC_MAX_NAME),
 	VIEW(ipc_sess_channel_open, peer, IPC_MAX_PEER),
+	END
+};
+
+static const struct field f_sess_query[] = {
+	U32(ipc_sess_query, id),
+	U32_IN(ipc_sess_query, timeout, 1, IPC_MAX_QUERY_TIMEOUT),
+	U8_IN(ipc_sess_query, dflt, IPC_QUERY_ACCEPTED, IPC_QUERY_REJECTED),
+	VIEW(ipc_sess_query, user, IPC_MAX_NAME),
+	VIEW(ipc_sess_query, peer, IPC_MAX_PEER),
+	END
+};
+
+static const struct field f_sess_query_result[] = {
+	U32(ipc_sess_query_result, id),
+	U8_IN(ipc_sess_query_result, verdict, IPC_QUERY_ACCEPTED,
+	    IPC_QUERY_BUSY),
 	END
 };
 
@@ -653,6 +713,12 @@ CODEC(IPC_LIS_DISCONNECT, lis_disconnect, NULL);
 CODEC(IPC_NET_CLIENT_INIT, client_init, NULL);
 CODEC(IPC_MON_SHARING, sharing, NULL);
 CODEC(IPC_LIS_TAKEN_OVER, taken_over, NULL);
+CODEC(IPC_MON_QUERY, query, NULL);
+CODEC(IPC_LIS_QUERY_RESULT, query_result, NULL);
+CODEC(IPC_SESS_QUERY, sess_query, NULL);
+CODEC(IPC_SESS_QUERY_RESULT, sess_query_result, check_sess_query_result);
+CODEC(IPC_MON_AUDIT, mon_audit, check_mon_audit);
+CODEC(IPC_LIS_AUDIT_DONE, audit_done, NULL);
 CODEC(IPC_CTL_REQUEST, ctl_request, check_ctl_request);
 CODEC(IPC_CTL_SESSION, ctl_session, NULL);
 CODEC(IPC_CTL_BLACKLIST_ENTRY, ctl_blacklist_entry, NULL);
@@ -672,6 +738,8 @@ static const struct codec *const codecs[] = {
 	&c_session_info, &c_lis_disconnect, &c_client_init, &c_sharing,
 	&c_taken_over, &c_ctl_request, &c_ctl_session,
 	&c_ctl_blacklist_entry, &c_ctl_reply,
+	&c_query, &c_query_result, &c_sess_query, &c_sess_query_result,
+	&c_mon_audit, &c_audit_done,
 };
 
 /* Encodes m into a buffer of its own and sends it with descriptor fd (or -1). */
@@ -743,6 +811,12 @@ TYPED(lis_disconnect)
 TYPED(client_init)
 TYPED(sharing)
 TYPED(taken_over)
+TYPED(query)
+TYPED(query_result)
+TYPED(sess_query)
+TYPED(sess_query_result)
+TYPED(mon_audit)
+TYPED(audit_done)
 TYPED(ctl_request)
 TYPED(ctl_session)
 TYPED(ctl_blacklist_entry)

@@ -58,6 +58,8 @@
  * (Windows' MaxTokenSize is at most 65535) */
 #define IPC_MAX_SASL_MECH	20u
 #define IPC_MAX_SASL_DATA	65536u
+#define IPC_MAX_QUERY_TIMEOUT	600u	/* MON_QUERY, SESS_QUERY: seconds */
+#define IPC_MAX_AUDIT_RECORD	16384u	/* MON_AUDIT: one record (AUDIT_RECORD_MAX) */
 /* The control socket: a reply's text (a whole "moatd -t" report fits) */
 #define IPC_MAX_CTL_TEXT	65536u
 
@@ -221,6 +223,30 @@ struct ipc_taken_over {
 	struct ipc_view peer;		/* <= IPC_MAX_PEER */
 };
 
+/* IPC_MON_QUERY (monitor -> listener) */
+struct ipc_query {
+	uint32_t timeout;		/* seconds, 1..IPC_MAX_QUERY_TIMEOUT */
+	uint8_t dflt;			/* IPC_QUERY_ACCEPTED or _REJECTED */
+	struct ipc_view user;		/* <= IPC_MAX_NAME */
+	struct ipc_view peer;		/* <= IPC_MAX_PEER */
+};
+
+/* IPC_LIS_QUERY_RESULT (listener -> monitor) */
+struct ipc_query_result {
+	uint8_t verdict;		/* IPC_QUERY_* */
+};
+
+/* IPC_MON_AUDIT (monitor -> listener) */
+struct ipc_mon_audit {
+	uint8_t sync;			/* 0 or 1 */
+	struct ipc_view record;		/* <= IPC_MAX_AUDIT_RECORD, not empty */
+};
+
+/* IPC_LIS_AUDIT_DONE (listener -> monitor) */
+struct ipc_audit_done {
+	uint8_t ok;			/* 0 or 1 */
+};
+
 /* IPC_LIS_DISCONNECT (listener -> monitor) */
 struct ipc_lis_disconnect {
 	uint32_t uid;			/* the administrator's */
@@ -276,6 +302,22 @@ struct ipc_sess_channel_open {
 	uint32_t perms;			/* within IPC_PERM_ALL */
 	struct ipc_view user;		/* <= IPC_MAX_NAME */
 	struct ipc_view peer;		/* <= IPC_MAX_PEER */
+	uint32_t local;			/* within IPC_LOCAL_ALL (after perms on the wire) */
+};
+
+/* IPC_SESS_QUERY (moatd -> moat-session) */
+struct ipc_sess_query {
+	uint32_t id;
+	uint32_t timeout;		/* seconds, 1..IPC_MAX_QUERY_TIMEOUT */
+	uint8_t dflt;			/* IPC_QUERY_ACCEPTED or _REJECTED */
+	struct ipc_view user;		/* <= IPC_MAX_NAME */
+	struct ipc_view peer;		/* <= IPC_MAX_PEER */
+};
+
+/* IPC_SESS_QUERY_RESULT (moat-session -> moatd); never NO_DESKTOP */
+struct ipc_sess_query_result {
+	uint32_t id;
+	uint8_t verdict;		/* IPC_QUERY_* but NO_DESKTOP */
 };
 
 /*
@@ -447,6 +489,24 @@ int ipc_msg_get_taken_over(struct buf *b, struct ipc_taken_over *m);
 int ipc_msg_send_taken_over(int sock, const struct ipc_taken_over *m,
     int fd);
 
+int ipc_msg_put_query(struct buf *b, const struct ipc_query *m);
+int ipc_msg_get_query(struct buf *b, struct ipc_query *m);
+int ipc_msg_send_query(int sock, const struct ipc_query *m, int fd);
+
+int ipc_msg_put_query_result(struct buf *b, const struct ipc_query_result *m);
+int ipc_msg_get_query_result(struct buf *b, struct ipc_query_result *m);
+int ipc_msg_send_query_result(int sock, const struct ipc_query_result *m,
+    int fd);
+
+int ipc_msg_put_mon_audit(struct buf *b, const struct ipc_mon_audit *m);
+int ipc_msg_get_mon_audit(struct buf *b, struct ipc_mon_audit *m);
+int ipc_msg_send_mon_audit(int sock, const struct ipc_mon_audit *m, int fd);
+
+int ipc_msg_put_audit_done(struct buf *b, const struct ipc_audit_done *m);
+int ipc_msg_get_audit_done(struct buf *b, struct ipc_audit_done *m);
+int ipc_msg_send_audit_done(int sock, const struct ipc_audit_done *m,
+    int fd);
+
 int ipc_msg_put_ctl_request(struct buf *b, const struct ipc_ctl_request *m);
 int ipc_msg_get_ctl_request(struct buf *b, struct ipc_ctl_request *m);
 int ipc_msg_send_ctl_request(int sock, const struct ipc_ctl_request *m,
@@ -479,6 +539,17 @@ int ipc_msg_get_sess_channel_open(struct buf *b,
     struct ipc_sess_channel_open *m);
 int ipc_msg_send_sess_channel_open(int sock,
     const struct ipc_sess_channel_open *m, int fd);
+
+int ipc_msg_put_sess_query(struct buf *b, const struct ipc_sess_query *m);
+int ipc_msg_get_sess_query(struct buf *b, struct ipc_sess_query *m);
+int ipc_msg_send_sess_query(int sock, const struct ipc_sess_query *m, int fd);
+
+int ipc_msg_put_sess_query_result(struct buf *b,
+    const struct ipc_sess_query_result *m);
+int ipc_msg_get_sess_query_result(struct buf *b,
+    struct ipc_sess_query_result *m);
+int ipc_msg_send_sess_query_result(int sock,
+    const struct ipc_sess_query_result *m, int fd);
 
 int ipc_msg_put_cap_framebuffer(struct buf *b,
     const struct ipc_cap_framebuffer *m);
@@ -549,6 +620,12 @@ union ipc_msg_any {
 	struct ipc_ctl_session ctl_session;
 	struct ipc_ctl_blacklist_entry ctl_blacklist_entry;
 	struct ipc_ctl_reply ctl_reply;
+	struct ipc_query query;
+	struct ipc_query_result query_result;
+	struct ipc_sess_query sess_query;
+	struct ipc_sess_query_result sess_query_result;
+	struct ipc_mon_audit mon_audit;
+	struct ipc_audit_done audit_done;
 };
 
 /* Returns the i-th message type (every type has a codec), or 0 past the last. */

@@ -112,13 +112,46 @@ enum ipc_type {
 	 * exclusive access). End this session now
 	 * (DisconnectClients); only after IPC_MON_SHARING was accepted. */
 	IPC_LIS_TAKEN_OVER = 46,
+	/* monitor -> listener: u32 timeout (seconds, 1..600), u8 default
+	 * (IPC_QUERY_ACCEPTED or IPC_QUERY_REJECTED: what the prompt does
+	 * when nobody answers), string user, string peer-address. At most
+	 * once, after a successful authentication and before
+	 * IPC_MON_ATTACH_SESSION: ask the desktop user of user's session to
+	 * approve the connection (QueryConnect). Answered with
+	 * IPC_LIS_QUERY_RESULT. */
+	IPC_MON_QUERY = 47,
+	/* listener -> monitor: u8 verdict (IPC_QUERY_*). Answers
+	 * IPC_MON_QUERY; TIMED_OUT also when moat-session did not answer
+	 * within the timeout and a margin. */
+	IPC_LIS_QUERY_RESULT = 48,
+	/* monitor -> listener: u8 sync (0 or 1), string record (one audit
+	 * record, monitor/audit.h: a flat JSON object, <= IPC_MAX_AUDIT_RECORD).
+	 * Any time after the fork; the listener writes it to every audit sink
+	 * (docs/audit.md). With sync 1 it answers IPC_LIS_AUDIT_DONE once the
+	 * record is on disk, and the monitor waits for that answer before the
+	 * event takes effect; only where no other listener message can come
+	 * first (before IPC_MON_SESSION_INFO). */
+	IPC_MON_AUDIT = 49,
+	/* listener -> monitor: u8 ok (1: the record is in the audit file or
+	 * there is none; 0: it could not be written, the event must not take
+	 * effect). Answers IPC_MON_AUDIT with sync 1. */
+	IPC_LIS_AUDIT_DONE = 50,
 
 	/* ---- moat-session <-> moatd (registration socket) ---- */
 	/* session -> moatd: string display-name, u16 width, u16 height */
 	IPC_SESS_REGISTER = 60,
 	/* moatd -> session: +fd channel to one moat-net. u32 channel-id,
-	 * u32 permissions (IPC_PERM_*), string user, string peer-address */
+	 * u32 permissions (IPC_PERM_*), u32 local-display (IPC_LOCAL_*:
+	 * BlankScreen, DisableLocalInputs while this channel is open),
+	 * string user, string peer-address */
 	IPC_SESS_CHANNEL_OPEN = 61,
+	/* moatd -> session: u32 query-id, u32 timeout (seconds, 1..600),
+	 * u8 default (IPC_QUERY_ACCEPTED or IPC_QUERY_REJECTED), string
+	 * user, string peer-address: show the approval prompt */
+	IPC_SESS_QUERY = 62,
+	/* session -> moatd: u32 query-id, u8 verdict (IPC_QUERY_ACCEPTED,
+	 * REJECTED, TIMED_OUT or BUSY): the answer to one IPC_SESS_QUERY */
+	IPC_SESS_QUERY_RESULT = 63,
 
 	/* ---- moatctl <-> moatd (the control socket, root only) ---- */
 	/* moatctl -> moatd, the one request of a connection: u8 command
@@ -191,11 +224,23 @@ enum ipc_type {
 #define IPC_PERM_CLIP_TO_SERVER	0x10
 #define IPC_PERM_ALL		0x1f
 
+/* IPC_SESS_CHANNEL_OPEN local-display bits (docs/local-display.md) */
+#define IPC_LOCAL_BLANK_SCREEN	0x01	/* BlankScreen=yes */
+#define IPC_LOCAL_NO_INPUTS	0x02	/* DisableLocalInputs=yes */
+#define IPC_LOCAL_ALL		0x03
+
 /* IPC_MON_AUTH_OUTCOME outcomes */
 #define IPC_OUTCOME_SUCCESS	1	/* authenticated: clears the address and the user */
 #define IPC_OUTCOME_FAILURE	2	/* failed: counts for the address and the user */
 #define IPC_OUTCOME_REFUSED	3	/* the user was blocked: not tried, not counted */
 #define IPC_OUTCOME_PROTOCOL	4	/* the viewer broke RFB before authenticating: a penalty */
+
+/* Approval prompt verdicts (IPC_*_QUERY*) */
+#define IPC_QUERY_ACCEPTED	1	/* the desktop user accepted */
+#define IPC_QUERY_REJECTED	2	/* the desktop user rejected */
+#define IPC_QUERY_TIMED_OUT	3	/* nobody answered in time: the default applies */
+#define IPC_QUERY_NO_DESKTOP	4	/* listener: no desktop session to ask */
+#define IPC_QUERY_BUSY		5	/* too many prompts open: refused unasked */
 
 /* IPC_CTL_REQUEST commands */
 #define IPC_CTLCMD_SESSIONS		1	/* list the authenticated sessions */
@@ -204,6 +249,9 @@ enum ipc_type {
 #define IPC_CTLCMD_BLACKLIST_CLEAR	4	/* forget one key, or all (key "") */
 #define IPC_CTLCMD_RELOAD		5	/* re-read the configuration, apply if valid */
 #define IPC_CTLCMD_CHECK		6	/* check the configuration on disk, apply nothing */
+#define IPC_CTLCMD_DEBUG_ON		7	/* debug logging on (the listener, new monitors) */
+#define IPC_CTLCMD_DEBUG_OFF		8	/* debug logging off */
+#define IPC_CTLCMD_AUDIT_ROTATE		9	/* rotate the audit file now */
 
 /* IPC_CTL_BLACKLIST_ENTRY kinds */
 #define IPC_CTLKEY_ADDRESS	1	/* an IPv4 address or an IPv6 /64 */

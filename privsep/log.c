@@ -53,6 +53,21 @@ log_set_file(const char *path)
 		snprintf(log_file_path, sizeof(log_file_path), "%s", path);
 }
 
+int
+log_set_debug(int debug)
+{
+	int old = log_debug;
+
+	log_debug = debug ? 1 : 0;
+	return old;
+}
+
+int
+log_get_debug(void)
+{
+	return log_debug;
+}
+
 char *
 log_escape(char *dst, size_t dstlen, const void *src, size_t len)
 {

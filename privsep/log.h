@@ -25,6 +25,10 @@ void log_init(const char *ident, int to_stderr, int debug);
 void log_set_ipc(int fd);
 /* Extra file every line is appended to, or NULL (monitor only; moatd's LogFile). */
 void log_set_file(const char *path);
+/* Turns debug lines on or off at run time (moatctl debug); returns the old setting. */
+int log_set_debug(int debug);
+/* 1 if debug lines are logged. */
+int log_get_debug(void);
 
 void log_msg(int level, const char *func, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

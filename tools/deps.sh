@@ -22,7 +22,10 @@ MOAT_DEPS_BUILD=(
 	build-essential cmake pkg-config clang libclang-rt-dev llvm
 	libssl-dev libseccomp-dev libcap-ng-dev libpam0g-dev zlib1g-dev
 	libx11-dev libxext-dev libxdamage-dev libxfixes-dev libxtst-dev
+	libxi-dev libxss-dev
 	libsasl2-dev libkrb5-dev
+	# The audit journal sink (sd_journal_sendv, monitor/audit.c).
+	libsystemd-dev
 	# Tight's JPEG (TurboJPEG API); libvncclient decodes every encoder's
 	# output in tests/unit/test_enc_roundtrip.c.
 	libturbojpeg0-dev libvncserver-dev
@@ -33,6 +36,7 @@ MOAT_DEPS_BUILD=(
 # valgrind and checksec for tests/e2e/test_valgrind.sh and test_hardening.sh.
 MOAT_DEPS_RUNTIME=(
 	xvfb xauth x11-utils x11-xserver-utils x11-apps xdotool xclip xterm twm
+	xinput
 	imagemagick tigervnc-viewer gvncviewer
 	openssl procps iproute2 util-linux bsdutils bsdextrautils
 	libcap-ng-utils python3 passwd login pamtester

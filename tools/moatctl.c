@@ -32,6 +32,11 @@
  *   moatctl blacklist [show|clear [KEY]] [-f moatd.conf | -s socket]
  *   moatctl reload [-f moatd.conf | -s socket]
  *   moatctl check [-f moatd.conf | -s socket]
+ *   moatctl audit verify [-f moatd.conf | --key FILE] [--live] FILE...
+ *   moatctl audit show [filters] [--json] FILE...
+ *
+ * "audit verify" and "audit show" (tools/moatctl_audit.c) read audit files
+ * offline: no socket, no configuration except to find AuditKey.
  */
 #include <sys/file.h>
 #include <sys/socket.h>
@@ -58,6 +63,7 @@
 #include <openssl/pem.h>
 
 #include "auth/vnc_password.h"
+#include "tools/moatctl_audit.h"
 #include "monitor/mon_identity.h"
 #include "policy/config.h"
 #include "privsep/catchphrase.h"
@@ -128,7 +134,13 @@ usage(void)
 	    "       moatctl blacklist [show | clear [KEY]] [-f moatd.conf | "
 	    "-s socket]\n"
 	    "       moatctl reload [-f moatd.conf | -s socket]\n"
-	    "       moatctl check [-f moatd.conf | -s socket]\n");
+	    "       moatctl check [-f moatd.conf | -s socket]\n"
+	    "       moatctl debug on|off [-f moatd.conf | -s socket]\n"
+	    "       moatctl audit rotate [-f moatd.conf | -s socket]\n"
+	    "       moatctl audit verify [-f moatd.conf | --key FILE] [--live] "
+	    "FILE...\n"
+	    "       moatctl audit show [--user U] [--address A] [--since T] "
+	    "[--until T] [--event E] [--json] FILE...\n");
 	exit(2);
 }
 
@@ -858,6 +870,30 @@ check_cmd(const struct moat_config *cfg, const struct cmd_opts *o)
 	return ctl_request(cfg, o, &rq);
 }
 
+static int
+debug_on_cmd(const struct moat_config *cfg, const struct cmd_opts *o)
+{
+	struct ipc_ctl_request rq = { IPC_CTLCMD_DEBUG_ON, 0, { NULL, 0 } };
+
+	return ctl_request(cfg, o, &rq);
+}
+
+static int
+debug_off_cmd(const struct moat_config *cfg, const struct cmd_opts *o)
+{
+	struct ipc_ctl_request rq = { IPC_CTLCMD_DEBUG_OFF, 0, { NULL, 0 } };
+
+	return ctl_request(cfg, o, &rq);
+}
+
+static int
+audit_rotate_cmd(const struct moat_config *cfg, const struct cmd_opts *o)
+{
+	struct ipc_ctl_request rq = { IPC_CTLCMD_AUDIT_ROTATE, 0, { NULL, 0 } };
+
+	return ctl_request(cfg, o, &rq);
+}
+
 static const struct command commands[] = {
 	{ "identity", "generate", "f:", no_longopts, 0, 1, identity_generate },
 	{ "identity", "show", "f:", no_longopts, 0, 0, identity_show },
@@ -873,6 +909,9 @@ static const struct command commands[] = {
 	    blacklist_clear_cmd },
 	{ "reload", NULL, "f:s:", no_longopts, 0, 0, reload_cmd },
 	{ "check", NULL, "f:s:", no_longopts, 0, 0, check_cmd },
+	{ "debug", "on", "f:s:", no_longopts, 0, 0, debug_on_cmd },
+	{ "debug", "off", "f:s:", no_longopts, 0, 0, debug_off_cmd },
+	{ "audit", "rotate", "f:s:", no_longopts, 0, 0, audit_rotate_cmd },
 };
 
 int
@@ -888,6 +927,12 @@ main(int argc, char **argv)
 
 	if (argc < 2)
 		usage();
+	/* Offline readers of the audit files (tools/moatctl_audit.c). */
+	if (argc >= 3 && strcmp(argv[1], "audit") == 0 &&
+	    (strcmp(argv[2], "verify") == 0 || strcmp(argv[2], "show") == 0)) {
+		log_init("moatctl", 0, 0);
+		return moatctl_audit_main(argc - 2, argv + 2);
+	}
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[1], commands[i].group) == 0 &&
 		    (commands[i].verb == NULL || (argc >= 3 &&
@@ -957,7 +1002,8 @@ main(int argc, char **argv)
 		if (cmd->run == sessions_cmd || cmd->run == disconnect_cmd ||
 		    cmd->run == blacklist_show_cmd ||
 		    cmd->run == blacklist_clear_cmd || cmd->run == reload_cmd ||
-		    cmd->run == check_cmd)
+		    cmd->run == check_cmd || cmd->run == debug_on_cmd ||
+		    cmd->run == debug_off_cmd || cmd->run == audit_rotate_cmd)
 			fprintf(stderr, "moatctl: the control socket's path is in "
 			    "that configuration; name it with -s to reach the "
 			    "running moatd anyway\n");

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "privsep/catchphrase.h"
 #include "privsep/errors.h"
 #include "viewer/atomic.h"
@@ -18,18 +20,6 @@
 #define FP_PREFIX	"SHA256:"
 #define FP_PREFIX_LEN	7
 #define FP_LEN		(FP_PREFIX_LEN + 3 * KH_KEY_LEN - 1)
-
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 int
 known_hosts_parse_fp(const char *s, size_t len, uint8_t out[KH_KEY_LEN])
@@ -41,7 +31,9 @@ known_hosts_parse_fp(const char *s, size_t len, uint8_t out[KH_KEY_LEN])
 		return MOAT_ERR_INVALID;
 	s += FP_PREFIX_LEN;
 	for (i = 0; i < KH_KEY_LEN; i++) {
-		if ((hi = hexval(s[3 * i])) < 0 || (lo = hexval(s[3 * i + 1])) < 0)
+		hi = OPENSSL_hexchar2int((unsigned char)s[3 * i]);
+		lo = OPENSSL_hexchar2int((unsigned char)s[3 * i + 1]);
+		if (hi < 0 || lo < 0)
 			return MOAT_ERR_INVALID;
 		if (i + 1 < KH_KEY_LEN && s[3 * i + 2] != ':')
 			return MOAT_ERR_INVALID;

@@ -228,6 +228,13 @@ moat_test_begin()
 	mount -t tmpfs -o mode=1777,size=1m moat-e2e-x11 /tmp/.X11-unix ||
 	    moat_fail "cannot mount a tmpfs on /tmp/.X11-unix"
 
+	# moatd's default audit file (AuditFile=/var/log/moat/audit.jsonl;
+	# its key, /etc/moat/audit.key, is in the private /etc): a private
+	# tmpfs, so that no test writes the host's audit log.
+	[[ -d /var/log/moat ]] || mkdir -m 0700 /var/log/moat
+	mount -t tmpfs -o mode=0700,size=64m moat-e2e-audit /var/log/moat ||
+	    moat_fail "cannot mount a tmpfs on /var/log/moat"
+
 	mkdir -m 0755 "$T/x" "$T/home"
 	moat_log "scratch $T, source $MOAT_SOURCE_DIR, build $MOAT_BUILD_DIR"
 }

@@ -204,4 +204,13 @@ moat_check_fails "no monitor crashed" grep -q "killed by signal" "$EVENTS"
 read -r st n < <(viewer_until final "$USER_PASS")
 moat_check_eq "and serves the account after the back-off" 0 "$st"
 moat_check "with the desktop" test -s "$T/final.png"
+
+# The audit records (docs/audit.md; AuditFile's default, private to the test).
+AUDIT=/var/log/moat/audit.jsonl
+moat_check "audit: the address's block" \
+    grep -Eq '"event":"blacklist",.*"action":"blocked","key_kind":"address","key":"127.0.0.1","blocked_s":[0-9]+' "$AUDIT"
+moat_check "audit: the refusals of the blocked address" \
+    grep -Eq '"event":"refuse","session":[0-9]+,"peer_addr":"127.0.0.1",.*"reason":"blacklist"' "$AUDIT"
+moat_check "audit: failed factors" \
+    grep -Eq '"event":"auth_factor",.*"result":"failure"' "$AUDIT"
 moat_test_end

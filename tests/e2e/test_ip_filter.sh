@@ -8,7 +8,8 @@
 #    refused by rule 2 ("-");
 #  - IPv6 on ListenAddress=::1: "+::1,-" serves ::1, "-::1/128" refuses
 #    it, logged with the IPv6 peer;
-#  - moatd -t refuses '?' (no approval prompt exists) and a prefix with
+#  - moatd -t refuses a rule without a sign ('?' asks the desktop user:
+#    tests/e2e/test_query_connect.sh) and a prefix with
 #    host bits, naming file, line and the allowed forms;
 #  - the caps on connections not yet authenticated: with
 #    PerSourceMaxStartups=2 and MaxStartups=3, a third idle connection from
@@ -108,11 +109,12 @@ moat_check_eq "no monitor was started for it" 0 "$(accepted_lines)"
 
 # --- what moatd -t refuses ---
 moat_write_config "$T/bad/moatd.conf" ListenAddress=127.0.0.1 \
-    "IpClientAddresses=+10.0.0.0/8,?192.168.1.0/24"
-moat_check_fails "moatd -t refuses '?'" "$(moat_bin moatd)" -t -f "$T/bad/moatd.conf"
+    "IpClientAddresses=+10.0.0.0/8,192.168.1.0/24"
+moat_check_fails "moatd -t refuses a rule without a sign" \
+    "$(moat_bin moatd)" -t -f "$T/bad/moatd.conf"
 "$(moat_bin moatd)" -t -f "$T/bad/moatd.conf" >"$T/bad.out" 2>&1 || true
 moat_check "naming file, line, rule and the allowed forms" grep -qF \
-    "$T/bad/moatd.conf:2: IpClientAddresses: rule 2 '?192.168.1.0/24': '?' (ask the desktop user) is not supported: moat has no approval prompt yet; allowed: +ADDRESS[/PREFIX], -ADDRESS[/PREFIX], + or -" \
+    "$T/bad/moatd.conf:2: IpClientAddresses: rule 2 '192.168.1.0/24' does not start with '+', '-' or '?'; allowed: +ADDRESS[/PREFIX], -ADDRESS[/PREFIX], ?ADDRESS[/PREFIX], +, - or ?" \
     "$T/bad.out"
 moat_write_config "$T/bad2/moatd.conf" ListenAddress=127.0.0.1 \
     "IpClientAddresses=-192.168.1.7/24"

@@ -26,9 +26,11 @@ check_absent "$B/moat-net" "monitor/ code" '^(mon_|monitor_|listener_)'
 check_absent "$B/moat-net" "policy/ code" '^(config_|policy_)'
 check_absent "$B/moat-net" "PAM symbols" '^pam_'
 check_absent "$B/moat-net" "X11 symbols" '^X[A-Z]'
+# Only moatd's listener writes audit records (docs/audit.md).
+check_absent "$B/moat-net" "audit or journal code" '^(audit_|sd_journal)'
 
 libs=$(ldd "$B/moat-net")
-if echo "$libs" | grep -Eq 'libpam|libradcli|libsasl2|libgssapi|libkrb5|libX11|libXtst'; then
+if echo "$libs" | grep -Eq 'libpam|libradcli|libsasl2|libgssapi|libkrb5|libX11|libXtst|libsystemd'; then
 	echo "FAIL: moat-net links a forbidden library:"
 	echo "$libs"
 	fail=1

@@ -185,4 +185,17 @@ moat_check "saying so" grep -q "moatctl: moatd is not running (nothing answers o
 
 moat_check "every request was logged with uid 0" \
     test "$(grep -c 'control: uid 0 (pid [0-9]*): ' "$EVENTS")" -ge 15
+
+# The audit records (docs/audit.md; AuditFile's default, private to the test).
+AUDIT=/var/log/moat/audit.jsonl
+moat_check "audit: moatctl disconnect, its target and the administrator" \
+    grep -Eq '"event":"moatctl",.*"command":"disconnect","admin_uid":0,"admin_pid":[0-9]+,"target_session":[1-9][0-9]*,"result":"ok"' "$AUDIT"
+moat_check "audit: the session's disconnect says admin" \
+    grep -Eq '"event":"disconnect",.*"user":"'"$USER_NAME"'","kind":"admin","reason":"disconnected by administrator \(uid 0' "$AUDIT"
+moat_check "audit: blacklist clear of the address" \
+    grep -Eq '"event":"blacklist",.*"action":"cleared","key_kind":"address","key":"127.0.0.1","admin_uid":0' "$AUDIT"
+moat_check "audit: the refused caller" \
+    grep -Eq '"event":"moatctl",.*"command":"denied","admin_uid":'"$(id -u "$USER_NAME")" "$AUDIT"
+moat_check "audit: a failed check" \
+    grep -Eq '"event":"moatctl",.*"command":"check",.*"result":"failed"' "$AUDIT"
 moat_test_end

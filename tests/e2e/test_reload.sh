@@ -147,4 +147,15 @@ moat_check "viewers still log in on the old port" login oldport
 moat_check "the session held since before the first reload is still up" moat_alive held
 moat_check "and its monitor logged no disconnect" \
     sh -c "! grep -q 'disconnect: 127.0.0.1 port [0-9]* user \"$USER_NAME\".*by administrator' '$EVENTS'"
+
+# The audit records (docs/audit.md; AuditFile's default, private to the test).
+AUDIT=/var/log/moat/audit.jsonl
+moat_check "audit: SIGHUP's reload and what changed" \
+    grep -Eq '"event":"reload",.*"by":"SIGHUP","result":"ok","changed":"[^"]*IpClientAddresses' "$AUDIT"
+moat_check "audit: a refused reload, with its reason" \
+    grep -Eq '"event":"reload",.*"result":"failed","reason":"[^"]+' "$AUDIT"
+moat_check "audit: the restart-only parameter kept" \
+    grep -Eq '"event":"reload",.*"result":"ok",.*"kept":"ListenPort' "$AUDIT"
+moat_check "audit: connections refused by IpClientAddresses" \
+    grep -Eq '"event":"refuse",.*"reason":"ip_filter"' "$AUDIT"
 moat_test_end

@@ -121,4 +121,14 @@ moat_check "DisconnectClients: its disconnect names who took exclusive access" \
 moat_check "DisconnectClients: the exclusive viewer stays" moat_alive taker
 moat_stop taker
 
+# The audit records (docs/audit.md; AuditFile's default, private to the test).
+AUDIT=/var/log/moat/audit.jsonl
+moat_check "audit: the idle disconnect" \
+    grep -Eq '"event":"disconnect",.*"user":"'"$USER_NAME"'","kind":"idle","reason":"idle timeout' "$AUDIT"
+moat_check "audit: the refused exclusive request" \
+    grep -Eq '"event":"sharing",.*"access":"exclusive","others":1,"verdict":"is refused"' "$AUDIT"
+moat_check "audit: the take-over" \
+    grep -Eq '"event":"sharing",.*"access":"exclusive","others":1,"verdict":"takes exclusive access"' "$AUDIT"
+moat_check "audit: the viewer it disconnected" \
+    grep -Eq '"event":"disconnect",.*"kind":"takeover","reason":"exclusive access taken by the viewer at 127.0.0.1 port [0-9]+ \(DisconnectClients\)"' "$AUDIT"
 moat_test_end

@@ -578,7 +578,7 @@ cmd_open(char **av, int ac)
 	p->id = next_id++;
 	p->perms = perms;
 	co = (struct ipc_sess_channel_open){ p->id, perms,
-	    ipc_view_cstr("tester"), ipc_view_cstr("192.0.2.7:50123") };
+	    ipc_view_cstr("tester"), ipc_view_cstr("192.0.2.7:50123"), 0 };
 	if (sent(IPC_SESS_CHANNEL_OPEN,
 	    ipc_msg_send_sess_channel_open(reg_fd, &co, sv[1])) != 0) {
 		close(sv[0]);

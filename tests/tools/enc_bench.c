@@ -3,7 +3,8 @@
  * on the fixed test images (tests/unit/enc_images.h), for the documentation
  * and for comparisons with other servers; never a pass/fail test.
  *
- *   enc_bench [frames [encoder]]   (default 20 frames, every encoder)
+ *   enc_bench [frames [encoder [image]]]   (default 20 frames, every
+ *   encoder, every image)
  *
  * Each frame is a full-screen update of the same image through one
  * connection's encoder state (so the zlib streams keep their history, as
@@ -54,6 +55,8 @@ main(int argc, char **argv)
 	buf_init(&out, 256u << 20);
 	printf("%-12s %-12s %12s %10s\n", "image", "encoder", "bytes/frame", "ms/frame");
 	for (i = 0; i < IMG_COUNT; i++) {
+		if (argc > 3 && strcmp(argv[3], imgs[i]) != 0)
+			continue;
 		if ((px = img_make(i, &w, &h)) == NULL)
 			return 2;
 		fb.data = (const uint8_t *)px;

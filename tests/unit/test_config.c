@@ -94,7 +94,7 @@ test_defaults(void)
 	CHECK(c.login_grace_time == 60, "%u", c.login_grace_time);
 	CHECK(c.max_connections == 20, "%u", c.max_connections);
 
-	CHECK(config_param_count() == 44, "%zu", config_param_count());
+	CHECK(config_param_count() == 54, "%zu", config_param_count());
 	for (i = 0; i < config_param_count(); i++)
 		CHECK(p[i].name != NULL && p[i].allowed != NULL &&
 		    p[i].allowed[0] != '\0', "param %zu", i);
@@ -268,7 +268,10 @@ test_errors(void)
 	    "KerberosRealm, BlacklistThreshold, BlacklistTimeout, "
 	    "BlacklistExempt, IpClientAddresses, MaxStartups, "
 	    "PerSourceMaxStartups, ControlSocket, Permissions, IdleTimeout, "
-	    "AlwaysShared, NeverShared, DisconnectClients");
+	    "AlwaysShared, NeverShared, DisconnectClients, QueryConnect, "
+	    "QueryConnectTimeout, QueryConnectDefault, BlankScreen, "
+	    "DisableLocalInputs, AuditFile, AuditKey, AuditCheckpointInterval, "
+	    "AuditRotateSize, AuditRotateKeep");
 	EXPECT_ERROR("# x\nEncryption = x\n",
 	    "t.conf:2: Encryption: invalid value 'x'; allowed: AlwaysOn, "
 	    "PreferOn, AlwaysMaximum, PreferOff");
@@ -300,7 +303,10 @@ test_errors(void)
 	    "KerberosRealm, BlacklistThreshold, BlacklistTimeout, "
 	    "BlacklistExempt, IpClientAddresses, MaxStartups, "
 	    "PerSourceMaxStartups, ControlSocket, Permissions, IdleTimeout, "
-	    "AlwaysShared, NeverShared, DisconnectClients");
+	    "AlwaysShared, NeverShared, DisconnectClients, QueryConnect, "
+	    "QueryConnectTimeout, QueryConnectDefault, BlankScreen, "
+	    "DisableLocalInputs, AuditFile, AuditKey, AuditCheckpointInterval, "
+	    "AuditRotateSize, AuditRotateKeep");
 
 	/* Line length: 4096 bytes is fine, 4097 is not. */
 	memset(big, '#', 4096);
@@ -791,14 +797,13 @@ test_access_control(void)
 	    "empty");
 	CHECK(accepts("BlacklistExempt", "10.0.0.0/8,2001:db8::/64", &c) &&
 	    c.blacklist_exempt_list.n == 2, "exempt");
-	EXPECT_ERROR("IpClientAddresses=?10.0.0.0/8\n",
-	    "t.conf:1: IpClientAddresses: rule 1 '?10.0.0.0/8': '?' (ask the "
-	    "desktop user) is not supported: moat has no approval prompt yet; "
-	    "allowed: +ADDRESS[/PREFIX], -ADDRESS[/PREFIX], + or -");
+	CHECK(accepts("IpClientAddresses", "?10.0.0.0/8,+", &c) &&
+	    c.ip_client_filter.n == 2 &&
+	    c.ip_client_filter.rule[0].action == IP_ACTION_QUERY, "%s", err);
 	EXPECT_ERROR("\nIpClientAddresses=+10.0.0.0/8,10.1.0.0/16\n",
 	    "t.conf:2: IpClientAddresses: rule 2 '10.1.0.0/16' does not start "
-	    "with '+' or '-'; allowed: +ADDRESS[/PREFIX], -ADDRESS[/PREFIX], + "
-	    "or -");
+	    "with '+', '-' or '?'; allowed: +ADDRESS[/PREFIX], "
+	    "-ADDRESS[/PREFIX], ?ADDRESS[/PREFIX], +, - or ?");
 	EXPECT_ERROR("IpClientAddresses=-192.168.1.1/24\n",
 	    "t.conf:1: IpClientAddresses: rule 1 '-192.168.1.1/24': the address "
 	    "has bits set beyond the /24 prefix (the network is 192.168.1.0/24)");
@@ -1220,12 +1225,14 @@ test_sessions(void)
 	    "t.conf:2: Permissions: bad permission letters in entry 'alice:vx'; "
 	    "entries are USER:LETTERS or %GROUP:LETTERS, LETTERS '-' or of v "
 	    "(view), k (keyboard), p (pointer), c (clipboard to the viewer), s "
-	    "(clipboard to the desktop), r, f, P (names only)");
+	    "(clipboard to the desktop), r, f, P (names only), q (no approval "
+	    "prompt)");
 	EXPECT_ERROR("Permissions=alice:v,alice:k\n",
 	    "t.conf:1: Permissions: user named twice in entry 'alice:k'; "
 	    "entries are USER:LETTERS or %GROUP:LETTERS, LETTERS '-' or of v "
 	    "(view), k (keyboard), p (pointer), c (clipboard to the viewer), s "
-	    "(clipboard to the desktop), r, f, P (names only)");
+	    "(clipboard to the desktop), r, f, P (names only), q (no approval "
+	    "prompt)");
 	/* Locked policy overrides moatd.conf, table included. */
 	CHECK(parse_fresh("Permissions=alice:vkpcs\n", &c, o) == 0, "%s", err);
 	CHECK(parse_as("policy.d/10.conf", &c, o, "Permissions=alice:v\n", 20,
@@ -1244,11 +1251,183 @@ test_sessions(void)
 	    "IdleTimeout")) == 0, "IdleTimeout copies");
 }
 
+/* QueryConnect, QueryConnectTimeout, QueryConnectDefault (docs/access-control.md). */
+static void
+test_query_connect(void)
+{
+	struct config_origin o[CONFIG_PARAMS_MAX];
+	struct moat_config c;
+	int r;
+
+	config_defaults(&c);
+	CHECK(c.query_connect == 0 && c.query_connect_timeout == 10 &&
+	    c.query_connect_default == CONFIG_QUERY_REJECT, "query defaults");
+	r = parse_fresh("QueryConnect=yes\nQueryConnectTimeout=600\n"
+	    "QueryConnectDefault=accept\n", &c, o);
+	CHECK(r == 0 && c.query_connect == 1 && c.query_connect_timeout == 600 &&
+	    c.query_connect_default == CONFIG_QUERY_ACCEPT, "%s", err);
+	CHECK(parse_fresh("QueryConnectDefault=Reject\nQueryConnectTimeout=1\n",
+	    &c, o) == 0 && c.query_connect_default == CONFIG_QUERY_REJECT &&
+	    c.query_connect_timeout == 1, "%s", err);
+	EXPECT_ERROR("\n\nQueryConnectDefault=Ask\n",
+	    "t.conf:3: QueryConnectDefault: invalid value 'Ask'; allowed: "
+	    "Accept, Reject (what an unanswered prompt does)");
+	EXPECT_ERROR("QueryConnectTimeout=0\n",
+	    "t.conf:1: QueryConnectTimeout: invalid value '0'; allowed: 1..600 "
+	    "(seconds the approval prompt waits for an answer)");
+	EXPECT_ERROR("QueryConnectTimeout=601\n",
+	    "t.conf:1: QueryConnectTimeout: invalid value '601'; allowed: "
+	    "1..600 (seconds the approval prompt waits for an answer)");
+	EXPECT_ERROR("QueryConnect=ask\n",
+	    "t.conf:1: QueryConnect: invalid value 'ask'; allowed: yes, no (ask "
+	    "the desktop user to approve every connection; users with the "
+	    "Permissions letter q are not asked)");
+	EXPECT_ERROR("QueryConnect=yes\nQueryConnect=no\n",
+	    "t.conf:2: duplicate parameter 'QueryConnect' (first set at "
+	    "t.conf:1)");
+	/* The bypass letter. */
+	CHECK(parse_fresh("Permissions=alice:vq,%staff:vkpcs\n", &c, o) == 0 &&
+	    c.permissions_table.e[0].rights == (IPC_PERM_VIEW | PERM_NO_QUERY) &&
+	    strcmp(c.permissions, "alice:vq,%staff:vkpcs") == 0, "%s", err);
+	/* Locked policy overrides the main file. */
+	CHECK(parse_fresh("QueryConnect=no\n", &c, o) == 0 &&
+	    parse_as("policy.d/10.conf", &c, o, "QueryConnect=yes\n", 17, 1) ==
+	    0 && c.query_connect == 1 && strcmp(o[config_param_index(
+	    "QueryConnect")].file, "policy.d/10.conf") == 0, "%s", err);
+}
+
+/* BlankScreen, DisableLocalInputs (docs/local-display.md). */
+static void
+test_local_display(void)
+{
+	static const char text[] = "BlankScreen=yes\nDisableLocalInputs=Yes\n";
+	struct config_origin o[CONFIG_PARAMS_MAX];
+	struct moat_config c;
+	char m[sizeof(text)];
+	size_t i, n, errs = 0;
+	int bit, r;
+
+	config_defaults(&c);
+	CHECK(c.blank_screen == 0 && c.disable_local_inputs == 0,
+	    "local display defaults");
+	r = parse_fresh(text, &c, o);
+	CHECK(r == 0 && c.blank_screen == 1 && c.disable_local_inputs == 1 &&
+	    o[config_param_index("DisableLocalInputs")].line == 2, "%s", err);
+	CHECK(parse_fresh("BlankScreen=no\nDisableLocalInputs=no\n", &c, o) ==
+	    0 && c.blank_screen == 0 && c.disable_local_inputs == 0, "%s", err);
+	EXPECT_ERROR("\nBlankScreen=off\n",
+	    "t.conf:2: BlankScreen: invalid value 'off'; allowed: yes, no "
+	    "(while a viewer is connected, blank the local monitors through "
+	    "the X screen saver; docs/local-display.md)");
+	EXPECT_ERROR("DisableLocalInputs=\n",
+	    "t.conf:1: DisableLocalInputs: invalid value ''; allowed: yes, no "
+	    "(while a viewer is connected, disable the local keyboards and "
+	    "pointers; docs/local-display.md)");
+	EXPECT_ERROR("BlankScreen=yes\nBlankScreen=yes\n",
+	    "t.conf:2: duplicate parameter 'BlankScreen' (first set at "
+	    "t.conf:1)");
+	/* DisconnectAction needs logind, which moat does not use (yet). */
+	CHECK(parse_fresh("DisconnectAction=Lock\n", &c, o) == MOAT_ERR_CONFIG,
+	    "DisconnectAction accepted");
+	/* Locked policy overrides the main file. */
+	CHECK(parse_fresh("DisableLocalInputs=no\n", &c, o) == 0 &&
+	    parse_as("policy.d/10.conf", &c, o, "DisableLocalInputs=yes\n", 23,
+	    1) == 0 && c.disable_local_inputs == 1, "%s", err);
+	/*
+	 * Every bit flip and every one-byte deletion either parses to 0/1
+	 * values or fails naming the file and line.
+	 */
+	for (i = 0; i < sizeof(text) - 1; i++) {
+		for (bit = -1; bit < 8; bit++) {
+			n = sizeof(text) - 1;
+			memcpy(m, text, n);
+			if (bit == -1) {
+				memmove(m + i, m + i + 1, n - i - 1);
+				n--;
+			} else
+				m[i] = (char)(m[i] ^ (1 << bit));
+			config_defaults(&c);
+			r = config_parse_text(&c, NULL, "t.conf", m, n, 0, err,
+			    sizeof(err));
+			if (r == 0)
+				CHECK(c.blank_screen <= 1 &&
+				    c.disable_local_inputs <= 1, "mutant value");
+			else if (r != MOAT_ERR_CONFIG ||
+			    strncmp(err, "t.conf:", 7) != 0)
+				errs++;
+		}
+	}
+	CHECK(errs == 0, "%zu mutants failed without FILE:LINE", errs);
+}
+
+/* AuditFile and its companions (docs/audit.md). */
+static void
+test_audit(void)
+{
+	struct config_origin o[64];
+	struct moat_config c;
+	static char out[65536];
+	FILE *f;
+	size_t n;
+
+	config_defaults(&c);
+	CHECK(strcmp(c.audit_file, "/var/log/moat/audit.jsonl") == 0 &&
+	    strcmp(c.audit_key, "/etc/moat/audit.key") == 0 &&
+	    c.audit_checkpoint_interval == 100 &&
+	    c.audit_rotate_size == 10485760 && c.audit_rotate_keep == 10,
+	    "audit defaults");
+	CHECK(parse_fresh("AuditFile=/srv/audit/a.jsonl\nAuditKey=/srv/k\n"
+	    "AuditCheckpointInterval=1\nAuditRotateSize=0\n"
+	    "AuditRotateKeep=1000\n", &c, o) == 0, "%s", err);
+	CHECK(strcmp(c.audit_file, "/srv/audit/a.jsonl") == 0 &&
+	    strcmp(c.audit_key, "/srv/k") == 0 &&
+	    c.audit_checkpoint_interval == 1 && c.audit_rotate_size == 0 &&
+	    c.audit_rotate_keep == 1000, "audit values");
+	CHECK(parse_fresh("AuditFile=\nAuditRotateSize=4294967295\n", &c, o) ==
+	    0 && c.audit_file[0] == '\0' && c.audit_rotate_size == 4294967295u,
+	    "%s", err);
+	EXPECT_ERROR("AuditFile=audit.jsonl\n",
+	    "t.conf:1: AuditFile: invalid value 'audit.jsonl'; allowed: an "
+	    "absolute path (the hash-chained audit file, docs/audit.md), or "
+	    "empty for none (syslog and the journal only)");
+	EXPECT_ERROR("AuditKey=\n",
+	    "t.conf:1: AuditKey: invalid value ''; allowed: an absolute path "
+	    "(the root-only Ed25519 key that signs the audit file's "
+	    "checkpoints; created when missing)");
+	EXPECT_ERROR("AuditCheckpointInterval=0\n",
+	    "t.conf:1: AuditCheckpointInterval: invalid value '0'; allowed: "
+	    "1..1000000 (records between two signed checkpoints)");
+	EXPECT_ERROR("AuditRotateSize=4294967296\n",
+	    "t.conf:1: AuditRotateSize: invalid value '4294967296'; allowed: "
+	    "0..4294967295 (bytes of the audit file before it is rotated; 0: "
+	    "never by size)");
+	EXPECT_ERROR("AuditRotateKeep=0\n",
+	    "t.conf:1: AuditRotateKeep: invalid value '0'; allowed: 1..1000 "
+	    "(rotated audit files kept: AuditFile.1 ... AuditFile.N)");
+	/* moatd -t shows them. */
+	CHECK(parse_fresh("AuditRotateKeep=7\n", &c, o) == 0, "%s", err);
+	if ((f = tmpfile()) == NULL)
+		abort();
+	config_dump(&c, o, fileno(f));
+	rewind(f);
+	n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = '\0';
+	fclose(f);
+	CHECK(strstr(out, "AuditFile=/var/log/moat/audit.jsonl  # default") != NULL &&
+	    strstr(out, "AuditKey=/etc/moat/audit.key") != NULL &&
+	    strstr(out, "AuditCheckpointInterval=100") != NULL &&
+	    strstr(out, "AuditRotateSize=10485760") != NULL &&
+	    strstr(out, "AuditRotateKeep=7  # from t.conf:1") != NULL, "%s", out);
+}
+
 int
 main(void)
 {
 	test_defaults();
 	test_sessions();
+	test_query_connect();
+	test_local_display();
+	test_audit();
 	test_full_file();
 	test_errors();
 	test_radius();

@@ -91,17 +91,28 @@ test_grammar(void)
 	CHECK(parse("+0.0.0.0/0,+::/0") == 0 && f.n == 2, "%s", why);
 
 	expect_error("+1.2.3.4,,-", "rule 2 is empty; allowed: "
-	    "+ADDRESS[/PREFIX], -ADDRESS[/PREFIX], + or -");
+	    "+ADDRESS[/PREFIX], -ADDRESS[/PREFIX], ?ADDRESS[/PREFIX], +, - "
+	    "or ?");
 	expect_error("+1.2.3.4,", "rule 2 is empty; allowed: "
-	    "+ADDRESS[/PREFIX], -ADDRESS[/PREFIX], + or -");
-	expect_error("?192.168.1.0/24", "rule 1 '?192.168.1.0/24': '?' (ask "
-	    "the desktop user) is not supported: moat has no approval prompt "
-	    "yet; allowed: +ADDRESS[/PREFIX], -ADDRESS[/PREFIX], + or -");
-	expect_error("+10.0.0.0/8,?", "rule 2 '?': '?' (ask the desktop "
-	    "user) is not supported: moat has no approval prompt yet; "
-	    "allowed: +ADDRESS[/PREFIX], -ADDRESS[/PREFIX], + or -");
-	expect_error("10.0.0.1", "rule 1 '10.0.0.1' does not start with '+' "
-	    "or '-'; allowed: +ADDRESS[/PREFIX], -ADDRESS[/PREFIX], + or -");
+	    "+ADDRESS[/PREFIX], -ADDRESS[/PREFIX], ?ADDRESS[/PREFIX], +, - "
+	    "or ?");
+	/* '?': ask the desktop user (QueryConnect) for these addresses. */
+	CHECK(parse("?192.168.1.0/24,+10.0.0.0/8,?") == 0 && f.n == 3 &&
+	    f.rule[0].action == IP_ACTION_QUERY && f.rule[0].prefix == 24 &&
+	    f.rule[1].action == IP_ACTION_ALLOW &&
+	    f.rule[2].action == IP_ACTION_QUERY && f.rule[2].family == 0,
+	    "%s", why);
+	CHECK(parse("?::1") == 0 && f.rule[0].action == IP_ACTION_QUERY &&
+	    f.rule[0].family == 6 && f.rule[0].prefix == 128, "%s", why);
+	expect_error("?,-", "rule 2 '-' can never match: rule 1 '?' before "
+	    "it matches every address");
+	expect_error("?10.0.0.1/8", "rule 1 '?10.0.0.1/8': the address has "
+	    "bits set beyond the /8 prefix (the network is 10.0.0.0/8)");
+	expect_error("??10.0.0.0/8", "rule 1 '??10.0.0.0/8': '?10.0.0.0' is "
+	    "not an IPv4 or IPv6 address");
+	expect_error("10.0.0.1", "rule 1 '10.0.0.1' does not start with '+', "
+	    "'-' or '?'; allowed: +ADDRESS[/PREFIX], -ADDRESS[/PREFIX], "
+	    "?ADDRESS[/PREFIX], +, - or ?");
 	expect_error("+example.com", "rule 1 '+example.com': 'example.com' "
 	    "is not an IPv4 or IPv6 address");
 	expect_error("+10.0.0.0/33", "rule 1 '+10.0.0.0/33': the prefix "
@@ -180,6 +191,21 @@ test_match(void)
 	CHECK(match("::1", &rule) == IP_ACTION_ALLOW && rule == 2, "x");
 	act = match("127.0.0.2", &rule);
 	CHECK(act == IP_ACTION_DENY && rule == 3, "x");
+	/* '?': the first match decides, asking is its own action. */
+	CHECK(parse("+127.0.0.1,?127.0.0.0/8,-10.0.0.0/8,?") == 0, "%s", why);
+	CHECK(match("127.0.0.1", &rule) == IP_ACTION_ALLOW && rule == 1, "x");
+	CHECK(match("127.0.0.2", &rule) == IP_ACTION_QUERY && rule == 2, "x");
+	CHECK(match("10.1.2.3", &rule) == IP_ACTION_DENY && rule == 3, "x");
+	CHECK(match("192.0.2.1", &rule) == IP_ACTION_QUERY && rule == 4, "x");
+	CHECK(match("::1", &rule) == IP_ACTION_QUERY && rule == 4, "x");
+	{
+		char t[IP_RULE_TEXT_MAX];
+
+		ip_rule_format(&f.rule[1], t, sizeof(t));
+		CHECK(strcmp(t, "?127.0.0.0/8") == 0, "%s", t);
+		ip_rule_format(&f.rule[3], t, sizeof(t));
+		CHECK(strcmp(t, "?") == 0, "%s", t);
+	}
 }
 
 static void

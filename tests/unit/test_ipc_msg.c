@@ -120,7 +120,7 @@ typical(uint16_t type, union ipc_msg_any *m)
 		break;
 	case IPC_SESS_CHANNEL_OPEN:
 		m->sess_channel_open = (struct ipc_sess_channel_open){ 7, 0x1d,
-		    V("alice"), V(PEER) };
+		    V("alice"), V(PEER), IPC_LOCAL_ALL };
 		break;
 	case IPC_CAP_FRAMEBUFFER:
 		m->cap_framebuffer = (struct ipc_cap_framebuffer){ 320, 240,
@@ -184,6 +184,30 @@ typical(uint16_t type, union ipc_msg_any *m)
 	case IPC_CTL_REPLY:
 		m->ctl_reply = (struct ipc_ctl_reply){ 1,
 		    V("configuration reloaded") };
+		break;
+	case IPC_MON_QUERY:
+		m->query = (struct ipc_query){ 10, IPC_QUERY_REJECTED,
+		    V("alice"), V(PEER) };
+		break;
+	case IPC_LIS_QUERY_RESULT:
+		m->query_result.verdict = IPC_QUERY_ACCEPTED;
+		break;
+	case IPC_SESS_QUERY:
+		m->sess_query = (struct ipc_sess_query){ 7, 10,
+		    IPC_QUERY_REJECTED, V("alice"), V(PEER) };
+		break;
+	case IPC_SESS_QUERY_RESULT:
+		m->sess_query_result = (struct ipc_sess_query_result){ 7,
+		    IPC_QUERY_TIMED_OUT };
+		break;
+	case IPC_MON_AUDIT:
+		m->mon_audit = (struct ipc_mon_audit){ 1,
+		    V("{\"ts\":\"2026-11-23T01:02:03.456Z\",\"event\":\"login\","
+		    "\"session\":3,\"peer_addr\":\"192.0.2.1\",\"peer_port\":"
+		    "40000,\"user\":\"alice\"}") };
+		break;
+	case IPC_LIS_AUDIT_DONE:
+		m->audit_done.ok = 1;
 		break;
 	case IPC_CAP_CURSOR:
 		m->cap_cursor.hot_x = 1;
@@ -296,7 +320,7 @@ test_types(void)
 		    MOAT_ERR_UNSUPPORTED, "type %u has a decoder", t);
 		ipc_msg_free_any((uint16_t)t, &msg);
 	}
-	CHECK(n == i && n == 36, "%u named types, %zu codecs", n, i);
+	CHECK(n == i && n == 42, "%u named types, %zu codecs", n, i);
 	buf_view(&b, NULL, 0);
 	CHECK(ipc_msg_get_any(999, &b, &msg) == MOAT_ERR_UNSUPPORTED);
 	buf_init(&b, 64);
@@ -422,6 +446,7 @@ static const struct bound {
 	{ IPC_MON_SESSION_INFO, AT(ipc_session_info, cipher), 0,
 	    IPC_MAX_SECURITY_TEXT },
 	{ IPC_CTL_REQUEST, AT(ipc_ctl_request, key), 0, IPC_MAX_NAME },
+	{ IPC_MON_AUDIT, AT(ipc_mon_audit, record), 0, IPC_MAX_AUDIT_RECORD },
 	{ IPC_CTL_SESSION, AT(ipc_ctl_session, user), 0, IPC_MAX_NAME },
 	{ IPC_CTL_SESSION, AT(ipc_ctl_session, peer), 0, IPC_MAX_PEER },
 	{ IPC_CTL_SESSION, AT(ipc_ctl_session, security), 0,
@@ -643,6 +668,7 @@ static const struct patch {
 	{ IPC_MON_AUTH_OUTCOME, 0, IN(ipc_auth_outcome, outcome), 0 },
 	{ IPC_MON_AUTH_OUTCOME, 0, IN(ipc_auth_outcome, outcome), 5 },
 	{ IPC_SESS_CHANNEL_OPEN, 4, IN(ipc_sess_channel_open, perms), 0x80000000u },
+	{ IPC_SESS_CHANNEL_OPEN, 8, IN(ipc_sess_channel_open, local), 0x04 },
 	{ IPC_CAP_FRAMEBUFFER, 12, IN(ipc_cap_framebuffer, bpp), 24 },
 	{ IPC_CAP_FRAMEBUFFER, 0, IN(ipc_cap_framebuffer, width), 0 },
 	{ IPC_CAP_FRAMEBUFFER, 2, IN(ipc_cap_framebuffer, height), 0 },
@@ -663,7 +689,10 @@ static const struct patch {
 	{ IPC_MON_SHARING, 1, IN(ipc_sharing, disconnect_clients), 2 },
 	{ IPC_MON_SESSION_INFO, 0, IN(ipc_session_info, perms), 0x20 },
 	{ IPC_CTL_REQUEST, 0, IN(ipc_ctl_request, command), 0 },
-	{ IPC_CTL_REQUEST, 0, IN(ipc_ctl_request, command), IPC_CTLCMD_CHECK + 1 },
+	{ IPC_CTL_REQUEST, 0, IN(ipc_ctl_request, command),
+	    IPC_CTLCMD_AUDIT_ROTATE + 1 },
+	{ IPC_MON_AUDIT, 0, IN(ipc_mon_audit, sync), 2 },
+	{ IPC_LIS_AUDIT_DONE, 0, IN(ipc_audit_done, ok), 2 },
 	/* a key with another command; an id with a command other than DISCONNECT */
 	{ IPC_CTL_REQUEST, 0, IN(ipc_ctl_request, command), IPC_CTLCMD_SESSIONS },
 	{ IPC_CTL_REQUEST, 1, IN(ipc_ctl_request, id), 3 },
@@ -672,6 +701,16 @@ static const struct patch {
 	{ IPC_CTL_BLACKLIST_ENTRY, 0, IN(ipc_ctl_blacklist_entry, kind), 3 },
 	{ IPC_CTL_BLACKLIST_ENTRY, 18, IN(ipc_ctl_blacklist_entry, probation), 2 },
 	{ IPC_CTL_REPLY, 0, IN(ipc_ctl_reply, ok), 2 },
+	{ IPC_MON_QUERY, 0, IN(ipc_query, timeout), 0 },
+	{ IPC_MON_QUERY, 0, IN(ipc_query, timeout), 601 },
+	{ IPC_MON_QUERY, 4, IN(ipc_query, dflt), IPC_QUERY_TIMED_OUT },
+	{ IPC_LIS_QUERY_RESULT, 0, IN(ipc_query_result, verdict), 0 },
+	{ IPC_LIS_QUERY_RESULT, 0, IN(ipc_query_result, verdict), 6 },
+	{ IPC_SESS_QUERY, 4, IN(ipc_sess_query, timeout), 0 },
+	{ IPC_SESS_QUERY, 8, IN(ipc_sess_query, dflt), 0 },
+	{ IPC_SESS_QUERY_RESULT, 4, IN(ipc_sess_query_result, verdict),
+	    IPC_QUERY_NO_DESKTOP },
+	{ IPC_SESS_QUERY_RESULT, 4, IN(ipc_sess_query_result, verdict), 6 },
 };
 
 /* Stores value in the len-byte member at off of m. */
