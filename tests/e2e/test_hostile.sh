@@ -46,6 +46,7 @@ moat_write_config "$T/etc2/moatd.conf" \
     "IdentityKey=$T/etc/identity.key" "IdentityCert=$CA" \
     "EmptyRoot=$T/empty" "SessionSocket=$T/run2/session.sock" \
     "LogFile=$T/events2.log" "NetBinary=$(moat_bin hostile_net)" \
+    "AuditFile=$T/audit2/audit.jsonl" \
     BlacklistThreshold=0	# every case is a penalty (docs/access-control.md)
 moat_bg moatd2 "$(moat_bin moatd)" -d -f "$T/etc2/moatd.conf"
 moat_wait_port "$PORT2"
@@ -95,5 +96,23 @@ moat_check "the control's log line was relayed" \
     grep -q "hostile_net: well-behaved log line" "$T/events2.log"
 moat_check_eq "only the eleven hostile connections were flagged" 11 \
     "$(grep -Ec 'unpermitted request|bad IPC message|malformed|which policy does not offer' "$T/events2.log")"
+
+# --- the audit records (docs/audit.md): each moatd's own file ---
+AUDIT2=$T/audit2/audit.jsonl
+D='"event":"disconnect",.*"user":'
+moat_check_eq "audit: the five hostile handshakes ended without a user or a login" "5 0" \
+    "$(grep -Ec "$D"'"","kind":"(closed","reason":"protocol violation|viewer")' "$MOAT_AUDIT") $(grep -c '"event":"login",.*"result":"failure"' "$MOAT_AUDIT" || true)"
+moat_check_eq "audit: the four logged-in hostile viewers: protocol violations" 4 \
+    "$(grep -Ec "$D"'"'"$USER_NAME"'","kind":"closed","reason":"protocol violation - [^"]+"' "$MOAT_AUDIT")"
+moat_check "audit: the established session ended when its viewer left" \
+    grep -Eq '"event":"disconnect","session":1,.*"user":"'"$USER_NAME"'","kind":"viewer",' "$MOAT_AUDIT"
+moat_check_eq "audit: the eleven hostile moat-nets: disconnects of kind ipc" 11 \
+    "$(grep -Ec "$D"'"","kind":"ipc","reason":"moat-net broke the IPC protocol"' "$AUDIT2")"
+moat_check "audit: the well-behaved control closed normally" \
+    grep -Eq "$D"'"","kind":"viewer","reason":"viewer disconnected - bye"' "$AUDIT2"
+moat_check_eq "audit: no connection to the second moatd logged in" 0 \
+    "$(grep -c '"event":"login",.*"result":"success"' "$AUDIT2" || true)"
+moat_audit_verify --live
+moat_audit_verify --live "$AUDIT2"
 
 moat_test_end

@@ -165,7 +165,8 @@ moat_check "stopped by the socket's mode" \
 PORT2=$(moat_free_port)
 moat_write_config "$T/etc2/moatd.conf" ListenAddress=127.0.0.1 "ListenPort=$PORT2" \
     "IdentityKey=$T/etc/identity.key" "IdentityCert=$CA" "EmptyRoot=$T/empty" \
-    "SessionSocket=$T/run2/session.sock" "LogFile=$T/events2.log"
+    "SessionSocket=$T/run2/session.sock" "LogFile=$T/events2.log" \
+    "AuditFile=$T/audit2/audit.jsonl"
 moat_bg moatd2 env MOAT_TEST_CONTROL_SOCKET_OPEN=1 "$(moat_bin moatd)" -d -f "$T/etc2/moatd.conf"
 moat_wait_port "$PORT2"
 moat_check_eq "the test hook left the second socket open" 666 "$(stat -c %a "$T/run2/control.sock")"
@@ -194,8 +195,10 @@ moat_check "audit: the session's disconnect says admin" \
     grep -Eq '"event":"disconnect",.*"user":"'"$USER_NAME"'","kind":"admin","reason":"disconnected by administrator \(uid 0' "$AUDIT"
 moat_check "audit: blacklist clear of the address" \
     grep -Eq '"event":"blacklist",.*"action":"cleared","key_kind":"address","key":"127.0.0.1","admin_uid":0' "$AUDIT"
-moat_check "audit: the refused caller" \
-    grep -Eq '"event":"moatctl",.*"command":"denied","admin_uid":'"$(id -u "$USER_NAME")" "$AUDIT"
+moat_check "audit: the refused caller, in the second moatd's file" \
+    grep -Eq '"event":"moatctl",.*"command":"denied","admin_uid":'"$(id -u "$USER_NAME")" "$T/audit2/audit.jsonl"
 moat_check "audit: a failed check" \
     grep -Eq '"event":"moatctl",.*"command":"check",.*"result":"failed"' "$AUDIT"
+moat_audit_verify --live
+moat_audit_verify "$T/audit2/audit.jsonl"
 moat_test_end

@@ -146,7 +146,8 @@ start_instance()	# NAME ENCRYPTION: a second moatd and moat-session; sets IPORT
 	    ListenAddress=127.0.0.1 "ListenPort=$IPORT" \
 	    "IdentityKey=$T/etc/identity.key" "IdentityCert=$CA" \
 	    "EmptyRoot=$T/empty" "SessionSocket=$T/$name/run/session.sock" \
-	    "LogFile=$T/$name/events.log" "Encryption=$enc"
+	    "LogFile=$T/$name/events.log" "Encryption=$enc" \
+	    "AuditFile=$T/$name/audit/audit.jsonl"
 	moat_bg "moatd-$name" "$(moat_bin moatd)" -d -f "$T/$name/moatd.conf"
 	moat_wait_port "$IPORT"
 	moat_bg "session-$name" --as "$USER_NAME" --x "$SERVED" \
@@ -195,5 +196,45 @@ moat_check "RA2ne: a bad hash closes the connection" \
     ra2 "$IPORT" --type 6 --user "$USER_NAME" --password "$USER_PASS" --misbehave bad-hash
 moat_check "RA2ne_256: a tampered login record closes the connection" \
     ra2 "$IPORT" --type 130 --user "$USER_NAME" --password "$USER_PASS" --misbehave flip-login
+
+# --- the audit records (docs/audit.md): each moatd's own file ---
+MAX_AUDIT=$T/max/audit/audit.jsonl
+OFF_AUDIT=$T/off/audit/audit.jsonl
+SPKI=$(openssl pkey -pubin -in "$T/identity.pub" -outform DER | sha256sum | cut -d' ' -f1)
+sec()	# TYPE CIPHER: the ERE of a security record of TYPE naming CIPHER and the identity
+{
+	printf '%s' '"event":"security",.*"security_type":"'"$1"'",.*'"$2"'.*"fingerprint":"'"$SPKI"'"'
+}
+login()	# TYPE: the ERE of a successful login over TYPE
+{
+	printf '%s' '"event":"login",.*"user":"'"$USER_NAME"'","result":"success","permissions":"vkpcs",.*"security_type":"'"$1"'"'
+}
+moat_check "audit: RA2_256 with AES-256-EAX and the identity key" \
+    grep -Eq "$(sec RA2_256 'AES-256-EAX.*SHA-256')" "$MOAT_AUDIT"
+moat_check "audit: RA2 with AES-128-EAX and the identity key" \
+    grep -Eq "$(sec RA2 'AES-128-EAX.*SHA-1,')" "$MOAT_AUDIT"
+moat_check "audit: the login over RA2_256" grep -Eq "$(login RA2_256)" "$MOAT_AUDIT"
+moat_check "audit: the login over RA2" grep -Eq "$(login RA2)" "$MOAT_AUDIT"
+moat_check "audit: the wrong password's failed factor" \
+    grep -Eq '"event":"auth_factor",.*"factor":"SystemAuth","user":"'"$USER_NAME"'","result":"failure","reason":"Authentication failed"' "$MOAT_AUDIT"
+moat_check_eq "audit: only the wrong password failed a factor (no misbehaving viewer got that far)" 1 \
+    "$(grep -c '"event":"auth_factor",.*"result":"failure"' "$MOAT_AUDIT")"
+moat_check_fails "audit: RA2ne, not offered, has no security record" \
+    grep -q '"security_type":"RA2ne' "$MOAT_AUDIT"
+moat_check "audit: AlwaysMaximum's login over RA2_256 (its own file)" \
+    grep -Eq "$(login RA2_256)" "$MAX_AUDIT"
+moat_check_fails "audit: and no RA2 (AES-128) there" \
+    grep -q '"security_type":"RA2"' "$MAX_AUDIT"
+moat_check "audit: PreferOff: RA2ne_256 protects the login only" \
+    grep -Eq "$(sec RA2ne_256 'AES-256-EAX for the login only')" "$OFF_AUDIT"
+moat_check "audit: RA2ne protects the login only" \
+    grep -Eq "$(sec RA2ne 'AES-128-EAX for the login only')" "$OFF_AUDIT"
+moat_check "audit: the login over RA2ne_256" grep -Eq "$(login RA2ne_256)" "$OFF_AUDIT"
+moat_check "audit: the login over RA2ne" grep -Eq "$(login RA2ne)" "$OFF_AUDIT"
+moat_check "audit: RA2ne's wrong password" \
+    grep -Eq '"event":"login",.*"user":"'"$USER_NAME"'","result":"failure"' "$OFF_AUDIT"
+moat_audit_verify --live
+moat_audit_verify "$MAX_AUDIT"
+moat_audit_verify --live "$OFF_AUDIT"
 
 moat_test_end
