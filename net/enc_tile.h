@@ -90,6 +90,21 @@ uint8_t *enc_rle_tile(uint8_t *p, const uint32_t *px, int tw, int th, int cps,
     struct enc_palette *pal);
 
 /*
+ * Starts zs at zlib level 0..9 (or Z_DEFAULT_COMPRESSION) as a stream the
+ * viewer's inflateInit() reads: a raw deflate stream primed with the
+ * two-byte zlib header deflateInit() would write, so the bytes are the
+ * same, but without the Adler-32 sum deflateInit() keeps, which only the
+ * end of a stream carries and RFB's streams never end. Returns 0,
+ * MOAT_ERR_NOMEM or MOAT_ERR_INVALID (zs needs no deflateEnd then).
+ */
+int enc_deflate_start(z_stream *zs, int level);
+/*
+ * Restarts a stream enc_deflate_start() began at the same level (the
+ * viewer must restart its own). Returns 0 or MOAT_ERR_INVALID (zs ended).
+ */
+int enc_deflate_restart(z_stream *zs, int level);
+
+/*
  * Compresses len bytes at in through zs into out with the given flush,
  * growing out as far as its bound. Returns 0, MOAT_ERR_TOO_LONG (out full)
  * or MOAT_ERR_INVALID (zlib failed); after an error the stream is unusable

@@ -19,6 +19,48 @@
 #define ZLIB_ROW_MAX	(65535 * 4)	/* one converted row at most */
 #define OUT_CHUNK	(16 * 1024)	/* output space offered to deflate per call */
 
+/* The zlib header (RFC 1950) deflateInit() writes at level: 32 KiB window, no dictionary. */
+static int
+zlib_header(int level)
+{
+	int flevel, h;
+
+	if (level == Z_DEFAULT_COMPRESSION)
+		level = 6;
+	flevel = level < 2 ? 0 : level < 6 ? 1 : level == 6 ? 2 : 3;
+	h = (Z_DEFLATED + ((MAX_WBITS - 8) << 4)) << 8 | flevel << 6;
+	h += 31 - h % 31;
+	/* deflatePrime() sends the low byte first. */
+	return (h >> 8) | (h & 0xff) << 8;
+}
+
+int
+enc_deflate_start(z_stream *zs, int level)
+{
+	int zr;
+
+	memset(zs, 0, sizeof(*zs));
+	if ((zr = deflateInit2(zs, level, Z_DEFLATED, -MAX_WBITS, 8,
+	    Z_DEFAULT_STRATEGY)) != Z_OK)
+		return zr == Z_MEM_ERROR ? MOAT_ERR_NOMEM : MOAT_ERR_INVALID;
+	if (deflatePrime(zs, 16, zlib_header(level)) != Z_OK) {
+		deflateEnd(zs);
+		return MOAT_ERR_INVALID;
+	}
+	return 0;
+}
+
+int
+enc_deflate_restart(z_stream *zs, int level)
+{
+	if (deflateReset(zs) != Z_OK ||
+	    deflatePrime(zs, 16, zlib_header(level)) != Z_OK) {
+		deflateEnd(zs);
+		return MOAT_ERR_INVALID;
+	}
+	return 0;
+}
+
 int
 enc_deflate(z_stream *zs, const uint8_t *in, size_t len, struct buf *out,
     int flush)
@@ -56,13 +98,13 @@ enc_deflate(z_stream *zs, const uint8_t *in, size_t len, struct buf *out,
 int
 zlib_enc_init(struct zlib_state *z, int level)
 {
-	int zr;
+	int r;
 
 	memset(z, 0, sizeof(*z));
 	if (level < Z_DEFAULT_COMPRESSION || level > Z_BEST_COMPRESSION)
 		return MOAT_ERR_INVALID;
-	if ((zr = deflateInit(&z->zs, level)) != Z_OK)
-		return zr == Z_MEM_ERROR ? MOAT_ERR_NOMEM : MOAT_ERR_INVALID;
+	if ((r = enc_deflate_start(&z->zs, level)) != 0)
+		return r;
 	buf_init(&z->raw, ZLIB_BATCH + ZLIB_ROW_MAX);
 	z->initialised = 1;
 	return 0;

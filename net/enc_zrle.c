@@ -298,13 +298,13 @@ deflate_batch(struct zrle_state *z, struct buf *out, int flush)
 int
 zrle_init(struct zrle_state *z, int level)
 {
-	int zr;
+	int r;
 
 	memset(z, 0, sizeof(*z));
 	if (level < Z_DEFAULT_COMPRESSION || level > Z_BEST_COMPRESSION)
 		return MOAT_ERR_INVALID;
-	if ((zr = deflateInit(&z->zs, level)) != Z_OK)
-		return zr == Z_MEM_ERROR ? MOAT_ERR_NOMEM : MOAT_ERR_INVALID;
+	if ((r = enc_deflate_start(&z->zs, level)) != 0)
+		return r;
 	buf_init(&z->tile, TILE_BATCH + TILE_MAX + TILE_SLACK);
 	z->initialised = 1;
 	return 0;

@@ -52,7 +52,8 @@ struct enc_opts {
 
 /*
  * Per-connection Tight (7) state. Memory bound: data holds one filtered
- * subrectangle (TIGHT_DATA_MAX = 256 KiB); the JPEG buffer grows to
+ * subrectangle (TIGHT_DATA_MAX = 256 KiB) and the saved column palettes
+ * and indices (TIGHT_MAX_AREA, 64 KiB); the JPEG buffer grows to
  * tjBufSize() of the largest subrectangle (<= 3.2 MiB for a 1-pixel-wide
  * column, about 400 KiB for 2048x32); four zlib streams (about 270 KiB
  * each at level 9).
@@ -61,7 +62,7 @@ struct tight_state {
 	z_stream zs[4];
 	int level[4];		/* zlib level + 1 of each stream; 0: not started */
 	uint8_t reset;		/* streams the viewer must reset at the next rect */
-	uint8_t *data;		/* TIGHT_DATA_MAX bytes, allocated on first use */
+	uint8_t *data;		/* TIGHT_DATA_MAX + TIGHT_MAX_AREA bytes, allocated on first use */
 	void *tj;		/* TurboJPEG compressor, created on first JPEG */
 	unsigned char *jpeg;	/* TurboJPEG's output buffer (tjAlloc) */
 	unsigned long jpeg_cap;

@@ -582,6 +582,72 @@ test_tight_kinds(void)
 	free(px);
 }
 
+/*
+ * A wide area with a noisy column beside columns of few colours each:
+ * Tight looks at it in 128-pixel columns and joins neighbours whose
+ * colours together still fit a palette, or sends each column's own
+ * palette when they do not (each column here has 50 colours of its own,
+ * so seven of them make 350, more than a palette holds).
+ */
+static void
+test_tight_columns(void)
+{
+	static const struct rfb_pixfmt pf = { 32, 24, 0, 1, 255, 255, 255, 16, 8, 0 };
+	int w = 1024, h = 64, i, pass;
+	struct encoders s;
+	struct pixconv pc;
+	struct fb_view fb;
+	struct client c;
+	struct buf out;
+	uint32_t *px;
+	int rect[1][4] = { { 0, 0, 1024, 64 } };
+	uint64_t idx0;
+	double psnr;
+
+	px = calloc((size_t)w * h, 4);
+	if (px == NULL || pixconv_init(&pc, &x11_rgb, &pf) != 0 ||
+	    client_open(&c, &pf, w, h) != 0) {
+		CHECK(0, "setup");
+		free(px);
+		return;
+	}
+	memset(&s, 0, sizeof(s));
+	tight_init(&s.tight);
+	buf_init(&out, OUT_MAX);
+	fb.data = (const uint8_t *)px;
+	fb.stride = (uint32_t)w * 4;
+	fb.width = (uint16_t)w;
+	fb.height = (uint16_t)h;
+	fb.fmt = x11_rgb;
+	for (pass = 0; pass < 4; pass++) {
+		rng_state = 777 + (uint64_t)pass;
+		for (i = 0; i < w * h; i++) {
+			int x = i % w, k = x / 128;
+			uint32_t v = rng();
+
+			/* pass 0, 1: each column its own 50 colours; 2, 3: the same 50 */
+			px[i] = k == 0 ? v & 0xffffff :
+			    (uint32_t)(pass < 2 ? k * 50 : 0) * 0x010305 +
+			    (v % 50) * 0x030201;
+		}
+		enc_opts_clear(&s.opts);
+		s.opts.compress = pass % 2 == 0 ? -1 : 9;
+		idx0 = s.tight.stats.indexed;
+		CHECK(build_update(&s, E_TIGHT, &out, &fb, &pc,
+		    (const int (*)[4])rect, 1) == 0);
+		CHECK(client_feed(&c, &out));
+		CHECK(compare(&c, &fb, &pc, &psnr) == 0, "pass %d", pass);
+		/* One subrectangle (64 rows of 1024): 7 palettes or 1 joined. */
+		CHECK(s.tight.stats.indexed - idx0 == (pass < 2 ? 7 : 1),
+		    "pass %d: %llu indexed", pass,
+		    (unsigned long long)(s.tight.stats.indexed - idx0));
+	}
+	buf_free(&out);
+	tight_free(&s.tight);
+	client_close(&c);
+	free(px);
+}
+
 int
 main(void)
 {
@@ -615,5 +681,6 @@ main(void)
 	}
 	test_jpeg_quality();
 	test_tight_kinds();
+	test_tight_columns();
 	return check_summary();
 }

@@ -12,6 +12,7 @@
 #include <zlib.h>
 
 #include "net/encoder.h"
+#include "net/enc_tile.h"
 #include "net/pixfmt.h"
 #include "privsep/buf.h"
 #include "privsep/errors.h"
@@ -894,6 +895,64 @@ test_pseudo_rects(void)
 	CHECK(buf_len(&out) == 0);
 }
 
+/*
+ * enc_deflate_start() (raw deflate primed with the zlib header) must give
+ * the very bytes deflateInit() gives, at every level, across sync-flushed
+ * pieces, and again after enc_deflate_restart(); inflate must read them.
+ */
+static void
+test_deflate_start(void)
+{
+	static uint8_t in[40000];
+	struct buf a, b;
+	z_stream za, zb, zi;
+	uint8_t back[sizeof(in)];
+	int level, piece, round, ok;
+	size_t off, len;
+
+	for (off = 0; off < sizeof(in); off++)
+		in[off] = (uint8_t)(off % 251 < 100 ? off % 7 : off * 2654435761U >> 24);
+	buf_init(&a, 1u << 20);
+	buf_init(&b, 1u << 20);
+	for (level = Z_DEFAULT_COMPRESSION; level <= Z_BEST_COMPRESSION; level++) {
+		memset(&za, 0, sizeof(za));
+		CHECK(deflateInit(&za, level) == Z_OK);
+		CHECK(enc_deflate_start(&zb, level) == 0, "level %d", level);
+		for (round = 0; round < 2; round++) {
+			buf_reset(&a);
+			buf_reset(&b);
+			for (piece = 0, off = 0; off < sizeof(in); piece++, off += len) {
+				len = 1000 + (size_t)piece * 3000;
+				if (len > sizeof(in) - off)
+					len = sizeof(in) - off;
+				CHECK(enc_deflate(&za, in + off, len, &a, Z_SYNC_FLUSH) == 0);
+				CHECK(enc_deflate(&zb, in + off, len, &b, Z_SYNC_FLUSH) == 0);
+			}
+			CHECK(buf_len(&a) == buf_len(&b) && memcmp(buf_ptr(&a),
+			    buf_ptr(&b), buf_len(&a)) == 0,
+			    "level %d round %d: %zu vs %zu bytes", level, round,
+			    buf_len(&a), buf_len(&b));
+			memset(&zi, 0, sizeof(zi));
+			CHECK(inflateInit(&zi) == Z_OK);
+			zi.next_in = (Bytef *)(uintptr_t)buf_ptr(&b);
+			zi.avail_in = (uInt)buf_len(&b);
+			zi.next_out = back;
+			zi.avail_out = sizeof(back);
+			ok = inflate(&zi, Z_SYNC_FLUSH) == Z_OK &&
+			    zi.avail_out == 0 && memcmp(back, in, sizeof(in)) == 0;
+			CHECK(ok, "level %d round %d: inflate", level, round);
+			inflateEnd(&zi);
+			/* Restart both: the second round must match too. */
+			CHECK(deflateReset(&za) == Z_OK);
+			CHECK(enc_deflate_restart(&zb, level) == 0);
+		}
+		deflateEnd(&za);
+		deflateEnd(&zb);
+	}
+	buf_free(&a);
+	buf_free(&b);
+}
+
 /* Not a pass/fail test: prints the ZRLE cost of a full-HD frame. */
 static void
 bench_zrle(void)
@@ -934,6 +993,7 @@ main(void)
 	test_cursor();
 	test_desktop();
 	test_pseudo_rects();
+	test_deflate_start();
 	bench_zrle();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed == 0 ? 0 : 1;
