@@ -112,6 +112,9 @@ run_sanitize()
 	rm -rf "$mixed"
 	mkdir -p "$mixed" "$asan/e2e-logs"
 	find "$asan" -maxdepth 1 -type f -perm -u+x -exec cp -p {} "$mixed/" \;
+	# Test programs some e2e tests run (e.g. test_audit_cli's writer).
+	mkdir -p "$mixed/tests"
+	find "$asan/tests" -maxdepth 1 -type f -perm -u+x -exec cp -p {} "$mixed/tests/" \;
 	cp -p "$build/moat-net" "$mixed/moat-net"
 	tests=("$src"/tests/e2e/test_*.sh "$src"/tests/hostile/test_*.sh)
 	for t in "${tests[@]}"; do

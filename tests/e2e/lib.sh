@@ -407,6 +407,8 @@ _moat_on_exit()
 		umount -l "$T/ovl" 2>/dev/null
 		umount -l "$T/host-etc" 2>/dev/null
 		if [[ -n "${MOAT_KEEP_TMP:-}" ]]; then
+			# The audit tmpfs goes with the namespace: keep a copy.
+			cp -a /var/log/moat "$T/audit-files" 2>/dev/null
 			moat_log "keeping $T (MOAT_KEEP_TMP is set)"
 		else
 			rm -rf --one-file-system -- "$T"
@@ -627,6 +629,33 @@ moat_free_port()
 s = socket.socket()
 s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])'
+}
+
+# ---- the audit file ------------------------------------------------------------
+
+MOAT_AUDIT=/var/log/moat/audit.jsonl	# moatd's default AuditFile (private tmpfs)
+
+# moat_audit_verify [--live] [FILE]: one check that `moatctl audit verify`
+# accepts audit file FILE (default moatd's default AuditFile, $MOAT_AUDIT)
+# with its rotated files (oldest first) as one intact chain signed by the
+# default AuditKey; --live while its moatd still runs (an unsigned tail is
+# accepted), without it once that moatd has stopped.
+moat_audit_verify()
+{
+	local file=$MOAT_AUDIT f n
+	local -a live=() rotated=() files=()
+	[[ "${1:-}" != --live ]] || { live=(--live); shift; }
+	[[ -z "${1:-}" ]] || file=$1
+	for f in "$file".[1-9]*; do
+		n=${f##*.}
+		[[ ! -e "$f" || ! "$n" =~ ^[0-9]+$ ]] || rotated[n]=$f
+	done
+	for n in $(printf '%s\n' "${!rotated[@]}" | sort -rn); do
+		files+=("${rotated[n]}")
+	done
+	moat_check "audit: moatctl audit verify ${live[*]:+--live }accepts $file" \
+	    "$(moat_bin moatctl)" audit verify --key /etc/moat/audit.key "${live[@]}" \
+	    "${files[@]}" "$file"
 }
 
 # ---- users, PAM, files ---------------------------------------------------------

@@ -213,4 +213,5 @@ moat_check "audit: the refusals of the blocked address" \
     grep -Eq '"event":"refuse","session":[0-9]+,"peer_addr":"127.0.0.1",.*"reason":"blacklist"' "$AUDIT"
 moat_check "audit: failed factors" \
     grep -Eq '"event":"auth_factor",.*"result":"failure"' "$AUDIT"
+moat_audit_verify --live
 moat_test_end

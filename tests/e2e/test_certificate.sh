@@ -237,4 +237,29 @@ moat_check_eq "the factor failed, nobody logged in" "Certificate failed" \
     "$(factor_lines "$m")"
 moat_check_eq "no session for it" 0 "$(since "$m" | grep -cE "authentication succeeded")"
 
+# --- the audit records (docs/audit.md), every moatd of the test in one chain ---
+# sequence A B: some record matching ERE A is followed at once by one matching B
+# (the second grep reads everything: no SIGPIPE for the first under pipefail)
+sequence() { grep -A1 -E -- "$1" "$MOAT_AUDIT" | grep -E -- "$2" >/dev/null; }
+F='"event":"auth_factor",.*"factor":'
+moat_check "audit: the card's factor passed for alice" \
+    grep -Eq "$F"'"Certificate","user":"alice","result":"success"' "$MOAT_AUDIT"
+moat_check "audit: alice's login over the conversation" \
+    grep -Eq '"event":"login",.*"user":"alice","result":"success","permissions":"vkpcs",.*"security_type":"VeNCrypt X509Conversation"' "$MOAT_AUDIT"
+moat_check "audit: a refused certificate (other CA, revoked) is a failed factor naming nobody" \
+    grep -Eq "$F"'"Certificate","user":"","result":"failure","reason":"Authentication failed"' "$MOAT_AUDIT"
+moat_check "audit: Certificate+SystemAuth with a wrong password: Certificate passed, then SystemAuth failed" \
+    sequence "$F"'"Certificate","user":"alice","result":"success"' "$F"'"SystemAuth","user":"alice","result":"failure","reason":"Authentication failed"'
+moat_check "audit: no card: the login's reason asks for one" \
+    grep -Eq '"event":"login",.*"user":"","result":"failure","reason":"This server asks for a client certificate \(a smartcard\)' "$MOAT_AUDIT"
+moat_check "audit: carol's password passed, then alice's card failed for carol" \
+    sequence "$F"'"SystemAuth","user":"carol","result":"success"' "$F"'"Certificate","user":"carol","result":"failure"'
+moat_check "audit: the forged proof is a failed Certificate factor" \
+    grep -Eq "$F"'"Certificate","user":"alice","result":"failure"' "$MOAT_AUDIT"
+moat_check_fails "audit: no login of carol" \
+    grep -q '"event":"login",.*"user":"carol","result":"success"' "$MOAT_AUDIT"
+moat_check_eq "audit: one audit_start per moatd run (four)" 4 \
+    "$(grep -c '"event":"audit_start"' "$MOAT_AUDIT")"
+moat_audit_verify --live
+
 moat_test_end

@@ -37,4 +37,12 @@ moat_check "the viewer shows exactly the served screen after scrolling and movin
     moat_wait -m "identical screens" same
 moat_check "moat-net sent CopyRect rectangles" \
     grep -Eq "update: [1-9][0-9]* CopyRect of" "$(moat_logfile moatd)"
+
+# --- the audit records (docs/audit.md) ---
+moat_check "audit: TigerVNC's login over X509Plain" \
+    grep -Eq '"event":"login",.*"user":"'"$USER_NAME"'","result":"success","permissions":"vkpcs",.*"security_type":"VeNCrypt X509Plain"' "$MOAT_AUDIT"
+moat_stop viewer
+moat_check "audit: closing the viewer is a viewer disconnect with its byte counts" \
+    moat_wait grep -Eq '"event":"disconnect",.*"user":"'"$USER_NAME"'","kind":"viewer","reason":"viewer disconnected[^"]*","duration_ms":[1-9][0-9]*,"bytes_in":[1-9][0-9]*,"bytes_out":[1-9][0-9]*,"recorded_by":"monitor"' "$MOAT_AUDIT"
+moat_audit_verify --live
 moat_test_end

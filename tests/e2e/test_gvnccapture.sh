@@ -45,4 +45,17 @@ moat_check_fails "gvnccapture with a wrong password saves nothing" \
     capture 'wrong password' "$T/wrong.png"
 moat_check_fails "no frame was written for the wrong password" test -e "$T/wrong.png"
 
+# --- the audit records (docs/audit.md) ---
+moat_check "audit: gtk-vnc chose X509Plain, TLS 1.3" \
+    grep -Eq '"event":"security",.*"security_type":"VeNCrypt X509Plain","tls_version":"TLSv1.3","cipher":"TLS_AES_[0-9]+_GCM_SHA[0-9]+"' "$MOAT_AUDIT"
+moat_check "audit: the capture's login" \
+    grep -Eq '"event":"login",.*"user":"'"$USER_NAME"'","result":"success","permissions":"vkpcs",.*"security_type":"VeNCrypt X509Plain"' "$MOAT_AUDIT"
+moat_check "audit: the wrong password's SystemAuth failure" \
+    grep -Eq '"event":"auth_factor",.*"factor":"SystemAuth","user":"'"$USER_NAME"'","result":"failure","reason":"Authentication failed"' "$MOAT_AUDIT"
+moat_check "audit: the refused login's connection closed" \
+    moat_wait grep -Eq '"event":"disconnect",.*"user":"","kind":"closed","reason":"authentication failed' "$MOAT_AUDIT"
+moat_check_eq "audit: one successful login" 1 \
+    "$(grep -c '"event":"login",.*"result":"success"' "$MOAT_AUDIT")"
+moat_audit_verify --live
+
 moat_test_end

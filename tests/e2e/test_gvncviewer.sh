@@ -89,4 +89,11 @@ moat_check_fails "and none as a plain KeyEvent" \
     grep -q "viewer message type 4\$" "$EVENTS"
 moat_stop gvnc
 
+# --- the audit records (docs/audit.md) ---
+moat_check "audit: gvncviewer's login over X509Plain" \
+    grep -Eq '"event":"login",.*"user":"'"$USER_NAME"'","result":"success","permissions":"vkpcs",.*"security_type":"VeNCrypt X509Plain"' "$MOAT_AUDIT"
+moat_check "audit: closing it is a viewer disconnect of that user" \
+    moat_wait grep -Eq '"event":"disconnect",.*"user":"'"$USER_NAME"'","kind":"viewer","reason":"viewer disconnected[^"]*",.*"bytes_in":[1-9][0-9]*,"bytes_out":[1-9][0-9]*,"recorded_by":"monitor"' "$MOAT_AUDIT"
+moat_audit_verify --live
+
 moat_test_end

@@ -153,4 +153,23 @@ moat_check "control: a viewer trusting another identity's CA is refused by TLS" 
     "python3 '$MOAT_SOURCE_DIR/tests/tools/rfb_probe.py' --port $PORT --ca '$T/other-ca.pem' \
     --user '$USER_NAME' --password '$USER_PASS' 2>&1 | grep -q CERTIFICATE_VERIFY_FAILED"
 
+# --- the audit records (docs/audit.md): the identity viewers were shown ---
+# moatctl identity show's public-key SHA-256, as audit records write it.
+key_fp()	# CONF
+{
+	"$MOATCTL" identity show -f "$1" | sed -n 's/^Public key SHA-256: *SHA256://p' |
+	    tr -d : | tr 'A-F' 'a-f'
+}
+FP=$(key_fp "$T/etc/moatd.conf")
+OTHER_FP=$(key_fp "$T/other/moatd.conf")
+moat_check "audit: the security record names moatd's identity (moatctl identity show)" \
+    grep -Eq '"event":"security",.*"security_type":"VeNCrypt X509Plain","tls_version":"TLSv1.3","cipher":"[A-Z0-9_]+","fingerprint":"'"$FP"'"' "$MOAT_AUDIT"
+moat_check_fails "audit: never the other identity's" grep -q "$OTHER_FP" "$MOAT_AUDIT"
+moat_check "audit: the login of the viewer that verified the chain" \
+    grep -Eq '"event":"login",.*"user":"'"$USER_NAME"'","result":"success"' "$MOAT_AUDIT"
+moat_check "audit: the viewer that refused the chain left without a login" \
+    moat_wait grep -Eq '"event":"disconnect",.*"user":"","kind":"viewer",' "$MOAT_AUDIT"
+moat_check_eq "audit: one login in all" 1 "$(grep -c '"event":"login"' "$MOAT_AUDIT")"
+moat_audit_verify --live
+
 moat_test_end

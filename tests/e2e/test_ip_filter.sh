@@ -179,4 +179,27 @@ moat_check "and MaxStartups" grep -Eq \
     "$EVENTS"
 moat_wait -m "the idle connections end" sh -c "! pgrep -x moat-net >/dev/null"
 moat_viewer_login after-caps 0 "$USER_PASS"
+
+# --- the audit records (docs/audit.md), every moatd of the test in one chain ---
+R='"event":"refuse","session":[1-9][0-9]*,"peer_addr":'
+moat_check "audit: the deny rule's refusal names the rule" \
+    grep -Eq "$R"'"127\.0\.0\.1","peer_port":[1-9][0-9]*,"reason":"ip_filter","detail":"IpClientAddresses rule 1 \(-127\.0\.0\.1\)"' "$MOAT_AUDIT"
+moat_check "audit: 127.0.0.2, matching no rule, was connected" \
+    grep -Eq '"event":"connect",.*"peer_addr":"127\.0\.0\.2",.*"probation":0' "$MOAT_AUDIT"
+moat_check "audit: \"+127.0.0.1,-\" refused 127.0.0.2 by rule 2" \
+    grep -Eq "$R"'"127\.0\.0\.2",.*"reason":"ip_filter","detail":"IpClientAddresses rule 2 \(-\)"' "$MOAT_AUDIT"
+moat_check "audit: and logged in 127.0.0.1" \
+    grep -Eq '"event":"login",.*"peer_addr":"127\.0\.0\.1",.*"user":"'"$USER_NAME"'","result":"success"' "$MOAT_AUDIT"
+moat_check "audit: the IPv6 refusal with its IPv6 peer" \
+    grep -Eq "$R"'"::1",.*"reason":"ip_filter","detail":"IpClientAddresses rule 2 \(-::1\)"' "$MOAT_AUDIT"
+moat_check "audit: the IPv6 connection served" \
+    grep -Eq '"event":"connect",.*"peer_addr":"::1",' "$MOAT_AUDIT"
+moat_check "audit: PerSourceMaxStartups refused the third from 127.0.0.1" \
+    grep -Eq "$R"'"127\.0\.0\.1",.*"reason":"per_source_max_startups","detail":"PerSourceMaxStartups reached"' "$MOAT_AUDIT"
+moat_check "audit: MaxStartups refused 127.0.0.3" \
+    grep -Eq "$R"'"127\.0\.0\.3",.*"reason":"max_startups","detail":"MaxStartups reached"' "$MOAT_AUDIT"
+moat_check_eq "audit: five refusals in all" 5 "$(grep -c '"event":"refuse"' "$MOAT_AUDIT")"
+moat_check_fails "audit: no refused address was connected" \
+    grep -Eq '"event":"connect",.*"peer_addr":"127\.0\.0\.3"' "$MOAT_AUDIT"
+moat_audit_verify --live
 moat_test_end

@@ -236,4 +236,28 @@ moat_check "that rogue moat-net was killed by its monitor" \
     moat_wait -m "one kill" kills_are 1
 moat_check_fails "nobody logged in" grep -q 'authentication succeeded' "$EVENTS"
 
+# --- the audit records (docs/audit.md), both moatd runs in one chain ---
+F='"event":"auth_factor",.*"factor":"Kerberos","user":'
+moat_check "audit: alice's ticket passed the Kerberos factor" \
+    grep -Eq "$F"'"alice","result":"success"' "$MOAT_AUDIT"
+moat_check "audit: her login over the SASL subtype" \
+    grep -Eq '"event":"login",.*"user":"alice","result":"success","permissions":"vkpcs",.*"security_type":"VeNCrypt X509SASL"' "$MOAT_AUDIT"
+moat_check_eq "audit: two Kerberos logins (the ticket, twice)" 2 \
+    "$(grep -c '"event":"login",.*"result":"success",.*"security_type":"VeNCrypt X509SASL"' "$MOAT_AUDIT")"
+moat_check "audit: alice/admin failed, not mapped" \
+    grep -Eq "$F"'"alice/admin@TEST\.MOAT","result":"failure","reason":"Kerberos authentication failed: the principal does not map to an account on this server"' "$MOAT_AUDIT"
+moat_check "audit: alice@OTHER.MOAT failed, not mapped" \
+    grep -Eq "$F"'"alice@OTHER\.MOAT","result":"failure","reason":"Kerberos authentication failed: the principal does not map to an account on this server"' "$MOAT_AUDIT"
+moat_check "audit: and her login was refused" \
+    grep -Eq '"event":"login",.*"user":"alice@OTHER\.MOAT","result":"failure"' "$MOAT_AUDIT"
+moat_check "audit: the password alternative is a SystemAuth factor" \
+    grep -Eq '"event":"auth_factor",.*"factor":"SystemAuth","user":"alice","result":"success"' "$MOAT_AUDIT"
+moat_check "audit: the first rogue exchange is a failed Kerberos factor naming nobody" \
+    grep -Eq "$F"'"","result":"failure"' "$MOAT_AUDIT"
+moat_check_eq "audit: the three rogue moat-nets: disconnects of kind ipc, bytes unknown" 3 \
+    "$(grep -Ec '"event":"disconnect",.*"user":"","kind":"ipc","reason":"moat-net broke the IPC protocol",.*"bytes_in":-1,"bytes_out":-1,"recorded_by":"monitor"' "$MOAT_AUDIT")"
+moat_check_eq "audit: no login and no Kerberos factor under Authentication=SystemAuth" 0 \
+    "$(tac "$MOAT_AUDIT" | sed '/"event":"audit_start"/q' | grep -Ec '"event":"login"|"factor":"Kerberos"' || true)"
+moat_audit_verify --live
+
 moat_test_end

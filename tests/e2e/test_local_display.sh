@@ -292,4 +292,22 @@ moat_check "without it, the next viewer's screen is blanked again" \
 moat_stop viewer5
 moat_check "and restored" moat_wait saver_is off
 
+# --- the audit records (docs/audit.md), both moatd runs in one chain ---
+U='"user":"'$USER_NAME'"'
+moat_check_eq "audit: the desktop session stopped (SIGTERM, SIGKILL) under two viewers: two disconnects of kind closed" 2 \
+    "$(grep -Ec '"event":"disconnect",.*'"$U"',"kind":"closed","reason":"desktop session ended' "$MOAT_AUDIT" || true)"
+moat_check "audit: moat-viewer's login beside the blanked viewer joined it" \
+    grep -Eq '"event":"sharing",.*"access":"shared","others":1,"verdict":"joins"' "$MOAT_AUDIT"
+all_ended()	# every connection of the chain has its disconnect record
+{
+	[ "$(grep -c '"event":"connect"' "$MOAT_AUDIT")" -eq \
+	    "$(grep -c '"event":"disconnect"' "$MOAT_AUDIT")" ]
+}
+moat_check "audit: every connection has its disconnect record" moat_wait all_ended
+moat_check "audit: the last one is the last viewer's" sh -c \
+    "grep '\"event\":\"disconnect\"' '$MOAT_AUDIT' | tail -n 1 | grep -Eq '$U,\"kind\":\"viewer\"'"
+moat_check_eq "audit: eight logins over the two runs, none failed" "8 0" \
+    "$(grep -c '"event":"login",.*"result":"success"' "$MOAT_AUDIT") $(grep -c '"event":"login",.*"result":"failure"' "$MOAT_AUDIT" || true)"
+moat_audit_verify --live
+
 moat_test_end

@@ -246,4 +246,21 @@ moat_check_eq "and never connects" "" "$(rep pinned connect ev)"
 moat_check_eq "RA2ne was logged once per login attempt, never for the refused key" 2 \
     "$(grep -Ec 'security RA2ne, ' "$EVENTS" || true)"
 
+# ---- the audit records (docs/audit.md) ------------------------------------------------
+
+P='"peer_addr":"127\.0\.0\.1","peer_port":'$GOOD_PORT
+moat_check "audit: the subtype not offered closed its connection as a protocol violation" \
+    grep -Eq '"event":"disconnect",.*"user":"","kind":"closed","reason":"protocol violation' "$MOAT_AUDIT"
+moat_check "audit: noVNC's connection chose RA2ne (AES-128-EAX for the login only)" \
+    grep -Eq '"event":"security",.*'"$P"',"security_type":"RA2ne",.*AES-128-EAX for the login only' "$MOAT_AUDIT"
+moat_check "audit: its login over RA2ne" \
+    grep -Eq '"event":"login",.*'"$P"',"user":"'"$USER_NAME"'","result":"success","permissions":"vkpcs",.*"security_type":"RA2ne"' "$MOAT_AUDIT"
+moat_check "audit: the page's clean disconnect" \
+    grep -Eq '"event":"disconnect",.*'"$P"',"user":"'"$USER_NAME"'","kind":"viewer",' "$MOAT_AUDIT"
+moat_check "audit: the wrong password's failed factor" \
+    grep -Eq '"event":"auth_factor",.*"factor":"SystemAuth","user":"'"$USER_NAME"'","result":"failure","reason":"Authentication failed"' "$MOAT_AUDIT"
+moat_check_eq "audit: two security records (the two logins), none for the refused key" "2 2" \
+    "$(grep -c '"event":"security"' "$MOAT_AUDIT") $(grep -c '"event":"security",.*"security_type":"RA2ne"' "$MOAT_AUDIT")"
+moat_audit_verify --live
+
 moat_test_end

@@ -43,11 +43,13 @@ moat_check "the default negotiates TLS_AES_128_GCM_SHA256" sh -c \
 
 # --- a second instance beside the first: AlwaysMaximum, and syslog ---
 PORT2=$(moat_free_port)
+# One audit writer per directory: the second moatd has its own.
+MOAT_AUDIT2=$T/audit2/audit.jsonl
 moat_write_config "$T/etc2/moatd.conf" \
     ListenAddress=127.0.0.1 "ListenPort=$PORT2" \
     "IdentityKey=$T/etc/identity.key" "IdentityCert=$CA" \
     "EmptyRoot=$T/empty" "SessionSocket=$T/run2/session.sock" \
-    Encryption=AlwaysMaximum
+    Encryption=AlwaysMaximum "AuditFile=$MOAT_AUDIT2"
 mkdir -p "$T/logdev" "$T/realdev"
 moat_bg syslogd python3 -c '
 import socket, sys
@@ -87,5 +89,27 @@ moat_check "syslog (authpriv.info) has the failed login with user and peer" \
     moat_wait_log "$T/syslog.txt" "^<86>.*authentication failed for user \"$USER_NAME\" from 127\\.0\\.0\\.1 port"
 moat_check "syslog (authpriv.info) has the disconnect with duration and byte counts" \
     moat_wait_log "$T/syslog.txt" "^<86>.*disconnect: 127\\.0\\.0\\.1 port [0-9]+ user \"$USER_NAME\" after [0-9]+s, [0-9]+ bytes in, [0-9]+ bytes out"
+
+# --- the audit records (docs/audit.md): each moatd's own file ---
+# The identity's fingerprint as audit records give it: SHA-256 of its SPKI.
+SPKI=$(openssl x509 -in "$CA" -noout -pubkey | openssl pkey -pubin -outform DER | sha256sum | cut -d' ' -f1)
+moat_check "audit: the default's security record (type, TLS 1.3, AES-128-GCM, identity)" \
+    grep -Eq '"event":"security",.*"security_type":"VeNCrypt X509Plain","tls_version":"TLSv1.3","cipher":"TLS_AES_128_GCM_SHA256","fingerprint":"'"$SPKI"'"' "$MOAT_AUDIT"
+moat_check "audit: the SystemAuth factor passed" \
+    grep -Eq '"event":"auth_factor",.*"factor":"SystemAuth","user":"'"$USER_NAME"'","result":"success"' "$MOAT_AUDIT"
+moat_check "audit: the login, with the default permissions" \
+    grep -Eq '"event":"login",.*"user":"'"$USER_NAME"'","result":"success","permissions":"vkpcs","permissions_mask":31,"permissions_from":"default","security_type":"VeNCrypt X509Plain"' "$MOAT_AUDIT"
+moat_check "audit: the viewer's disconnect with its byte counts" \
+    grep -Eq '"event":"disconnect",.*"user":"'"$USER_NAME"'","kind":"viewer","reason":"viewer disconnected[^"]*","duration_ms":[0-9]+,"bytes_in":[1-9][0-9]*,"bytes_out":[1-9][0-9]*,"recorded_by":"monitor"' "$MOAT_AUDIT"
+moat_check "audit: AlwaysMaximum's security record (AES-256-GCM), in the second file" \
+    grep -Eq '"event":"security",.*"security_type":"VeNCrypt X509Plain","tls_version":"TLSv1.3","cipher":"TLS_AES_256_GCM_SHA384","fingerprint":"'"$SPKI"'"' "$MOAT_AUDIT2"
+moat_check "audit: the wrong password's failed factor, with its reason" \
+    grep -Eq '"event":"auth_factor",.*"factor":"SystemAuth","user":"'"$USER_NAME"'","result":"failure","reason":"[^"]+"' "$MOAT_AUDIT2"
+moat_check "audit: and the failed login" \
+    grep -Eq '"event":"login",.*"user":"'"$USER_NAME"'","result":"failure","reason":"[^"]+"' "$MOAT_AUDIT2"
+moat_check_fails "audit: no failed login in the first moatd's file" \
+    grep -q '"event":"login",.*"result":"failure"' "$MOAT_AUDIT"
+moat_audit_verify --live
+moat_audit_verify --live "$MOAT_AUDIT2"
 
 moat_test_end

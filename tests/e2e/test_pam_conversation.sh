@@ -78,4 +78,23 @@ for sec in x509plain ra2; do
 	    grep -q "refused the login: This server asks more than a user name and a password" "$T/std-$sec.err"
 done
 
+# --- the audit records (docs/audit.md) ---
+F='"event":"auth_factor",.*"factor":"SystemAuth","user":'
+L='"event":"login",.*"user":'
+moat_check "audit: the conversation's login" \
+    grep -Eq "$L"'"'"$USER_NAME"'","result":"success","permissions":"vkpcs",.*"security_type":"VeNCrypt X509Conversation"' "$MOAT_AUDIT"
+moat_check_eq "audit: two logins in all (pam_unix alone, then with the one-time code)" 2 \
+    "$(grep -c '"event":"login",.*"result":"success"' "$MOAT_AUDIT")"
+moat_check "audit: the unknown user's failed factor names the name tried" \
+    grep -Eq "$F"'"moatnosuchuser","result":"failure","reason":"Authentication failed"' "$MOAT_AUDIT"
+moat_check "audit: the expired account's factor failed with PAM's reason" \
+    grep -Eq "$F"'"'"$USER_NAME"'","result":"failure","reason":"Account expired"' "$MOAT_AUDIT"
+moat_check "audit: and so did its login" \
+    grep -Eq "$L"'"'"$USER_NAME"'","result":"failure","reason":"Account expired"' "$MOAT_AUDIT"
+moat_check_eq "audit: X509Plain and RA2 logins refused, naming the conversation" 2 \
+    "$(grep -c '"event":"login",.*"result":"failure","reason":"This server asks more than a user name and a password' "$MOAT_AUDIT")"
+moat_check "audit: the RA2 attempt's security record" \
+    grep -Eq '"event":"security",.*"security_type":"RA2",.*AES-128-EAX' "$MOAT_AUDIT"
+moat_audit_verify --live
+
 moat_test_end

@@ -249,4 +249,26 @@ moat_check_eq "forwarding moat-net: no pixel changed" 0 \
 moat_check_eq "forwarding moat-net: the pointer did not move" "x:10 y:10" \
     "$(moat_x "$SERVED2" xdotool getmouselocation | sed 's/ screen.*//')"
 
+# --- the audit records (docs/audit.md): each login's grant, in order ---
+# The successful logins as "user letters mask entry type", one a line.
+grants()
+{
+	grep '"event":"login",.*"result":"success"' "$MOAT_AUDIT" | sed -E \
+	    's/.*"user":"([^"]*)","result":"success","permissions":"([^"]*)","permissions_mask":([0-9]+),"permissions_from":"([^"]*)","security_type":"VeNCrypt ([^"]*)".*/\1 \2 \3 \4 \5/'
+}
+moat_check_eq "audit: the grants of the logins, in order (full, view-only by group, the scripts, clipboard rights, the forwarding moat-net's user)" \
+    "$USER_NAME vkpcs 31 default X509Plain
+$USER_NAME v 1 group X509Plain
+$USER_NAME v 1 group X509Conversation
+$USER_NAME vkpcs 31 default X509Conversation
+$USER_NAME vkpcs 31 default X509Conversation
+$USER_NAME vc 9 group X509Plain
+$USER_NAME vs 17 group X509Plain
+$FWD v 1 user X509Conversation" "$(grants)"
+moat_check "audit: the grant of no right to view refused the login" \
+    grep -Eq '"event":"login",.*"user":"'"$USER_NAME"'","result":"failure","reason":"You are not permitted to view this desktop"' "$MOAT_AUDIT"
+moat_check "audit: every connection ended with its disconnect record" \
+    moat_wait sh -c "[ \$(grep -c '\"event\":\"connect\"' '$MOAT_AUDIT') -eq \$(grep -c '\"event\":\"disconnect\"' '$MOAT_AUDIT') ]"
+moat_audit_verify --live
+
 moat_test_end

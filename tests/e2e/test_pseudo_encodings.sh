@@ -39,4 +39,11 @@ moat_check "moat-net logged continuous updates" \
 moat_check "the zip bomb was refused as too long" \
     grep -q "extended clipboard message refused: " "$EVENTS"
 
+# --- the audit records (docs/audit.md) ---
+moat_check "audit: the probe's login" \
+    grep -Eq '"event":"login",.*"user":"'"$USER_NAME"'","result":"success","permissions":"vkpcs",.*"security_type":"VeNCrypt X509Plain"' "$MOAT_AUDIT"
+moat_check "audit: the zip bomb closed the session as a protocol violation (moat-net's closing notice: bytes known)" \
+    moat_wait grep -Eq '"event":"disconnect",.*"user":"'"$USER_NAME"'","kind":"closed","reason":"protocol violation - length exceeds limit","duration_ms":[0-9]+,"bytes_in":[1-9][0-9]*,"bytes_out":[1-9][0-9]*,"recorded_by":"monitor"' "$MOAT_AUDIT"
+moat_audit_verify --live
+
 moat_test_end

@@ -264,5 +264,6 @@ moat_check "audit: the user with the letter q was not asked" \
     grep -Eq "$q"'"bypassed","how":"Permissions q"' "$AUDIT"
 moat_check "audit: the refused login names the prompt" \
     grep -Eq '"event":"login",.*"result":"failure","reason":"Connection rejected by the desktop user"' "$AUDIT"
+moat_audit_verify --live
 
 moat_test_end

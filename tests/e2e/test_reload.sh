@@ -158,4 +158,5 @@ moat_check "audit: the restart-only parameter kept" \
     grep -Eq '"event":"reload",.*"result":"ok",.*"kept":"ListenPort' "$AUDIT"
 moat_check "audit: connections refused by IpClientAddresses" \
     grep -Eq '"event":"refuse",.*"reason":"ip_filter"' "$AUDIT"
+moat_audit_verify --live
 moat_test_end

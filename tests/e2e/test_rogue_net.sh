@@ -74,4 +74,20 @@ moat_check_fails "no monitor died of a signal" \
     grep -E 'monitor [0-9]+ killed by signal' "$EVENTS"
 moat_check "moat-session opened exactly the channels the monitors granted" \
     moat_wait -m "as many channels as grants" channels_match
+
+# The audit records (docs/audit.md): each rogue's connection ends with a
+# disconnect naming no user, its bytes unknown (moat-net killed): of kind
+# ipc (the monitor's refusal), or grace for the one that claimed success.
+D='"event":"disconnect",.*"user":"","kind":'
+B='"duration_ms":[0-9]+,"bytes_in":-1,"bytes_out":-1,"recorded_by":"monitor"'
+moat_check_eq "audit: one disconnect per rogue, naming no user: ipc, or grace" "$rogues" \
+    "$(grep -Ec "$D"'"(ipc","reason":"moat-net broke the IPC protocol|grace","reason":"login grace time exceeded)",'"$B" "$MOAT_AUDIT" || true)"
+moat_check_eq "audit: the claim of success ended by the login grace time" 1 \
+    "$(grep -Ec "$D"'"grace","reason":"login grace time exceeded",'"$B" "$MOAT_AUDIT" || true)"
+moat_check_eq "audit: a login record for each grant, and no other" \
+    "$(grep -c ': info: user .* granted permissions ' "$EVENTS")" \
+    "$(grep -c '"event":"login",.*"result":"success"' "$MOAT_AUDIT")"
+moat_check_fails "audit: no rogue's disconnect names a user" \
+    grep -Eq '"event":"disconnect",.*"user":"[^"]+","kind":"(ipc|grace|net_killed)"' "$MOAT_AUDIT"
+moat_audit_verify --live
 moat_test_end

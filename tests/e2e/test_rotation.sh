@@ -410,4 +410,30 @@ moat_check_eq "moatd --fingerprint prints two lines" 2 \
 moat_check "rotating again is allowed without --force" \
     sh -c "'$MOATCTL' identity rotate -f '$CONF' --overlap 1h > /dev/null"
 
+# --- the audit records (docs/audit.md): the identity each run showed ---
+hex_fp()	# SHA256:AB:CD:... as audit records write it
+{
+	printf '%s\n' "${1#SHA256:}" | tr -d : | tr 'A-F' 'a-f'
+}
+# "RUN FINGERPRINT" for every security record, RUN counting moatd's starts.
+run_fps()
+{
+	awk '/"event":"audit_start"/ { run++ }
+	    /"event":"security"/ && match($0, /"fingerprint":"[0-9a-f]+"/) {
+		print run, substr($0, RSTART + 15, RLENGTH - 16)
+	    }' "$MOAT_AUDIT" | sort -u
+}
+OLD_HEX=$(hex_fp "$OLD_FP")
+NEW_HEX=$(hex_fp "$NEW_FP")
+moat_check_eq "audit: the first moatd showed the generated key, its restart the rotated one" \
+    "1 $OLD_HEX
+2 $NEW_HEX" "$(run_fps | awk '$1 <= 2')"
+moat_check_eq "audit: the old key is in no later security record" "" \
+    "$(run_fps | awk -v k="$OLD_HEX" '$1 > 1 && $2 == k')"
+moat_check_eq "audit: logins with the old and with the new identity" "1 8" \
+    "$(awk '/"event":"audit_start"/ { run++ } /"event":"login",.*"result":"success"/ { n[run]++ }
+    END { print n[1] + 0, n[2] + 0 }' "$MOAT_AUDIT")"
+moat_check_eq "audit: six moatd runs in one chain" 6 "$(grep -c '"event":"audit_start"' "$MOAT_AUDIT")"
+moat_audit_verify --live
+
 moat_test_end

@@ -78,4 +78,15 @@ moat_check "the monitor logged moat-net's death by SIGSYS" \
 moat_check "the next connection logs in and receives the desktop" \
     moat_probe --user "$USER_NAME" --password "$USER_PASS"
 
+# --- the audit records (docs/audit.md) ---
+moat_check "audit: the connection held before login ended without a user" \
+    grep -Eq '"event":"disconnect","session":1,.*"user":"","kind":"viewer",' "$MOAT_AUDIT"
+moat_check "audit: the SIGSYS kill is a net_killed disconnect, bytes unknown" \
+    moat_wait grep -Eq '"event":"disconnect",.*"user":"","kind":"net_killed","reason":"moat-net killed by signal 31 \(SIGSYS: seccomp, a forbidden system call\)","duration_ms":[0-9]+,"bytes_in":-1,"bytes_out":-1,"recorded_by":"monitor"' "$MOAT_AUDIT"
+moat_check_fails "audit: the self-test user never got a login record" \
+    grep -q '"event":"login",.*"user":"moat-selftest' "$MOAT_AUDIT"
+moat_check_eq "audit: two logins (the held session, the next connection)" 2 \
+    "$(grep -c '"event":"login",.*"result":"success"' "$MOAT_AUDIT")"
+moat_audit_verify --live
+
 moat_test_end

@@ -131,4 +131,5 @@ moat_check "audit: the take-over" \
     grep -Eq '"event":"sharing",.*"access":"exclusive","others":1,"verdict":"takes exclusive access"' "$AUDIT"
 moat_check "audit: the viewer it disconnected" \
     grep -Eq '"event":"disconnect",.*"kind":"takeover","reason":"exclusive access taken by the viewer at 127.0.0.1 port [0-9]+ \(DisconnectClients\)"' "$AUDIT"
+moat_audit_verify --live
 moat_test_end

@@ -90,4 +90,19 @@ moat_check "the monitor logged the failure with user and peer" \
 moat_check_fails "the wrong password did not log in" \
     grep -q "Authentication success" "$(moat_logfile bad)"
 
+# --- the audit records (docs/audit.md) ---
+moat_check "audit: X509Plain over TLS 1.3 with AES-128-GCM" \
+    grep -Eq '"event":"security",.*"security_type":"VeNCrypt X509Plain","tls_version":"TLSv1.3","cipher":"TLS_AES_128_GCM_SHA256","fingerprint":"[0-9a-f]{64}"' "$MOAT_AUDIT"
+moat_check "audit: the login with the default permissions" \
+    grep -Eq '"event":"login",.*"user":"'"$USER_NAME"'","result":"success","permissions":"vkpcs","permissions_mask":31,"permissions_from":"default","security_type":"VeNCrypt X509Plain"' "$MOAT_AUDIT"
+moat_check "audit: the viewer closed, after bytes both ways" \
+    grep -Eq '"event":"disconnect",.*"user":"'"$USER_NAME"'","kind":"viewer",.*"bytes_in":[1-9][0-9]*,"bytes_out":[1-9][0-9]*,"recorded_by":"monitor"' "$MOAT_AUDIT"
+moat_check "audit: the wrong password's SystemAuth failure" \
+    grep -Eq '"event":"auth_factor",.*"factor":"SystemAuth","user":"'"$USER_NAME"'","result":"failure","reason":"Authentication failed"' "$MOAT_AUDIT"
+moat_check "audit: and its failed login" \
+    grep -Eq '"event":"login",.*"user":"'"$USER_NAME"'","result":"failure","reason":"Authentication failed"' "$MOAT_AUDIT"
+moat_check_eq "audit: one successful login" 1 \
+    "$(grep -c '"event":"login",.*"result":"success"' "$MOAT_AUDIT")"
+moat_audit_verify --live
+
 moat_test_end

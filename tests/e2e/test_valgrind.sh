@@ -130,4 +130,14 @@ done
 moat_check_eq "every moat-net left valgrind at its exec (--trace-children=no)" \
     "$(wc -w <<<"$nets")" "$left"
 
+# --- the audit records (docs/audit.md), written by moatd under memcheck ---
+moat_check "audit: the login, closed by the viewer" sh -c \
+    "grep -Eq '\"event\":\"login\",.*\"user\":\"$USER_NAME\",\"result\":\"success\",\"permissions\":\"vkpcs\",.*\"security_type\":\"VeNCrypt X509Plain\"' '$MOAT_AUDIT' &&
+    grep -Eq '\"event\":\"disconnect\",.*\"user\":\"$USER_NAME\",\"kind\":\"viewer\",' '$MOAT_AUDIT'"
+moat_check "audit: the wrong password's SystemAuth failure" \
+    grep -Eq '"event":"auth_factor",.*"factor":"SystemAuth","user":"'"$USER_NAME"'","result":"failure","reason":"Authentication failed"' "$MOAT_AUDIT"
+moat_check "audit: moatd's stop closed the file" \
+    grep -q '"event":"audit_stop",.*"reason":"moatd stopped"' "$MOAT_AUDIT"
+moat_audit_verify
+
 moat_test_end

@@ -434,4 +434,26 @@ moat_check "keys typed into the window reached the X client" \
     moat_wait -m "typed text" moat_typed_is typer-window 'Moat 42'
 moat_stop typer-window window
 
+# --- the audit records (docs/audit.md), both moatd runs in one chain ---
+hex_fp() { printf '%s\n' "${1#SHA256:}" | tr -d : | tr 'A-F' 'a-f'; }
+# "RUN FINGERPRINT" for every security record, RUN counting moatd's starts.
+run_fps()
+{
+	awk '/"event":"audit_start"/ { run++ }
+	    /"event":"security"/ && match($0, /"fingerprint":"[0-9a-f]+"/) {
+		print run, substr($0, RSTART + 15, RLENGTH - 16)
+	    }' "$MOAT_AUDIT" | sort -u
+}
+moat_check_eq "audit: each moatd showed its own identity key" \
+    "1 $(hex_fp "$ID1_FP")
+2 $(hex_fp "$ID2_FP")" "$(run_fps)"
+moat_check_eq "audit: the logins' security types (X509Plain, RA2, RA2_256 and the conversation)" \
+    "RA2 RA2_256 VeNCrypt X509Conversation VeNCrypt X509Plain" \
+    "$(sed -n 's/.*"event":"login",.*"result":"success",.*"security_type":"\([^"]*\)".*/\1/p' "$MOAT_AUDIT" | sort -u | xargs)"
+moat_check_eq "audit: only the two wrong passwords failed a factor: identities refused before credentials" \
+    "2 2" "$(grep -c '"event":"auth_factor",.*"result":"failure","reason":"Authentication failed"' "$MOAT_AUDIT") $(grep -c '"event":"auth_factor",.*"result":"failure"' "$MOAT_AUDIT")"
+moat_check "audit: the window's session ended when it closed" \
+    moat_wait sh -c "grep '\"event\":\"disconnect\"' '$MOAT_AUDIT' | tail -n 1 | grep -Eq '\"user\":\"$USER_NAME\",\"kind\":\"viewer\",.*\"bytes_out\":[1-9][0-9]{4,}'"
+moat_audit_verify --live
+
 moat_test_end

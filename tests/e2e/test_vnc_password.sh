@@ -184,4 +184,38 @@ refused missing
 moat_check "a missing file: named" \
     grep -q "moatd: $T/etc/missing: cannot open the VNC password file: No such file or directory" "$T/missing.err"
 
+# --- the audit records (docs/audit.md): three moatd runs in one chain ---
+in_run()	# N: the records of moatd's Nth run
+{
+	awk -v n="$1" '/"event":"audit_start"/ { run++ } run == n' "$MOAT_AUDIT"
+}
+outcomes()	# N FACTOR: "passed failed" counts of FACTOR in run N, for the test account
+{
+	local recs
+	recs=$(in_run "$1" | grep '"event":"auth_factor",.*"factor":"'"$2"'","user":"'"$USER_NAME"'"' || true)
+	printf '%s %s\n' "$(grep -c '"result":"success"' <<<"$recs" || true)" \
+	    "$(grep -c '"result":"failure"' <<<"$recs" || true)"
+}
+moat_check_eq "audit: three moatd runs (the refused starts wrote nothing)" 3 \
+    "$(grep -c '"event":"audit_start"' "$MOAT_AUDIT")"
+moat_check_eq "audit: the stale password failed the factor in the first run" "0 1" \
+    "$(outcomes 1 VncPassword)"
+moat_check_eq "audit: the second run's logins, by security type (conversation, X509Plain, RA2_256, TigerVNC)" \
+    "VeNCrypt X509Conversation,VeNCrypt X509Plain,RA2_256,VeNCrypt X509Plain" \
+    "$(in_run 2 | sed -n 's/.*"event":"login",.*"result":"success",.*"security_type":"\([^"]*\)".*/\1/p' | paste -sd,)"
+moat_check_eq "audit: its VncPassword factors: 4 passed; wrong, system password (twice) and TigerVNC's failed" "4 4" \
+    "$(outcomes 2 VncPassword)"
+moat_check "audit: the unknown user's failed factor" \
+    grep -Eq '"event":"auth_factor",.*"factor":"VncPassword","user":"moatnosuchuser","result":"failure"' "$MOAT_AUDIT"
+moat_check_eq "audit: VncPassword+SystemAuth: VncPassword passed twice, failed twice" "2 2" \
+    "$(outcomes 3 VncPassword)"
+moat_check_eq "audit: SystemAuth ran only after a passed VncPassword" "1 1" \
+    "$(outcomes 3 SystemAuth)"
+moat_check "audit: both factors of the login, VncPassword first" \
+    sh -c "grep -A1 '\"factor\":\"VncPassword\",\"user\":\"$USER_NAME\",\"result\":\"success\"' '$MOAT_AUDIT' |
+    grep -q '\"factor\":\"SystemAuth\",\"user\":\"$USER_NAME\",\"result\":\"success\"'"
+moat_check_eq "audit: one login in the third run" 1 \
+    "$(in_run 3 | grep -c '"event":"login",.*"result":"success"')"
+moat_audit_verify
+
 moat_test_end
