@@ -162,7 +162,12 @@ mon_answer_security(struct mon_conn *mc, struct ipc_msg *m)
 	    sec.tls_version.len);
 	log_escape(mc->sec_cipher, sizeof(mc->sec_cipher), sec.cipher.p,
 	    sec.cipher.len);
-	info_f("connection from %s: security %s, %s, %s", mc->peer, e[0], e[1], e[2]);
+	if (e[1][0] != '\0')
+		info_f("connection from %s: security %s, %s, %s", mc->peer,
+		    e[0], e[1], e[2]);
+	else	/* RA2: no TLS */
+		info_f("connection from %s: security %s, %s", mc->peer, e[0],
+		    e[2]);
 	(void)audit_security(&sec.type, &sec.tls_version, &sec.cipher);
 	return 0;
 }

@@ -120,19 +120,16 @@ monitor_decrypt(struct net_conn *c, const struct rfb_ra2_params *p,
 static void
 report_security(const struct rfb_ra2_params *p, uint32_t client_bits)
 {
-	char cipher[64], detail[64];
+	char cipher[128];
 	struct ipc_net_security sec;
 
-	if (p->all_encrypted)
-		snprintf(cipher, sizeof(cipher), "%s", p->cipher);
-	else
-		snprintf(cipher, sizeof(cipher), "%s for the login only",
-		    p->cipher);
-	snprintf(detail, sizeof(detail), "%s, viewer key RSA-%u",
+	/* No TLS: the record cipher, the hash and the viewer's key. */
+	snprintf(cipher, sizeof(cipher), "%s%s, %s, viewer key RSA-%u",
+	    p->cipher, p->all_encrypted ? "" : " for the login only",
 	    p->sha256 ? "SHA-256" : "SHA-1", client_bits);
 	sec.type = ipc_view_cstr(p->name);
-	sec.tls_version = ipc_view_cstr(cipher);
-	sec.cipher = ipc_view_cstr(detail);
+	sec.tls_version = ipc_view_cstr("");
+	sec.cipher = ipc_view_cstr(cipher);
 	(void)ipc_msg_send_net_security(NET_FD_MONITOR, &sec, -1);
 }
 

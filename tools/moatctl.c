@@ -751,11 +751,13 @@ ctl_request(const struct moat_config *cfg, const struct cmd_opts *o,
 				    "USER", "ADDRESS", "SINCE", "PERMS",
 				    "SECURITY");
 			print_time(cs->since, t1, sizeof(t1));
-			printf("%-5u %-16s %-30s %-19s 0x%02x  %s, %s, %s\n",
+			/* RA2 has no TLS version: its cipher says it all. */
+			view_text(&cs->tls_version, s2, sizeof(s2));
+			printf("%-5u %-16s %-30s %-19s 0x%02x  %s, %s%s%s\n",
 			    cs->id, view_text(&cs->user, u, sizeof(u)),
 			    view_text(&cs->peer, pe, sizeof(pe)), t1, cs->perms,
-			    view_text(&cs->security, s1, sizeof(s1)),
-			    view_text(&cs->tls_version, s2, sizeof(s2)),
+			    view_text(&cs->security, s1, sizeof(s1)), s2,
+			    s2[0] != '\0' ? ", " : "",
 			    view_text(&cs->cipher, s3, sizeof(s3)));
 		} else if (m.type == IPC_CTL_BLACKLIST_ENTRY &&
 		    rq->command == IPC_CTLCMD_BLACKLIST_SHOW) {
