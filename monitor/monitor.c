@@ -858,6 +858,7 @@ close_reason_name(uint32_t r)
 	case IPC_CLOSE_SESSION: return "desktop session ended";
 	case IPC_CLOSE_ERROR: return "internal error";
 	case IPC_CLOSE_IDLE: return "idle timeout";
+	case IPC_CLOSE_STALLED: return "viewer stalled";
 	}
 	return "connection lost";
 }
@@ -925,6 +926,7 @@ audit_disconnect(struct mon_conn *mc, int before)
 		    close_reason_name(mc->close_reason),
 		    mc->close_detail[0] ? " - " : "", mc->close_detail);
 		kind = mc->close_reason == IPC_CLOSE_IDLE ? "idle" :
+		    mc->close_reason == IPC_CLOSE_STALLED ? "stalled" :
 		    mc->close_reason == IPC_CLOSE_CLIENT ? "viewer" : "closed";
 	} else {
 		snprintf(why, sizeof(why), "moat-net ended without a closing "

@@ -16,13 +16,25 @@
 #include "encoder.h"
 #include "pixfmt.h"
 #include "privsep/buf.h"
+#include "privsep/errors.h"
 #include "privsep/ipc_types.h"
+#include "rfb_dirty.h"
 #include "rfb_ra2.h"
 #include "rfb_reader.h"
 #include "rfb_types.h"
 
 #define NET_FD_CLIENT	3	/* the viewer's TCP socket */
 #define NET_FD_MONITOR	4	/* IPC to the monitor */
+
+/*
+ * Flow control (docs/encodings.md, "Memory bounds"): a write to the viewer
+ * that moves no byte for NET_STALL_LIMIT_MS ends the connection.
+ */
+#define NET_STALL_LIMIT_MS	30000
+/* net_io_write(): the viewer took no byte for the stall limit. */
+#define NET_ERR_STALLED		(MOAT_ERR_EOF - 400)
+/* net_io_write(): the watched descriptor (the monitor) became readable. */
+#define NET_ERR_ENDED		(MOAT_ERR_EOF - 200)
 
 struct net_init {
 	uint32_t flags;
@@ -48,6 +60,8 @@ struct net_io {
 	SSL *ssl;
 	struct net_ra2 *ra2;
 	uint64_t bytes_in, bytes_out;
+	int stall_ms;			/* a write may wait this long for progress; 0: forever */
+	int watch_fd;			/* -1, or a descriptor whose input ends a waiting write */
 };
 
 struct net_conn {
@@ -110,7 +124,7 @@ struct net_conn {
 	int fb_resized;			/* size changed; tell the viewer */
 	int sess_request_outstanding;
 	uint16_t dirty_n;
-	struct { uint16_t x, y, w, h; } dirty[IPC_MAX_DAMAGE_RECTS];
+	struct rfb_rect16 dirty[IPC_MAX_DAMAGE_RECTS];	/* coalesced, rfb_dirty.h */
 	int cursor_pending;
 	uint16_t cur_hotx, cur_hoty, cur_w, cur_h;
 	uint32_t cursor_argb[128 * 128];
@@ -127,12 +141,16 @@ int net_tls_accept(struct net_conn *c);
  * monitor (see there); nothing if it sent none. Returns 0 or negative. */
 int net_tls_client_chain(struct net_conn *c, struct buf *out);
 
-/* net_io.c: blocking transport (TLS when established). */
+/*
+ * net_io.c: the transport (TLS when established). Reads block; writes wait
+ * with poll(2) for the socket to take bytes, at most io->stall_ms without
+ * progress, and give up early if io->watch_fd becomes readable.
+ */
 /* Reads exactly n bytes. Returns 0, MOAT_ERR_EOF or MOAT_ERR_SYSTEM/CRYPTO. */
 int net_io_read_exact(struct net_io *io, void *p, size_t n);
 /* Reads what is available (at least 1 byte, at most n) into b. Returns bytes read (>0) or negative. */
 int net_io_read_some(struct net_io *io, struct buf *b, size_t n);
-/* Writes all n bytes. Returns 0 or negative. */
+/* Writes all n bytes. Returns 0, NET_ERR_STALLED, NET_ERR_ENDED or another negative error. */
 int net_io_write(struct net_io *io, const void *p, size_t n);
 /* Returns nonzero if decrypted bytes are already buffered in the TLS or RSA-AES layer. */
 int net_io_pending(struct net_io *io);
@@ -208,7 +226,7 @@ int net_send_fence_request(struct net_conn *c, uint32_t seq);
 /* net_update.c */
 /* Returns 1 if an update may be sent now: requested, or continuous and not held back by flow control. */
 int net_update_wanted(const struct net_conn *c);
-/* Marks a framebuffer region dirty (clipped; collapses to the bounding box when the list is full). */
+/* Marks a framebuffer region dirty (clipped and coalesced by rfb_dirty_add(): never more than the framebuffer). */
 void net_dirty_add(struct net_conn *c, uint16_t x, uint16_t y, uint16_t w, uint16_t h);
 /* Sends a FramebufferUpdate if the viewer asked for one and there is something to send. */
 int net_update_flush(struct net_conn *c);

@@ -8,6 +8,9 @@
  * record ends the connection without a byte of it being used.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,6 +20,7 @@
 #include <openssl/ssl.h>
 
 #include "net_conn.h"
+#include "privsep/clock.h"
 #include "privsep/errors.h"
 #include "privsep/log.h"
 #include "rfb_ra2.h"
@@ -72,20 +76,77 @@ sock_read_exact(struct net_io *io, uint8_t *p, size_t n)
 	return 0;
 }
 
+/*
+ * Waits until the socket is ready for ev (POLLOUT, or POLLIN when TLS must
+ * read to write), the watched descriptor has input (NET_ERR_ENDED), or the
+ * monotonic time deadline passes with stall_ms set (NET_ERR_STALLED).
+ * Returns 0 when the socket is ready (or in error: the retry reports it).
+ * The first wait of a write (*waited 0) is logged at debug level.
+ */
+static int
+wait_ready(struct net_io *io, short ev, int64_t deadline, size_t n_left,
+    int *waited)
+{
+	struct pollfd pfd[2];
+	int64_t left;
+	int n, tmo;
+
+	if (!*waited) {
+		*waited = 1;
+		debug_f("the viewer's socket is full; waiting to write %zu "
+		    "more bytes", n_left);
+	}
+	for (;;) {
+		tmo = -1;
+		if (io->stall_ms > 0) {
+			if ((left = deadline - moat_monotonic_ms()) <= 0)
+				return NET_ERR_STALLED;
+			tmo = left > INT_MAX ? INT_MAX : (int)left;
+		}
+		pfd[0].fd = io->fd;
+		pfd[0].events = ev;
+		pfd[0].revents = 0;
+		pfd[1].fd = io->watch_fd;
+		pfd[1].events = POLLIN;
+		pfd[1].revents = 0;
+		n = io->watch_fd >= 0 ? 2 : 1;
+		if (poll(pfd, (nfds_t)n, tmo) < 0) {
+			if (errno == EINTR)
+				continue;
+			return MOAT_ERR_SYSTEM;
+		}
+		if (n == 2 && pfd[1].revents != 0)
+			return NET_ERR_ENDED;
+		if (pfd[0].revents != 0)
+			return 0;
+	}
+}
+
+/* The socket is non-blocking while net_io_write() runs (see there). */
 static int
 sock_write_all(struct net_io *io, const uint8_t *d, size_t n)
 {
+	int64_t deadline = moat_monotonic_ms() + io->stall_ms;
 	ssize_t w;
+	int r, waited = 0;
 
 	while (n > 0) {
 		do {
 			w = write(io->fd, d, n);
 		} while (w < 0 && errno == EINTR);
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if ((r = wait_ready(io, POLLOUT, deadline, n,
+			    &waited)) != 0)
+				return r;
+			continue;
+		}
 		if (w < 0)
 			return (errno == EPIPE || errno == ECONNRESET) ?
 			    MOAT_ERR_EOF : MOAT_ERR_SYSTEM;
 		d += w;
 		n -= (size_t)w;
+		/* Progress: the stall limit starts over. */
+		deadline = moat_monotonic_ms() + io->stall_ms;
 	}
 	return 0;
 }
@@ -216,29 +277,64 @@ net_io_read_some(struct net_io *io, struct buf *b, size_t n)
 	return r;
 }
 
+/* SSL_write() of all n bytes on the non-blocking socket. */
+static int
+ssl_write_all(struct net_io *io, const uint8_t *d, size_t n)
+{
+	BIO *wbio = SSL_get_wbio(io->ssl);
+	uint64_t before;
+	int64_t deadline = moat_monotonic_ms() + io->stall_ms;
+	int sr, e, r, waited = 0;
+
+	while (n > 0) {
+		ERR_clear_error();
+		before = BIO_number_written(wbio);
+		/* Retried with the same arguments, as OpenSSL requires. */
+		sr = SSL_write(io->ssl, d, n > 1u << 30 ? 1 << 30 : (int)n);
+		if (BIO_number_written(wbio) != before)
+			deadline = moat_monotonic_ms() + io->stall_ms;
+		if (sr > 0) {
+			io->bytes_out += (uint64_t)sr;
+			d += sr;
+			n -= (size_t)sr;
+			continue;
+		}
+		e = SSL_get_error(io->ssl, sr);
+		if (e != SSL_ERROR_WANT_WRITE && e != SSL_ERROR_WANT_READ)
+			return ssl_err(io->ssl, sr);
+		if ((r = wait_ready(io, e == SSL_ERROR_WANT_READ ? POLLIN :
+		    POLLOUT, deadline, n, &waited)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * Writes with the socket non-blocking, so that a viewer that stops
+ * reading cannot hold moat-net in write(2): the wait is poll(2) with the
+ * stall limit and the watched descriptor. Reads keep blocking semantics,
+ * so the flag is set only for the duration of the write.
+ */
 int
 net_io_write(struct net_io *io, const void *p, size_t n)
 {
 	const uint8_t *d = p;
-	int sr, r;
+	int fl, r;
 
+	if (n == 0)
+		return 0;
+	if ((fl = fcntl(io->fd, F_GETFL)) == -1 ||
+	    (!(fl & O_NONBLOCK) && fcntl(io->fd, F_SETFL, fl | O_NONBLOCK) == -1))
+		return MOAT_ERR_SYSTEM;
 	if (io->ra2 != NULL)
-		return ra2_write(io, d, n);
-	if (io->ssl == NULL) {
-		if ((r = sock_write_all(io, d, n)) == 0)
-			io->bytes_out += n;
-		return r;
-	}
-	while (n > 0) {
-		ERR_clear_error();
-		sr = SSL_write(io->ssl, d, n > 1u << 30 ? 1 << 30 : (int)n);
-		if (sr <= 0)
-			return ssl_err(io->ssl, sr);
-		io->bytes_out += (uint64_t)sr;
-		d += sr;
-		n -= (size_t)sr;
-	}
-	return 0;
+		r = ra2_write(io, d, n);
+	else if (io->ssl != NULL)
+		r = ssl_write_all(io, d, n);
+	else if ((r = sock_write_all(io, d, n)) == 0)
+		io->bytes_out += n;
+	if (!(fl & O_NONBLOCK) && fcntl(io->fd, F_SETFL, fl) == -1 && r == 0)
+		r = MOAT_ERR_SYSTEM;
+	return r;
 }
 
 int

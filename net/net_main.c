@@ -150,6 +150,8 @@ serve(struct net_conn *c)
 	int r, left;
 
 	c->last_input_ms = moat_monotonic_ms();
+	/* A write waiting for a stalled viewer still hears the monitor. */
+	c->io.watch_fd = NET_FD_MONITOR;
 	for (;;) {
 		if ((r = net_session_request(c)) != 0 ||
 		    (r = net_update_flush(c)) != 0)
@@ -182,7 +184,7 @@ serve(struct net_conn *c)
 			}
 		}
 		if (pfd[2].revents & (POLLIN | POLLHUP | POLLERR))
-			return MOAT_ERR_EOF - 200;	/* the monitor ended us */
+			return NET_ERR_ENDED;	/* the monitor ended us */
 	}
 }
 
@@ -196,6 +198,8 @@ close_reason(int r)
 		return IPC_CLOSE_SESSION;
 	case NET_IDLE:
 		return IPC_CLOSE_IDLE;
+	case NET_ERR_STALLED:
+		return IPC_CLOSE_STALLED;
 	case MOAT_ERR_AUTH:
 		return IPC_CLOSE_AUTH_FAILED;
 	case MOAT_ERR_PROTOCOL:
@@ -206,6 +210,23 @@ close_reason(int r)
 		return IPC_CLOSE_PROTOCOL;
 	}
 	return IPC_CLOSE_ERROR;
+}
+
+/* The detail sent with the closing notice for serve()'s or the handshake's r. */
+static const char *
+close_detail(int r)
+{
+	switch (r) {
+	case MOAT_ERR_EOF - 100:
+		return "desktop session ended";
+	case NET_ERR_ENDED:
+		return "ended by the monitor";
+	case NET_IDLE:
+		return "no input from the viewer";
+	case NET_ERR_STALLED:
+		return "the viewer stopped reading";
+	}
+	return moat_strerror(r);
 }
 
 int
@@ -223,6 +244,8 @@ main(int argc, char **argv)
 		_exit(2);
 	log_set_ipc(NET_FD_MONITOR);
 	c->io.fd = NET_FD_CLIENT;
+	c->io.stall_ms = NET_STALL_LIMIT_MS;
+	c->io.watch_fd = -1;
 	c->sess_fd = -1;
 	if ((r = read_init(&c->init)) != 0)
 		fatal_fr(r, "reading the monitor's configuration");
@@ -243,7 +266,7 @@ main(int argc, char **argv)
 	c->enc_preferred = RFB_ENC_RAW;
 
 	if ((r = net_handshake(c)) != 0) {
-		net_report_closing(c, close_reason(r), moat_strerror(r));
+		net_report_closing(c, close_reason(r), close_detail(r));
 		_exit(0);
 	}
 	if ((r = wait_for_framebuffer(c)) != 0) {
@@ -256,14 +279,14 @@ main(int argc, char **argv)
 		_exit(0);
 	}
 	if ((r = net_send_server_init(c)) != 0) {
-		net_report_closing(c, close_reason(r), moat_strerror(r));
+		net_report_closing(c, close_reason(r), close_detail(r));
 		_exit(0);
 	}
 	r = serve(c);
-	net_report_closing(c, close_reason(r),
-	    r == MOAT_ERR_EOF - 100 ? "desktop session ended" :
-	    r == MOAT_ERR_EOF - 200 ? "ended by the monitor" :
-	    r == NET_IDLE ? "no input from the viewer" : moat_strerror(r));
+	if (r == NET_ERR_STALLED)
+		info_f("the viewer took no data for %d s; disconnecting it",
+		    NET_STALL_LIMIT_MS / 1000);
+	net_report_closing(c, close_reason(r), close_detail(r));
 	if (c->io.ssl != NULL)
 		(void)SSL_shutdown(c->io.ssl);
 	_exit(0);

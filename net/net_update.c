@@ -18,51 +18,8 @@
 void
 net_dirty_add(struct net_conn *c, uint16_t x, uint16_t y, uint16_t w, uint16_t h)
 {
-	uint32_t x2, y2, bx1, by1, bx2, by2;
-	uint16_t i;
-
-	if (x >= c->fb.width || y >= c->fb.height || w == 0 || h == 0)
-		return;
-	x2 = (uint32_t)x + w;
-	y2 = (uint32_t)y + h;
-	if (x2 > c->fb.width)
-		x2 = c->fb.width;
-	if (y2 > c->fb.height)
-		y2 = c->fb.height;
-	/* Skip a rectangle already covered by one we hold. */
-	for (i = 0; i < c->dirty_n; i++) {
-		if (c->dirty[i].x <= x && c->dirty[i].y <= y &&
-		    (uint32_t)c->dirty[i].x + c->dirty[i].w >= x2 &&
-		    (uint32_t)c->dirty[i].y + c->dirty[i].h >= y2)
-			return;
-	}
-	if (c->dirty_n == IPC_MAX_DAMAGE_RECTS) {
-		/* Too many pieces: send their bounding box instead. */
-		bx1 = x;
-		by1 = y;
-		bx2 = x2;
-		by2 = y2;
-		for (i = 0; i < c->dirty_n; i++) {
-			if (c->dirty[i].x < bx1)
-				bx1 = c->dirty[i].x;
-			if (c->dirty[i].y < by1)
-				by1 = c->dirty[i].y;
-			if ((uint32_t)c->dirty[i].x + c->dirty[i].w > bx2)
-				bx2 = (uint32_t)c->dirty[i].x + c->dirty[i].w;
-			if ((uint32_t)c->dirty[i].y + c->dirty[i].h > by2)
-				by2 = (uint32_t)c->dirty[i].y + c->dirty[i].h;
-		}
-		c->dirty_n = 0;
-		x = (uint16_t)bx1;
-		y = (uint16_t)by1;
-		x2 = bx2;
-		y2 = by2;
-	}
-	c->dirty[c->dirty_n].x = x;
-	c->dirty[c->dirty_n].y = y;
-	c->dirty[c->dirty_n].w = (uint16_t)(x2 - x);
-	c->dirty[c->dirty_n].h = (uint16_t)(y2 - y);
-	c->dirty_n++;
+	rfb_dirty_add(c->dirty, &c->dirty_n, IPC_MAX_DAMAGE_RECTS, c->fb.width,
+	    c->fb.height, x, y, w, h);
 }
 
 static int

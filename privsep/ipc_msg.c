@@ -477,7 +477,7 @@ static const struct field f_auth_password[] = {
 };
 
 static const struct field f_net_closing[] = {
-	U32_IN(ipc_net_closing, reason, IPC_CLOSE_CLIENT, IPC_CLOSE_IDLE),
+	U32_IN(ipc_net_closing, reason, IPC_CLOSE_CLIENT, IPC_CLOSE_STALLED),
 	VIEW(ipc_net_closing, detail, IPC_MAX_CLOSE_DETAIL),
 	U64(ipc_net_closing, bytes_in),
 	U64(ipc_net_closing, bytes_out),

@@ -265,6 +265,7 @@ enum ipc_type {
 #define IPC_CLOSE_SESSION	5	/* desktop session went away */
 #define IPC_CLOSE_ERROR		6	/* internal error */
 #define IPC_CLOSE_IDLE		7	/* no input from the viewer for IdleTimeout */
+#define IPC_CLOSE_STALLED	8	/* the viewer stopped reading (stall limit) */
 
 /* Sizes */
 #define IPC_MAX_PAYLOAD		(320u * 1024u)	/* hard limit for any message */

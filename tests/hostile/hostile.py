@@ -1601,15 +1601,18 @@ def net_pid(server_port, client_port):
     return None
 
 
-# System calls that send on a socket, by machine (for /proc/PID/syscall).
-SEND_SYSCALLS = {"x86_64": {1, 20, 44, 46}, "aarch64": {64, 66, 206, 211}}
+# System calls that send on a socket, or poll as moat-net's writes do while
+# the socket is full (net/net_io.c), by machine (for /proc/PID/syscall).
+SEND_SYSCALLS = {"x86_64": {1, 20, 44, 46, 7, 271},
+                 "aarch64": {64, 66, 206, 211, 73}}
 
 
 def blocked(server_port, client_port):
     """True when the moat-net of that connection sleeps sending to its
     viewer: over 256 KiB wait in the server socket's send queue, and the
-    process sleeps in the kernel's TCP send path (wchan) or, where wchan
-    says nothing, inside a send system call. Prints what it saw."""
+    process sleeps in the kernel's TCP send path or in poll(2) (wchan) or,
+    where wchan says nothing, inside a send or poll system call. Prints
+    what it saw."""
     pid = net_pid(server_port, client_port)
     _, tx = server_socket(server_port, client_port)
     if pid is None or tx is None:
@@ -1628,7 +1631,7 @@ def blocked(server_port, client_port):
           % (pid, state, tx, wchan, nr))
     if state != "S" or tx < 256 * 1024:
         return False
-    if wchan in ("sk_stream_wait_memory", "wait_woken"):
+    if wchan in ("sk_stream_wait_memory", "wait_woken") or "poll" in wchan:
         return True
     return wchan in ("", "0") and nr.isdigit() and \
         int(nr) in SEND_SYSCALLS.get(os.uname().machine, ())

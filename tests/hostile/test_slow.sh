@@ -8,9 +8,11 @@
 #    and the SIGKILL the monitor sends is the only signal anything dies of.
 #    A logged-in viewer dripping its messages is not bound by that time.
 #  - A logged-in viewer that asks for full updates and never reads: its
-#    moat-net blocks on the full socket, while the established session keeps
-#    being served and new viewers log in; killing that viewer ends its
-#    moat-net, which exits without a signal.
+#    moat-net waits on the full socket (in poll(2), net/net_io.c), while the
+#    established session keeps being served and new viewers log in; killing
+#    that viewer ends its moat-net, which exits without a signal. (Within
+#    the 30 s stall limit, after which moat-net would end it itself:
+#    tests/e2e/test_flow_control.sh.)
 # shellcheck disable=SC2119 # hostile_start/hostile_finish take optional arguments
 set -euo pipefail
 # shellcheck source=tests/e2e/lib.sh

@@ -662,7 +662,7 @@ static const struct patch {
 	{ IPC_MON_SESSION_CHANNEL, 0, IN(ipc_session_channel, perms), 0x20 },
 	{ IPC_NET_LOG, 0, IN(ipc_net_log, level), LOG_LVL_DEBUG + 1 },
 	{ IPC_NET_CLOSING, 0, IN(ipc_net_closing, reason), 0 },
-	{ IPC_NET_CLOSING, 0, IN(ipc_net_closing, reason), IPC_CLOSE_IDLE + 1 },
+	{ IPC_NET_CLOSING, 0, IN(ipc_net_closing, reason), IPC_CLOSE_STALLED + 1 },
 	{ IPC_MON_ATTACH_SESSION, 0, IN(ipc_attach_session, perms), 0x100 },
 	{ IPC_LIS_ATTACH_RESULT, 0, IN(ipc_attach_result, ok), 0xff },
 	{ IPC_MON_AUTH_OUTCOME, 0, IN(ipc_auth_outcome, outcome), 0 },
