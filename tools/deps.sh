@@ -37,6 +37,8 @@ MOAT_DEPS_BUILD=(
 MOAT_DEPS_RUNTIME=(
 	xvfb xauth x11-utils x11-xserver-utils x11-apps xdotool xclip xterm twm
 	xinput
+	# systemd-journald and journalctl for tests/e2e/test_audit.sh's journal.
+	systemd
 	imagemagick tigervnc-viewer gvncviewer
 	openssl procps iproute2 util-linux bsdutils bsdextrautils
 	libcap-ng-utils python3 passwd login pamtester

@@ -24,8 +24,10 @@
 #  - a monitor killed: the listener writes the disconnect record;
 #  - syslog: moatd's /dev/log is a socket of this test's (a private /dev in
 #    a mount namespace of moatd's own): key=value lines at authpriv.info;
-#  - the journal: a second moatd "under systemd" (a journal socket of the
-#    test's): native MOAT_* fields, the event's MESSAGE_ID, authpriv;
+#  - the journal: a second moatd "under systemd": a real systemd-journald
+#    of the test's own (private /run and /var/log in its mount namespace)
+#    takes the records, and journalctl reads them back: native MOAT_*
+#    fields, the event's MESSAGE_ID, authpriv;
 #  - the audit file's disk full: the login waiting for its record is
 #    refused, new connections are refused (audit_unavailable), and once
 #    there is room again logins work and the file says records were missed.
@@ -257,21 +259,42 @@ mapfile -t files < <(ls "$AUD".* | sort -t. -k3 -rn; echo "$AUD")
 moat_check "moatctl audit verify accepts the files, oldest first" \
     "$MOATCTL" audit verify --key "$T/etc/audit.key" "${files[@]}"
 
-# --- the journal: moatd "under systemd" (a journal socket of the test's) ---
-cat >"$T/journal_rx.py" <<'EOF'
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-print("listening", flush=True)
-with open(sys.argv[2], "ab", buffering=0) as out:
-    while True:
-        d = s.recv(65536)
-        out.write(d.replace(b"\n", b"\x1e") + b"\n")
+# --- the journal: moatd "under systemd" (systemd-journald of the test's) ---
+# journald runs in a mount namespace of its own whose /run/systemd and
+# /run/log are directories of this test, and whose /var/log is empty (so it
+# keeps its journal in /run/log, not in the host's /var/log/journal).
+mkdir -m 0755 "$T/jrun" "$T/jlog"
+cat >"$T/journald.sh" <<'EOF'
+#!/bin/sh
+set -e
+mount -t tmpfs -o mode=0755,size=1m moat-e2e-jrun /run
+mkdir /run/systemd /run/log
+mount --bind "$1" /run/systemd
+mount --bind "$2" /run/log
+mkdir -p /run/systemd/journal
+mount -t tmpfs -o mode=0755,size=1m moat-e2e-jvarlog /var/log
+exec /lib/systemd/systemd-journald
 EOF
-moat_bg journal python3 "$T/journal_rx.py" "$T/journal.sock" "$T/journal.txt"
-moat_wait_log journal '^listening'
+moat_bg journald unshare --mount --propagation private -- sh "$T/journald.sh" \
+    "$T/jrun" "$T/jlog"
+moat_wait -m "systemd-journald's socket" test -S "$T/jrun/journal/socket"
+# journal: every entry journald holds, one JSON object a line.
+journal()
+{
+	journalctl -D "$T/jlog/journal" -o json --no-pager 2>/dev/null
+}
+# journal_has PATTERN...: one entry holds every fixed string PATTERN.
+journal_has()
+{
+	local out p
+	out=$(journal)
+	for p in "$@"; do
+		out=$(grep -F -- "$p" <<<"$out") || return 1
+	done
+	[[ -n "$out" ]]
+}
 MOAT_MOATD_WRAPPER=(env "MOAT_DEVLOG_DIR=$T/dev2" "MOAT_DEVLOG_SOCKET=$T/syslog.sock"
-    "MOAT_JOURNAL_SOCKET=$T/journal.sock" unshare --mount --propagation private -- "$T/devlog.sh")
+    "MOAT_JOURNAL_SOCKET=$T/jrun/journal/socket" unshare --mount --propagation private -- "$T/devlog.sh")
 sed -i -e "s|^AuditFile=.*|AuditFile=$T/audit2/audit.jsonl|" \
     -e '/^IpClientAddresses=-127.0.0.1$/d' "$CONF"
 # A small file system, to be filled up below.
@@ -280,13 +303,15 @@ mount -t tmpfs -o mode=0700,size=512k moat-e2e-audit2 "$T/audit2"
 moat_server_restart moatd2 SystemAuth
 moat_check "a login with moatd under the journal" \
     moat_probe --user "$USER_NAME" --password "$USER_PASS"
-moat_wait -m "the login's journal entry" grep -q 'MOAT_EVENT=login' "$T/journal.txt"
-rs=$'\x1e'
-moat_check "the journal entry: MESSAGE_ID of login, native fields, authpriv" sh -c \
-    "grep 'MOAT_EVENT=login' '$T/journal.txt' | grep 'MESSAGE_ID=7cc0b0ddc7aea0f10d91cfad940f6389${rs}' |
-     grep 'MOAT_USER=$USER_NAME${rs}' | grep 'MOAT_PEER_ADDR=127.0.0.1${rs}' | grep 'MOAT_RESULT=success${rs}' |
-     grep 'SYSLOG_FACILITY=10${rs}' | grep -q '^MESSAGE=event=login session=[0-9]* peer_addr=127.0.0.1 '"
-moat_wait -m "the disconnect's journal entry" grep -q 'MESSAGE_ID=efe08203a211caa45c64c073232bcd85' "$T/journal.txt"
+moat_wait -m "the login's journal entry" journal_has '"MOAT_EVENT":"login"'
+moat_check "the journal entry: MESSAGE_ID of login, native fields, authpriv" \
+    journal_has '"MOAT_EVENT":"login"' \
+    '"MESSAGE_ID":"7cc0b0ddc7aea0f10d91cfad940f6389"' \
+    "\"MOAT_USER\":\"$USER_NAME\"" '"MOAT_PEER_ADDR":"127.0.0.1"' \
+    '"MOAT_RESULT":"success"' '"SYSLOG_FACILITY":"10"' \
+    '"SYSLOG_IDENTIFIER":"moatd"' '"MESSAGE":"event=login session='
+moat_wait -m "the disconnect's journal entry" \
+    journal_has '"MESSAGE_ID":"efe08203a211caa45c64c073232bcd85"'
 moat_check_fails "under the journal, records are not sent to syslog as well" \
     grep -q "event=audit_start .*file=$T/audit2/" "$SYSLOG"
 moat_check "and they are in the file" grep -q '"event":"login"' "$T/audit2/audit.jsonl"
@@ -297,7 +322,8 @@ moat_check_fails "with the audit file's disk full, a login is refused" \
     moat_probe --user "$USER_NAME" --password "$USER_PASS"
 moat_check_fails "and so is the next connection" \
     moat_probe --user "$USER_NAME" --password "$USER_PASS"
-moat_wait -m "a refusal for audit_unavailable" grep -q 'MOAT_REASON=audit_unavailable' "$T/journal.txt"
+moat_wait -m "a refusal for audit_unavailable" \
+    journal_has '"MOAT_REASON":"audit_unavailable"'
 moat_check "moatd logged why" grep -q 'refused connection from 127.0.0.1 port [0-9]*: the audit file cannot be written' "$EVENTS"
 moat_check "the login was refused because its record could not be written" grep -q \
     "user \"$USER_NAME\" from 127.0.0.1 port [0-9]* refused: the audit record of the login could not be written" "$EVENTS"
