@@ -430,9 +430,10 @@ moat_check_eq "audit: the first moatd showed the generated key, its restart the 
 2 $NEW_HEX" "$(run_fps | awk '$1 <= 2')"
 moat_check_eq "audit: the old key is in no later security record" "" \
     "$(run_fps | awk -v k="$OLD_HEX" '$1 > 1 && $2 == k')"
-moat_check_eq "audit: logins with the old and with the new identity" "1 8" \
+# (At least 8 in the second run: a viewer may log in again on its own.)
+moat_check_eq "audit: logins with the old and with the new identity" "1 8+" \
     "$(awk '/"event":"audit_start"/ { run++ } /"event":"login",.*"result":"success"/ { n[run]++ }
-    END { print n[1] + 0, n[2] + 0 }' "$MOAT_AUDIT")"
+    END { print n[1] + 0, (n[2] >= 8 ? "8+" : n[2] + 0) }' "$MOAT_AUDIT")"
 moat_check_eq "audit: six moatd runs in one chain" 6 "$(grep -c '"event":"audit_start"' "$MOAT_AUDIT")"
 moat_audit_verify --live
 
