@@ -204,14 +204,25 @@ moat_check "it says the monitor was killed; the listener recorded it" has event=
     "session=$id" 'reason~^monitor killed by signal 9' recorded_by=listener "user=$USER_NAME" bytes_in=-1
 moat_stop held3
 
-# --- debug on and off ---
-moat_check "moatctl debug on" "$MOATCTL" debug on -s "$CTL"
-moat_check "a debug record says on" has event=debug state=on admin_uid=0
-moat_check "new connections log debug lines" \
-    moat_probe --user "$USER_NAME" --password "$USER_PASS"
-moat_check "debug lines reached the log" grep -q ': debug: ' "$EVENTS"
+# --- debug off and on at run time (moatd was started with -d: on) ---
+# new_net_debug: a moat-net debug line after line $mark of the log
+# (every new moat-net logs its sandbox at debug level).
+new_net_debug()
+{
+	tail -n +"$((mark + 1))" "$EVENTS" | grep -q ': debug: moat-net\['
+}
 moat_check "moatctl debug off" "$MOATCTL" debug off -s "$CTL"
 moat_check "a debug record says off" has event=debug state=off previous=on
+mark=$(wc -l <"$EVENTS")
+moat_check "a connection with debug off" \
+    moat_probe --user "$USER_NAME" --password "$USER_PASS"
+moat_check_fails "logs no debug line of its moat-net" new_net_debug
+moat_check "moatctl debug on" "$MOATCTL" debug on -s "$CTL"
+moat_check "a debug record says on" has event=debug state=on admin_uid=0
+mark=$(wc -l <"$EVENTS")
+moat_check "a connection with debug on" \
+    moat_probe --user "$USER_NAME" --password "$USER_PASS"
+moat_check "logs its moat-net's debug lines" new_net_debug
 
 # --- a reload that denies 127.0.0.1, refused connections ---
 echo "IpClientAddresses=-127.0.0.1" >>"$CONF"
