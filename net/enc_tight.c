@@ -623,10 +623,14 @@ put_paletted(struct job *j, int x, int y, int w, int h)
 	return put_palette(j, x, y, w, h);
 }
 
+/* JPEG's largest width or height (libjpeg's JPEG_MAX_DIMENSION). */
+#define JPEG_DIM_MAX	65500
+
 static int
 put_fullcolour(struct job *j, int x, int y, int w, int h)
 {
-	if (j->jpeg)
+	/* A taller strip (1 pixel wide) than JPEG allows goes lossless. */
+	if (j->jpeg && w <= JPEG_DIM_MAX && h <= JPEG_DIM_MAX)
 		return put_jpeg(j, x, y, w, h);
 	return put_full(j, x, y, w, h);
 }
