@@ -1,7 +1,7 @@
 /*
  * cap.h - moat-session's shared state and the functions its files export to
  * each other (session_main.c, cap_x11.c, cap_input.c, cap_clipboard.c,
- * cap_cursor.c, cap_channel.c).
+ * cap_cursor.c, cap_channel.c, cap_randr.c).
  *
  * Runs in moat-session, as the desktop's owner. It trusts moatd (root) for
  * the channels and the permissions it hands over on the registration
@@ -22,6 +22,7 @@
 #include "cap_util.h"
 #include "privsep/buf.h"
 #include "privsep/ipc_msg.h"
+#include "privsep/ipc_resize.h"
 
 /* Concurrent viewers of one desktop. */
 #define CAP_MAX_CHANNELS	32
@@ -55,6 +56,10 @@ struct cap_channel {
 	int req_pending;		/* an update request awaits its answer */
 	int blocked;			/* a send hit EAGAIN: wait for POLLOUT */
 	unsigned denied_logged;		/* IPC_PERM_* refusals already logged */
+	int owe_resize;			/* resize_reply not sent yet */
+	int owe_resize_notice;		/* resize_notice not sent yet */
+	struct ipc_cap_resize_result resize_reply;	/* to its own request */
+	struct ipc_cap_resize_result resize_notice;	/* another viewer's change */
 	struct cap_rects pending;	/* damage not yet reported */
 	struct cap_held_key keys[CAP_MAX_HELD_KEYS];
 	unsigned nkeys;
@@ -141,6 +146,11 @@ struct cap {
 	uint8_t *cursor_msg;
 	size_t cursor_len;
 
+	/* RandR, for SetDesktopSize (cap_randr.c) */
+	int randr_ok;			/* RandR 1.2 or later */
+	unsigned long randr_mode;	/* the mode moat created and uses, or 0 */
+	unsigned long randr_output;	/* the output it was added to */
+
 	/* the local display while viewers are connected (cap_local.c) */
 	struct cap_local *local;
 
@@ -213,6 +223,25 @@ int cap_cursor_init(struct cap *c);
 /* Reads the current cursor image and marks every channel to receive it. */
 void cap_cursor_update(struct cap *c);
 
+/* cap_randr.c */
+/*
+ * Checks for RandR 1.2, which SetDesktopSize needs; without it every
+ * resize is refused. Returns 0 (a missing RandR is logged, not fatal).
+ */
+int cap_randr_init(struct cap *c);
+/*
+ * Makes the X screen w x h with RandR: the screen size and the CRTC of
+ * the first connected output, in a mode of that size it has or moat adds.
+ * Returns 0 when the screen is that size (nothing done if it already
+ * was); MOAT_ERR_INVALID when the desktop uses several outputs or clones
+ * (a one-screen layout cannot describe it); MOAT_ERR_UNSUPPORTED when the
+ * X server cannot (no RandR 1.2, a size outside its range, no mode, a
+ * refusal), with the configuration as it was. Either way why (whylen
+ * bytes) says what happened.
+ */
+int cap_randr_resize(struct cap *c, unsigned w, unsigned h, char *why,
+    size_t whylen);
+
 /* cap_channel.c */
 /*
  * Adopts a channel fd from moatd with its IPC_PERM_* and IPC_LOCAL_* bits;
@@ -223,7 +252,7 @@ int cap_channel_open(struct cap *c, int fd, uint32_t id, uint32_t perms,
     size_t plen);
 /* Reads and handles what ch sent; closes it on a violation or EOF. */
 void cap_channel_input(struct cap *c, struct cap_channel *ch);
-/* Sends ch what it is owed (framebuffer, cursor, clipboard). */
+/* Sends ch what it is owed (resize answers, framebuffer, cursor, clipboard). */
 void cap_channel_flush(struct cap *c, struct cap_channel *ch);
 /* Answers every update request that can be answered now. */
 void cap_channels_answer(struct cap *c);
@@ -231,6 +260,8 @@ void cap_channels_answer(struct cap *c);
 void cap_channel_close(struct cap *c, struct cap_channel *ch, const char *why);
 /* Frees closed channels. */
 void cap_channels_reap(struct cap *c);
+/* True if ch is owed anything cap_channel_flush() sends. */
+int cap_channel_owed(const struct cap_channel *ch);
 /* Marks every channel as owed the framebuffer and a full update. */
 void cap_channels_new_fb(struct cap *c);
 /* Mark every channel allowed to receive it as owed the cursor / clipboard. */

@@ -2,13 +2,15 @@
  * cap_channel.c - moat-session's per-viewer channels: one SOCK_SEQPACKET
  * socket to one moat-net each, handed over by moatd with the permissions
  * the monitor granted. Tracks what each channel is owed (framebuffer,
- * cursor, clipboard, damage), answers update requests and routes input.
+ * cursor, clipboard, damage, resize answers), answers update requests,
+ * routes input and decides SetDesktopSize requests (cap_randr.c resizes).
  *
  * Runs in moat-session. Trusts moatd's permissions; trusts nothing that
  * moat-net sends: every message is decoded with exact sizes, a descriptor
- * on a channel, an unknown type or a second outstanding update request
- * closes that channel (and only that one). Input outside the granted
- * permissions is dropped and logged once.
+ * on a channel, an unknown type or a second outstanding update or resize
+ * request closes that channel (and only that one). Input outside the
+ * granted permissions is dropped and logged once; a resize request without
+ * the resize right is answered "prohibited", whatever moat-net forwarded.
  */
 #include <sys/socket.h>
 
@@ -37,6 +39,7 @@ perm_name(unsigned perm)
 	case IPC_PERM_POINTER: return "pointer input";
 	case IPC_PERM_CLIP_TO_CLIENT: return "clipboard to the viewer";
 	case IPC_PERM_CLIP_TO_SERVER: return "clipboard from the viewer";
+	case IPC_PERM_RESIZE: return "desktop resize";
 	}
 	return "?";
 }
@@ -127,6 +130,83 @@ permitted(struct cap_channel *ch, unsigned perm)
 	return 0;
 }
 
+static const char *
+resize_status_name(unsigned status)
+{
+	switch (status) {
+	case IPC_RESIZE_OK: return "done";
+	case IPC_RESIZE_PROHIBITED: return "prohibited";
+	case IPC_RESIZE_NO_RESOURCES: return "out of resources";
+	case IPC_RESIZE_INVALID: return "invalid screen layout";
+	}
+	return "?";
+}
+
+/*
+ * A viewer's SetDesktopSize, shape-checked by the decoder: decided from
+ * ch's grant, done by cap_randr.c, answered to ch and, when the desktop
+ * changed size, announced to every other viewing channel. Each request is
+ * logged (the audit trail of resizes is moat-session's log).
+ */
+static void
+on_resize(struct cap *c, struct cap_channel *ch, struct ipc_msg *m)
+{
+	struct ipc_cap_resize rq;
+	const struct ipc_screen *s = &rq.screens[0];
+	unsigned old_w = c->width, old_h = c->height, i;
+	char why[256];
+	uint8_t status;
+	int r;
+
+	if ((r = ipc_msg_get_cap_resize(&m->payload, &rq)) != 0) {
+		violation(c, ch, m->type, moat_strerror(r));
+		return;
+	}
+	if (ch->owe_resize) {
+		violation(c, ch, m->type,
+		    "second resize request while one is outstanding");
+		return;
+	}
+	if (!(ch->perms & IPC_PERM_RESIZE)) {
+		snprintf(why, sizeof(why), "the grant has no resize right");
+		status = IPC_RESIZE_PROHIBITED;
+	} else if (rq.n != 1 || s->x != 0 || s->y != 0 ||
+	    s->w != rq.width || s->h != rq.height) {
+		snprintf(why, sizeof(why), "%u screens; moat serves one screen "
+		    "covering the whole desktop", rq.n);
+		status = IPC_RESIZE_INVALID;
+	} else if ((r = cap_randr_resize(c, rq.width, rq.height, why,
+	    sizeof(why))) == 0)
+		status = IPC_RESIZE_OK;
+	else
+		status = r == MOAT_ERR_INVALID ? IPC_RESIZE_INVALID :
+		    IPC_RESIZE_NO_RESOURCES;
+	log_msg(status == IPC_RESIZE_OK ? LOG_LVL_INFO : LOG_LVL_WARN, __func__,
+	    "channel %u (user %s, peer %s): desktop resize from %ux%u to "
+	    "%ux%u: %s (%s)", ch->id,
+	    ch->user, ch->peer, old_w, old_h, rq.width, rq.height,
+	    resize_status_name(status), why);
+	ch->resize_reply = (struct ipc_cap_resize_result){ IPC_RESIZE_BY_THIS,
+	    status, status == IPC_RESIZE_OK ? rq.width : (uint16_t)old_w,
+	    status == IPC_RESIZE_OK ? rq.height : (uint16_t)old_h };
+	ch->owe_resize = 1;
+	if (status == IPC_RESIZE_OK &&
+	    (rq.width != old_w || rq.height != old_h)) {
+		for (i = 0; i < c->nch; i++) {
+			struct cap_channel *o = c->ch[i];
+
+			if (o == ch || o->dead || !(o->perms & IPC_PERM_VIEW))
+				continue;
+			o->resize_notice = (struct ipc_cap_resize_result){
+			    IPC_RESIZE_BY_OTHER, IPC_RESIZE_OK, rq.width,
+			    rq.height };
+			o->owe_resize_notice = 1;
+			cap_channel_flush(c, o);
+		}
+	}
+	cap_channel_flush(c, ch);
+}
+
 static void
 handle_msg(struct cap *c, struct cap_channel *ch, struct ipc_msg *m)
 {
@@ -151,6 +231,9 @@ handle_msg(struct cap *c, struct cap_channel *ch, struct ipc_msg *m)
 			return;
 		}
 		ch->req_pending = 1;
+		return;
+	case IPC_CAP_RESIZE:
+		on_resize(c, ch, m);
 		return;
 	case IPC_CAP_KEY:
 	case IPC_CAP_POINTER:
@@ -203,6 +286,34 @@ cap_channel_input(struct cap *c, struct cap_channel *ch)
 	}
 }
 
+int
+cap_channel_owed(const struct cap_channel *ch)
+{
+	return ch->need_fb || ch->need_cursor || ch->need_clip ||
+	    ch->owe_resize || ch->owe_resize_notice;
+}
+
+/*
+ * Sends one owed resize answer; returns ch_send()'s result (-1 also when
+ * the answer cannot be encoded: a desktop beyond 16384 pixels, which
+ * moat-net could not serve either, closes the channel).
+ */
+static int
+send_resize_result(struct cap *c, struct cap_channel *ch,
+    const struct ipc_cap_resize_result *res)
+{
+	uint8_t store[16];
+	struct buf b;
+
+	buf_init_fixed(&b, store, sizeof(store));
+	if (ipc_msg_put_cap_resize_result(&b, res) != 0) {
+		cap_channel_close(c, ch, "desktop too large to describe");
+		return -1;
+	}
+	return ch_send(c, ch, IPC_CAP_RESIZE_RESULT, buf_ptr(&b), buf_len(&b),
+	    -1);
+}
+
 void
 cap_channel_flush(struct cap *c, struct cap_channel *ch)
 {
@@ -212,6 +323,17 @@ cap_channel_flush(struct cap *c, struct cap_channel *ch)
 	if (ch->dead)
 		return;
 	ch->blocked = 0;
+	/* Before the framebuffer: moat-net learns why the size changes. */
+	if (ch->owe_resize) {
+		if (send_resize_result(c, ch, &ch->resize_reply) != 0)
+			return;
+		ch->owe_resize = 0;
+	}
+	if (ch->owe_resize_notice) {
+		if (send_resize_result(c, ch, &ch->resize_notice) != 0)
+			return;
+		ch->owe_resize_notice = 0;
+	}
 	if (ch->need_fb) {
 		buf_init_fixed(&b, store, sizeof(store));
 		if (cap_x11_fb_payload(c, &b) != 0) {
@@ -241,7 +363,8 @@ cap_channel_flush(struct cap *c, struct cap_channel *ch)
 static int
 answerable(const struct cap_channel *ch)
 {
-	return !ch->dead && ch->req_pending && !ch->need_fb && !ch->blocked;
+	return !ch->dead && ch->req_pending && !ch->need_fb &&
+	    !ch->owe_resize && !ch->owe_resize_notice && !ch->blocked;
 }
 
 void
@@ -398,13 +521,14 @@ cap_channel_open(struct cap *c, int fd, uint32_t id, uint32_t perms,
 		cap_rects_set_full(&ch->pending, c->width, c->height);
 	}
 	c->ch[c->nch++] = ch;
-	info_f("channel %u opened for user %s from %s; permissions%s%s%s%s%s",
+	info_f("channel %u opened for user %s from %s; permissions%s%s%s%s%s%s",
 	    id, ch->user, ch->peer,
 	    (perms & IPC_PERM_VIEW) ? " view" : "",
 	    (perms & IPC_PERM_KEYBOARD) ? " keyboard" : "",
 	    (perms & IPC_PERM_POINTER) ? " pointer" : "",
 	    (perms & IPC_PERM_CLIP_TO_CLIENT) ? " clip-to-viewer" : "",
-	    (perms & IPC_PERM_CLIP_TO_SERVER) ? " clip-to-desktop" : "");
+	    (perms & IPC_PERM_CLIP_TO_SERVER) ? " clip-to-desktop" : "",
+	    (perms & IPC_PERM_RESIZE) ? " resize" : "");
 	cap_channel_flush(c, ch);
 	return 0;
 }

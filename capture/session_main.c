@@ -236,8 +236,7 @@ run(struct cap *c, int sigfd)
 		for (i = 0; i < c->nch; i++) {
 			struct cap_channel *ch = c->ch[i];
 
-			if (!ch->dead && !ch->blocked &&
-			    (ch->need_fb || ch->need_cursor || ch->need_clip))
+			if (!ch->dead && !ch->blocked && cap_channel_owed(ch))
 				cap_channel_flush(c, ch);
 		}
 		cap_channels_answer(c);
@@ -350,7 +349,7 @@ main(int argc, char **argv)
 	if ((r = cap_input_init(c)) != 0)
 		fatal_fr(r, "cannot inject input on this display");
 	if ((r = cap_clip_init(c)) != 0 || (r = cap_cursor_init(c)) != 0 ||
-	    (r = cap_local_init(c)) != 0)
+	    (r = cap_local_init(c)) != 0 || (r = cap_randr_init(c)) != 0)
 		fatal_fr(r, "display setup");
 	c->reg_fd = connect_moatd(sockpath);
 	send_register(c);

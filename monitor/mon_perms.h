@@ -11,8 +11,13 @@
 
 #include "policy/config.h"
 
-/* The grant when Permissions names neither the user nor any of its groups. */
-#define MON_PERMS_DEFAULT	IPC_PERM_ALL
+/*
+ * The grant when Permissions names neither the user nor any of its groups:
+ * vkpcs, every right but resizing the desktop (r), which changes the
+ * desktop for its owner and every other viewer, so policy must name it.
+ */
+#define MON_PERMS_DEFAULT	(IPC_PERM_VIEW | IPC_PERM_KEYBOARD | \
+    IPC_PERM_POINTER | IPC_PERM_CLIP_TO_CLIENT | IPC_PERM_CLIP_TO_SERVER)
 
 /*
  * Resolves the rights of user (an account name the monitor authenticated)

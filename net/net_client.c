@@ -1,20 +1,23 @@
 /*
  * net_client.c - handles the viewer's messages in the normal phase: pixel
  * format, encodings (and the server messages newly listed pseudo-encodings
- * call for), update requests, fences, continuous updates, input and the
- * clipboard in both forms. Runs in moat-net; every message comes from the
- * network and was bounded by rfb_read_client_msg(); extended clipboard
- * payloads are parsed (bounded inflate) by rfb_extclip.c. Input is
- * forwarded to moat-session, which enforces the permissions the monitor
- * granted.
+ * call for), update requests, fences, continuous updates, input, the
+ * clipboard in both forms and SetDesktopSize (net_resize.c). Runs in
+ * moat-net; every message comes from the network and was bounded by
+ * rfb_read_client_msg() or, SetDesktopSize, rfb_read_set_desktop_size();
+ * extended clipboard payloads are parsed (bounded inflate) by
+ * rfb_extclip.c. Input and resize requests are forwarded to moat-session,
+ * which enforces the permissions the monitor granted.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "net_conn.h"
+#include "net_resize.h"
 #include "privsep/errors.h"
 #include "privsep/log.h"
 #include "privsep/clock.h"
+#include "rfb_desktop.h"
 #include "rfb_extclip.h"
 
 #define FENCE_PAYLOAD_LEN	4	/* moat's fences carry a U32 sequence number */
@@ -187,8 +190,10 @@ on_set_encodings(struct net_conn *c, const struct rfb_client_msg *m)
 		}
 	}
 	/* Tell a viewer that just asked for ExtendedDesktopSize the layout. */
-	if (c->want_ext_desktop_size && !had_ext)
+	if (c->want_ext_desktop_size && !had_ext) {
 		c->send_ext_desktop_size = 1;
+		c->ext_ds_reason = c->ext_ds_status = 0;
+	}
 	if (c->want_cursor)
 		c->cursor_pending = c->cur_w > 0;
 	/* The name and the QEMU confirmation go in the next update. */
@@ -196,6 +201,8 @@ on_set_encodings(struct net_conn *c, const struct rfb_client_msg *m)
 		c->send_desktop_name = 1;
 	if (c->want_qemu_key && !had_qemu)
 		c->send_qemu_key = 1;
+	/* No ExtendedDesktopSize rectangle for a viewer that stopped listing it. */
+	net_resize_encodings_changed(c);
 	return announce(c, want_cu, had_extclip);
 }
 
@@ -335,8 +342,10 @@ on_extclip(struct net_conn *c, const struct rfb_client_msg *m)
 	return r;
 }
 
+/* ds: the whole SetDesktopSize when m is one, else NULL. */
 static int
-on_message(struct net_conn *c, const struct rfb_client_msg *m)
+on_message(struct net_conn *c, const struct rfb_client_msg *m,
+    const struct rfb_desktop_size *ds)
 {
 	uint16_t x, y;
 
@@ -387,13 +396,8 @@ on_message(struct net_conn *c, const struct rfb_client_msg *m)
 			return 0;
 		return net_session_key(c, m->u.qemu.down != 0, m->u.qemu.keysym);
 	case RFB_SET_DESKTOP_SIZE:
-		/* Resizing the served desktop is not permitted; say so. */
-		if (c->want_ext_desktop_size) {
-			c->send_ext_desktop_size = 1;
-			c->ext_ds_reason = 1;	/* this client's request */
-			c->ext_ds_status = 1;	/* prohibited */
-		}
-		return 0;
+		/* Parsed whole by net_client_process(); see there. */
+		return net_resize_request(c, ds);
 	case RFB_CLIENT_FENCE:
 		return on_fence(c, m);
 	case RFB_ENABLE_CONTINUOUS_UPDATES:
@@ -405,11 +409,22 @@ on_message(struct net_conn *c, const struct rfb_client_msg *m)
 int
 net_client_process(struct net_conn *c)
 {
+	struct rfb_desktop_size ds;
 	struct rfb_client_msg m;
 	int r, sync;
 
 	for (;;) {
-		r = rfb_read_client_msg(&c->in, &m, &c->limits);
+		/*
+		 * SetDesktopSize is read by its own parser, which keeps the
+		 * screens rfb_read_client_msg() does not; both are as strict.
+		 */
+		if (buf_len(&c->in) > 0 &&
+		    buf_ptr(&c->in)[0] == RFB_SET_DESKTOP_SIZE) {
+			memset(&m, 0, sizeof(m));
+			m.type = RFB_SET_DESKTOP_SIZE;
+			r = rfb_read_set_desktop_size(&c->in, &ds);
+		} else
+			r = rfb_read_client_msg(&c->in, &m, &c->limits);
 		if (r == MOAT_ERR_AGAIN)
 			break;
 		if (r != 0) {
@@ -418,7 +433,8 @@ net_client_process(struct net_conn *c)
 			return r;
 		}
 		sync = c->sync_fence && m.type != RFB_CLIENT_FENCE;
-		if ((r = on_message(c, &m)) != 0) {
+		if ((r = on_message(c, &m, m.type == RFB_SET_DESKTOP_SIZE ?
+		    &ds : NULL)) != 0) {
 			if (r == MOAT_ERR_INVALID || r == MOAT_ERR_PROTOCOL)
 				info_f("closing: viewer message type %u refused",
 				    m.type);

@@ -2,7 +2,8 @@
  * net_session.c - moat-net's side of its channel to moat-session: maps the
  * framebuffer memfd read-only, collects damage, forwards input and
  * clipboard (keeping the desktop's text to answer an ExtendedClipboard
- * Request). Runs in moat-net. moat-session runs as the desktop user, so
+ * Request) and hands resize answers to net_resize.c. Runs in moat-net.
+ * moat-session runs as the desktop user, so
  * its messages are checked for shape and bounds; it cannot grant itself
  * anything here, and moat-net's input is re-checked by moat-session.
  */
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "net_conn.h"
+#include "net_resize.h"
 #include "privsep/errors.h"
 #include "privsep/ipc.h"
 #include "privsep/ipc_msg.h"
@@ -33,7 +35,7 @@ on_framebuffer(struct net_conn *c, struct ipc_msg *m)
 	struct ipc_cap_framebuffer f;	/* geometry and masks already valid */
 	struct stat st;
 	void *map;
-	int seals, r, fd;
+	int seals, r, fd, changed = 0;
 
 	if ((r = ipc_msg_get_cap_framebuffer(&m->payload, &f)) != 0)
 		return r;
@@ -56,7 +58,7 @@ on_framebuffer(struct net_conn *c, struct ipc_msg *m)
 	if (c->fb_map != NULL) {
 		munmap((void *)c->fb_map, c->fb_map_len);
 		if (f.width != c->fb.width || f.height != c->fb.height)
-			c->fb_resized = 1;
+			changed = c->fb_resized = 1;
 	}
 	c->fb_map = map;
 	c->fb_map_len = f.size;
@@ -72,6 +74,9 @@ on_framebuffer(struct net_conn *c, struct ipc_msg *m)
 	/* Forget stale damage; the first damage after this covers everything. */
 	c->dirty_n = 0;
 	c->fb_ready = 0;
+	/* A SetDesktopSize's answer (ours or another viewer's) says why. */
+	if (changed)
+		net_resize_fb_changed(c);
 	return 0;
 }
 
@@ -228,6 +233,9 @@ net_session_dispatch(struct net_conn *c)
 		break;
 	case IPC_CAP_CURSOR:
 		r = on_cursor(c, &m);
+		break;
+	case IPC_CAP_RESIZE_RESULT:
+		r = net_resize_result(c, &m);
 		break;
 	default:
 		error_f("unexpected %s from moat-session", ipc_type_name(m.type));

@@ -2,7 +2,7 @@
  * rfb_reader.c - parser for RFB client->server messages of the normal
  * phase. Runs in moat-net, inside the sandbox; trusts none of its input.
  * Every variable length is checked against its bound as soon as its
- * prefix is buffered, so a client can never make moat-net buffer more
+ * prefix is buffered (SetDesktopSize by rfb_desktop.c), so a client can never make moat-net buffer more
  * than rfb_reader_max_msg() bytes. Nothing is consumed unless a whole,
  * valid message was parsed.
  */
@@ -10,6 +10,7 @@
 
 #include "privsep/buf.h"
 #include "privsep/errors.h"
+#include "rfb_desktop.h"
 #include "rfb_reader.h"
 
 /* Top bit of a ClientCutText length: the ExtendedClipboard form (S32 < 0). */
@@ -228,22 +229,18 @@ read_fence(struct buf *v, struct rfb_client_msg *m)
 	return 0;
 }
 
+/* Strictly, as moat-net reads it (rfb_desktop.c); the screens are not kept here. */
 static int
 read_desktop_size(struct buf *v, struct rfb_client_msg *m)
 {
-	uint8_t n;
+	struct rfb_desktop_size d;
 	int r;
 
-	if ((r = skip(v, 1)) != 0 ||
-	    (r = buf_get_u16(v, &m->u.desktop_size.w)) != 0 ||
-	    (r = buf_get_u16(v, &m->u.desktop_size.h)) != 0 ||
-	    (r = buf_get_u8(v, &n)) != 0)
+	if ((r = rfb_desktop_size_read(v, &d)) != 0)
 		return r;
-	if (n > RFB_MAX_SCREENS)
-		return MOAT_ERR_TOO_LONG;
-	if ((r = skip(v, 1 + LEN_SCREEN * (size_t)n)) != 0)
-		return r;
-	m->u.desktop_size.nscreens = n;
+	m->u.desktop_size.w = d.w;
+	m->u.desktop_size.h = d.h;
+	m->u.desktop_size.nscreens = d.n;
 	return 0;
 }
 

@@ -26,7 +26,8 @@ size_t rfb_extclip_max_payload(uint32_t max_cut_text);
  * that message; MOAT_ERR_AGAIN (nothing consumed) when the message is not
  * complete yet; MOAT_ERR_PROTOCOL, MOAT_ERR_TOO_LONG or MOAT_ERR_INVALID
  * (nothing consumed) for input that must close the client: unknown type,
- * bad pixel format, lengths over their bounds, unknown QEMU subtype, a
+ * bad pixel format, lengths over their bounds, a SetDesktopSize width or
+ * height outside 1..RFB_MAX_DESKTOP_DIM (rfb_desktop.h), unknown QEMU subtype, a
  * negative ClientCutText length when lim->ext_clipboard is 0 (with it, the
  * message is returned with cut.extended set and cut.text/len covering the
  * flags and data, at least 4 and at most rfb_extclip_max_payload() bytes).

@@ -256,9 +256,9 @@ static const struct config_param_info infos[P_COUNT] = {
 	[P_PERMISSIONS] = { "Permissions", "comma-separated USER:LETTERS or "
 	    "%GROUP:LETTERS, LETTERS '-' (none) or of v (view), k (keyboard), "
 	    "p (pointer), c (clipboard to the viewer), s (clipboard to the "
-	    "desktop), r, f, P (names only, grant nothing), q (connect "
-	    "without the QueryConnect prompt); empty: every "
-	    "right (docs/permissions.md)" },
+	    "desktop), r (resize the desktop), f, P (names only, grant "
+	    "nothing), q (connect without the QueryConnect prompt); empty: "
+	    "every right but r (docs/permissions.md)" },
 	[P_IDLE_TIMEOUT] = { "IdleTimeout", "0..604800 (seconds without "
 	    "input from the viewer before it is disconnected; 0: never)" },
 	[P_ALWAYS_SHARED] = { "AlwaysShared", "yes, no" },

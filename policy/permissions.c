@@ -41,8 +41,8 @@ fail(char *why, size_t whylen, const char *what, const char *p, size_t n)
 		snprintf(why, whylen, "%s in entry '%s'; entries are USER:LETTERS "
 		    "or %%GROUP:LETTERS, LETTERS '-' or of v (view), k "
 		    "(keyboard), p (pointer), c (clipboard to the viewer), s "
-		    "(clipboard to the desktop), r, f, P (names only), q (no "
-		    "approval prompt)", what, q);
+		    "(clipboard to the desktop), r (resize the desktop), f, P "
+		    "(names only), q (no approval prompt)", what, q);
 	}
 	return MOAT_ERR_CONFIG;
 }

@@ -12,8 +12,9 @@
  * more of
  *   v view the desktop          k keyboard            p pointer
  *   c clipboard to the viewer   s clipboard to the desktop
- *   r desktop resize, f file transfer, P printing: accepted names that
- *     grant nothing, because moat has none of these features yet.
+ *   r resize the desktop (SetDesktopSize; not in the default grant)
+ *   f file transfer, P printing: accepted names that grant nothing,
+ *     because moat has neither feature yet.
  *   q connect without the approval prompt (QueryConnect, and '?' rules
  *     of IpClientAddresses): the monitor's decision, never sent to
  *     moat-session.
@@ -26,11 +27,12 @@
 
 #include "privsep/ipc_types.h"
 
+/* r: moat-session enforces it like the other IPC_PERM_* rights. */
+#define PERM_RESIZE		IPC_PERM_RESIZE
 /* Name-only rights: parsed and shown, never granted (no such feature yet). */
-#define PERM_RESIZE		0x0100
 #define PERM_FILE_TRANSFER	0x0200
 #define PERM_PRINTING		0x0400
-#define PERM_NAME_ONLY		(PERM_RESIZE | PERM_FILE_TRANSFER | PERM_PRINTING)
+#define PERM_NAME_ONLY		(PERM_FILE_TRANSFER | PERM_PRINTING)
 /* The monitor's: this user is let in without asking the desktop user. */
 #define PERM_NO_QUERY		0x0800
 /* Every right a Permissions entry can name. */

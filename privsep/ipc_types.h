@@ -3,7 +3,8 @@
  *
  * Payloads are big-endian integers and strings (u32 length + bytes) in the
  * field order given in the comment; privsep/ipc_msg.c is the one encoder
- * and decoder of every payload, with each field's bound. "+fd"
+ * and decoder of every payload, with each field's bound (the two resize
+ * messages, IPC_CAP_RESIZE and IPC_CAP_RESIZE_RESULT: privsep/ipc_resize.c). "+fd"
  * means exactly one descriptor travels with the message; every other
  * message must carry none. Which side may send which message in which
  * state is enforced by the receiver (monitor dispatch tables, moat-net and
@@ -191,6 +192,20 @@ enum ipc_type {
 	/* session -> net: u16 hot-x, u16 hot-y, u16 w, u16 h, w*h*4 bytes ARGB
 	 * (non-premultiplied, big-endian u32 per pixel); w,h <= 128 */
 	IPC_CAP_CURSOR = 86,
+	/* net -> session: u16 width, u16 height, u8 n, n x (u32 id, u16 x,
+	 * u16 y, u16 w, u16 h, u32 flags): the viewer's SetDesktopSize,
+	 * shape-checked by moat-net (privsep/ipc_resize.h: sizes
+	 * 1..IPC_MAX_DESKTOP_DIM, 1..IPC_MAX_SCREENS nonempty screens inside
+	 * the size, distinct ids). At most one outstanding; answered with
+	 * IPC_CAP_RESIZE_RESULT reason IPC_RESIZE_BY_THIS. moat-session
+	 * decides it from the channel's IPC_PERM_RESIZE, never moat-net. */
+	IPC_CAP_RESIZE = 87,
+	/* session -> net: u8 reason (IPC_RESIZE_BY_*), u8 status
+	 * (IPC_RESIZE_*), u16 width, u16 height (the size the desktop has or
+	 * is getting; 1..IPC_MAX_DESKTOP_DIM). BY_THIS answers this channel's
+	 * IPC_CAP_RESIZE; BY_OTHER (status OK only) says another viewer
+	 * resized the desktop. A new IPC_CAP_FRAMEBUFFER follows a change. */
+	IPC_CAP_RESIZE_RESULT = 88,
 };
 
 /* IPC_MON_NET_INIT flags */
@@ -222,7 +237,17 @@ enum ipc_type {
 #define IPC_PERM_POINTER	0x04
 #define IPC_PERM_CLIP_TO_CLIENT	0x08
 #define IPC_PERM_CLIP_TO_SERVER	0x10
-#define IPC_PERM_ALL		0x1f
+#define IPC_PERM_RESIZE		0x20	/* SetDesktopSize (policy letter r) */
+#define IPC_PERM_ALL		0x3f	/* every IPC_PERM_* bit */
+
+/* IPC_CAP_RESIZE_RESULT reasons (rfbproto's ExtendedDesktopSize x) */
+#define IPC_RESIZE_BY_THIS	1	/* answers this channel's request */
+#define IPC_RESIZE_BY_OTHER	2	/* another viewer resized the desktop */
+/* IPC_CAP_RESIZE_RESULT status (rfbproto's ExtendedDesktopSize y) */
+#define IPC_RESIZE_OK		0	/* done (or already that size) */
+#define IPC_RESIZE_PROHIBITED	1	/* the grant has no IPC_PERM_RESIZE */
+#define IPC_RESIZE_NO_RESOURCES	2	/* the X server cannot do it */
+#define IPC_RESIZE_INVALID	3	/* a layout moat cannot serve */
 
 /* IPC_SESS_CHANNEL_OPEN local-display bits (docs/local-display.md) */
 #define IPC_LOCAL_BLANK_SCREEN	0x01	/* BlankScreen=yes */
@@ -275,6 +300,8 @@ enum ipc_type {
 #define IPC_MAX_PROMPT		1024u	/* the text of one prompt */
 #define IPC_MAX_DAMAGE_RECTS	512u
 #define IPC_MAX_CURSOR_DIM	128u
+#define IPC_MAX_SCREENS		16u	/* screens of one IPC_CAP_RESIZE */
+#define IPC_MAX_DESKTOP_DIM	16384u	/* width and height of a requested size */
 
 /* Returns a static printable name for an IPC message type. */
 const char *ipc_type_name(unsigned type);

@@ -23,6 +23,8 @@ MOAT_DEPS_BUILD=(
 	libssl-dev libseccomp-dev libcap-ng-dev libpam0g-dev zlib1g-dev
 	libx11-dev libxext-dev libxdamage-dev libxfixes-dev libxtst-dev
 	libxi-dev libxss-dev
+	# moat-session's SetDesktopSize through RandR (capture/cap_randr.c).
+	libxrandr-dev
 	libsasl2-dev libkrb5-dev
 	# The audit journal sink (sd_journal_sendv, monitor/audit.c).
 	libsystemd-dev
@@ -37,6 +39,9 @@ MOAT_DEPS_BUILD=(
 MOAT_DEPS_RUNTIME=(
 	xvfb xauth x11-utils x11-xserver-utils x11-apps xdotool xclip xterm twm
 	xinput
+	# moat-session's RandR library; tests/e2e/test_desktop_resize.sh: an X
+	# server that can resize (Xorg with the dummy video driver).
+	libxrandr2 xserver-xorg-core xserver-xorg-video-dummy
 	# systemd-journald and journalctl for tests/e2e/test_audit.sh's journal.
 	systemd
 	imagemagick tigervnc-viewer gvncviewer

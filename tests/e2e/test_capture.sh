@@ -206,7 +206,7 @@ expect "moat-session registers as nobody" \
 [[ $REPLY_LINE == ok* ]] || die "no registration"
 
 expect "channel 1 gets a sealed read-only framebuffer" \
-    "^ok channel 1 perms 0x1f fb 640x480 stride 2560 depth 24 masks 00ff0000/0000ff00/000000ff sealed\$" \
+    "^ok channel 1 perms 0x3f fb 640x480 stride 2560 depth 24 masks 00ff0000/0000ff00/000000ff sealed\$" \
     open all
 expect "first update is the whole screen" "^ok damage gen [0-9]+ n 1 0,0,640,480\$" update
 expect "root colour at (10,10)" "^ok 1a2b3c\$" pixel 10 10
@@ -500,7 +500,7 @@ if start_xvfb_noshm; then
 	    "^ok registered $DISPLAY 640 480 uid 65534\$" accept
 	check "it says it falls back to XGetImage" \
 	    grep -q "no MIT-SHM on this display: capturing with XGetImage" "$TMP/session3.log"
-	expect "channel opens" "^ok channel [0-9]+ perms 0x1f fb 640x480 " open all
+	expect "channel opens" "^ok channel [0-9]+ perms 0x3f fb 640x480 " open all
 	expect "full first update" "^ok damage gen [0-9]+ n 1 0,0,640,480\$" update
 	expect "XGetImage capture is exact" "^ok match" check-rect 0 0 640 480 5a6b7c
 	start_win blue rect 10 20 30 40 0000ff || die "blue window did not appear"

@@ -14,7 +14,7 @@
  *
  *   accept [T]                  wait for moat-session's registration
  *   open PERMS [T]              new channel (PERMS: number, "all", or names
- *                               view,keyboard,pointer,clip-out,clip-in
+ *                               view,keyboard,pointer,clip-out,clip-in,resize
  *                               joined by ','); it becomes current
  *   use ID                      make channel ID current
  *   update [T]                  request an update (unless one is outstanding),
@@ -544,6 +544,8 @@ parse_perms(const char *s, uint32_t *out)
 			v |= IPC_PERM_CLIP_TO_CLIENT;
 		else if (strcmp(tok, "clip-in") == 0)
 			v |= IPC_PERM_CLIP_TO_SERVER;
+		else if (strcmp(tok, "resize") == 0)
+			v |= IPC_PERM_RESIZE;
 		else if (strcmp(tok, "none") != 0)
 			return -1;
 	}

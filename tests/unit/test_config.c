@@ -1225,14 +1225,14 @@ test_sessions(void)
 	    "t.conf:2: Permissions: bad permission letters in entry 'alice:vx'; "
 	    "entries are USER:LETTERS or %GROUP:LETTERS, LETTERS '-' or of v "
 	    "(view), k (keyboard), p (pointer), c (clipboard to the viewer), s "
-	    "(clipboard to the desktop), r, f, P (names only), q (no approval "
-	    "prompt)");
+	    "(clipboard to the desktop), r (resize the desktop), f, P (names "
+	    "only), q (no approval prompt)");
 	EXPECT_ERROR("Permissions=alice:v,alice:k\n",
 	    "t.conf:1: Permissions: user named twice in entry 'alice:k'; "
 	    "entries are USER:LETTERS or %GROUP:LETTERS, LETTERS '-' or of v "
 	    "(view), k (keyboard), p (pointer), c (clipboard to the viewer), s "
-	    "(clipboard to the desktop), r, f, P (names only), q (no approval "
-	    "prompt)");
+	    "(clipboard to the desktop), r (resize the desktop), f, P (names "
+	    "only), q (no approval prompt)");
 	/* Locked policy overrides moatd.conf, table included. */
 	CHECK(parse_fresh("Permissions=alice:vkpcs\n", &c, o) == 0, "%s", err);
 	CHECK(parse_as("policy.d/10.conf", &c, o, "Permissions=alice:v\n", 20,

@@ -12,7 +12,8 @@
 
 #include "check.h"
 
-#define ALL	IPC_PERM_ALL
+#define ALL	IPC_PERM_ALL		/* vkpcsr */
+#define VKPCS	(ALL & ~IPC_PERM_RESIZE)	/* the default grant */
 #define V	IPC_PERM_VIEW
 #define K	IPC_PERM_KEYBOARD
 #define P	IPC_PERM_POINTER
@@ -60,10 +61,13 @@ test_parse(void)
 	CHECK(parse("", &t, why, sizeof(why)) == 0 && t.n == 0);
 	CHECK(parse("alice:vkpcs,%admins:vk,bob:-", &t, why, sizeof(why)) == 0);
 	CHECK(t.n == 3 && !t.e[0].is_group && strcmp(t.e[0].name, "alice") == 0 &&
-	    t.e[0].rights == ALL);
+	    t.e[0].rights == VKPCS);
 	CHECK(t.e[1].is_group && strcmp(t.e[1].name, "admins") == 0 &&
 	    t.e[1].rights == (V | K));
 	CHECK(!t.e[2].is_group && t.e[2].rights == 0);
+	/* r is a right moat-session enforces, like the five before it. */
+	CHECK(parse("alice:vkpcsr", &t, why, sizeof(why)) == 0 &&
+	    t.e[0].rights == ALL && (ALL & PERM_NAME_ONLY) == 0);
 	/* Canonical order of letters; name-only rights kept. */
 	round_trip("alice:skv", "alice:vks");
 	round_trip("%g:Pfrv", "%g:vrfP");
@@ -159,10 +163,13 @@ test_resolve(void)
 		CHECK(perm_resolve(&t, "x", g, 1, ALL, &how) == 0 &&
 		    strcmp(how, "group") == 0);
 	}
-	/* Name-only rights come back as parsed; callers mask them. */
+	/* Rights come back as parsed; callers mask the name-only ones. */
 	CHECK(parse("alice:vr", &t, why, sizeof(why)) == 0);
 	CHECK(perm_resolve(&t, "alice", NULL, 0, ALL, NULL) ==
-	    (V | PERM_RESIZE));
+	    (V | IPC_PERM_RESIZE));
+	CHECK(parse("alice:vf", &t, why, sizeof(why)) == 0);
+	CHECK(perm_resolve(&t, "alice", NULL, 0, ALL, NULL) ==
+	    (V | PERM_FILE_TRANSFER));
 	/* An empty table: always the default. */
 	CHECK(parse("", &t, why, sizeof(why)) == 0);
 	CHECK(perm_resolve(&t, "alice", g_staff, 2, V | K, &how) == (V | K) &&

@@ -480,6 +480,7 @@ test_errors(void)
 	/* SetDesktopSize: at most RFB_MAX_SCREENS screens, all consumed. */
 	memset(p, 0, sizeof(p));
 	p[0] = RFB_SET_DESKTOP_SIZE;
+	p[3] = p[5] = 1;	/* 1x1: the smallest size */
 	p[6] = RFB_MAX_SCREENS;
 	CHECK(parse(p, 8 + 16 * RFB_MAX_SCREENS, &m, &used) == 0 &&
 	    used == 8 + 16 * RFB_MAX_SCREENS &&
@@ -490,6 +491,17 @@ test_errors(void)
 	CHECK(parse(p, 7, &m, &used) == MOAT_ERR_TOO_LONG && used == 0);
 	p[6] = 0;
 	CHECK(parse(p, 8, &m, &used) == 0 && used == 8);
+	/* Width and height 1..16384 (net/rfb_desktop.c); else it closes. */
+	p[2] = 0x40;
+	p[3] = 0;
+	CHECK(parse(p, 8, &m, &used) == 0 && m.u.desktop_size.w == 16384);
+	p[3] = 1;
+	CHECK(parse(p, 8, &m, &used) == MOAT_ERR_INVALID && used == 0);
+	p[2] = p[3] = 0;
+	CHECK(parse(p, 8, &m, &used) == MOAT_ERR_INVALID && used == 0);
+	p[3] = 1;
+	p[4] = p[5] = 0;
+	CHECK(parse(p, 6, &m, &used) == MOAT_ERR_INVALID && used == 0);
 }
 
 /* Parses a whole blob like moat-net would; returns the result that stopped it. */
