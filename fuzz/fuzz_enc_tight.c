@@ -2,7 +2,9 @@
  * fuzz_enc_tight.c - libFuzzer target for moat-net's Tight encoder
  * (net/enc_tight.c): a client pixel format, a framebuffer, damage
  * rectangles and the quality / compression options from the input
- * (enc_harness.h), all through one connection's state. The output is
+ * (enc_harness.h), all through one connection's state: each rectangle on
+ * its own, then all of them as one update, cut into chunks of one
+ * subrectangle's area so both encoding lanes run. The output is
  * parsed back rectangle by rectangle (headers inside the damage, control
  * bytes, palettes, compact lengths, inflating every zlib stream in order,
  * JPEG markers) and must cover exactly the damaged pixels. ASan and UBSan
@@ -134,6 +136,20 @@ tight_rect(const uint8_t **p, const uint8_t *end, int w, int h, int tpix, int jp
 	return (size_t)w * h;
 }
 
+/* Returns 1 if (x, y, w, h) lies inside one of rects[0, n). */
+static int
+inside(const struct rfb_rect16 *rects, int n, int x, int y, int w, int h)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (x >= rects[i].x && y >= rects[i].y &&
+		    x + w <= rects[i].x + rects[i].w &&
+		    y + h <= rects[i].y + rects[i].h)
+			return 1;
+	return 0;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -142,13 +158,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct harness h;
 	struct buf out;
 	const uint8_t *p, *end;
-	size_t covered;
+	struct rfb_rect16 all[5];
+	size_t covered, want;
 	uint32_t n;
-	int i, k, tpix, rx, ry, rw, rh;
+	int i, k, first, last, tpix, rx, ry, rw, rh;
 
 	if (harness_setup(data, size, &h) != 0)
 		return 0;
 	tight_init(&t);
+	t.chunk_area = TIGHT_MAX_AREA;
 	enc_opts_clear(&o);
 	if (h.opt[0] & 1)
 		o.quality = h.opt[0] % 10;
@@ -163,13 +181,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    h.pc.dst.blue_max == 255 ? 3 : h.pc.bytes;
 	memset(zin_on, 0, sizeof(zin_on));
 	buf_init(&out, 64u << 20);
-	for (i = 0; i < h.nrects; i++) {
+	for (i = 0; i <= h.nrects; i++) {
+		/* Rectangle i on its own; at i == nrects, all in one update. */
+		first = i < h.nrects ? i : 0;
+		last = i < h.nrects ? i : h.nrects - 1;
 		buf_reset(&out);
 		n = 0;
-		if (enc_tight(&t, &o, &out, &h.fb, &h.pc, h.rect[i][0],
-		    h.rect[i][1], h.rect[i][2], h.rect[i][3], &n) != 0)
+		for (k = first, want = 0; k <= last; k++) {
+			all[k] = (struct rfb_rect16){ h.rect[k][0], h.rect[k][1],
+			    h.rect[k][2], h.rect[k][3] };
+			want += (size_t)h.rect[k][2] * h.rect[k][3];
+		}
+		if (enc_tight_rects(&t, &o, &out, &h.fb, &h.pc, all + first,
+		    (size_t)(last - first + 1), &n) != 0)
 			abort();
-		/* Each rectangle lies inside the damage; together they cover it. */
+		/*
+		 * Each rectangle lies inside one of the damaged rectangles;
+		 * together they cover the damage (its area, counted with
+		 * overlaps).
+		 */
 		p = buf_ptr(&out);
 		end = p + buf_len(&out);
 		covered = 0;
@@ -181,15 +211,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			rw = p[4] << 8 | p[5];
 			rh = p[6] << 8 | p[7];
 			if (p[8] != 0 || p[9] != 0 || p[10] != 0 || p[11] != 7 ||
-			    rx < h.rect[i][0] || ry < h.rect[i][1] || rw == 0 ||
-			    rh == 0 || rx + rw > h.rect[i][0] + h.rect[i][2] ||
-			    ry + rh > h.rect[i][1] + h.rect[i][3])
+			    rw == 0 || rh == 0 ||
+			    !inside(all + first, last - first + 1, rx, ry, rw, rh))
 				abort();
 			p += 12;
 			covered += tight_rect(&p, end, rw, rh, tpix,
 			    enc_opts_jpeg(&o, h.pc.dst.bpp));
 		}
-		if (p != end || covered != (size_t)h.rect[i][2] * h.rect[i][3])
+		if (p != end || covered != want)
 			abort();
 	}
 	for (i = 0; i < 4; i++)

@@ -3,18 +3,22 @@
  * Encoding"): each rectangle is split into subrectangles of at most
  * TIGHT_MAX_WIDTH x (TIGHT_MAX_AREA / width) pixels, large single-colour
  * areas are cut out and sent as fills, and each remaining subrectangle is
- * sent as a fill (one colour), a mono bitmap (two colours, zlib stream 1),
- * an indexed palette (up to 256 colours, stream 2), JPEG (full colour,
- * only when the viewer sent a quality pseudo-encoding and takes 16 or 32
- * bits per pixel), or lossless full colour (stream 0, or through the
- * gradient filter on stream 3 when the content is smooth). The four zlib
- * streams live as long as the connection; a stream is restarted, and the
- * viewer told to restart its own, when its level changes or after an error.
+ * sent as a fill (one colour), a mono bitmap (two colours) or an indexed
+ * palette (up to 256 colours) on the lane's palette stream, JPEG (full
+ * colour, only when the viewer sent a quality pseudo-encoding and takes 16
+ * or 32 bits per pixel), or lossless full colour (copy or, when the
+ * content is smooth, gradient filter) on the lane's full-colour stream.
+ * An update is cut into chunks of rows that two lanes take in turn; the
+ * lanes run on two cores (enc_pool.h) and their rectangles go out lane
+ * 0's first. The four zlib streams live as long as
+ * the connection; a stream is restarted, and the viewer told to restart
+ * its own, when its level changes or after an error.
  * Runs in moat-net on the hot path. Reads the shared framebuffer only
  * inside the rectangle enc_check_rect() accepted; trusts the client pixel
  * format only after rfb_pixfmt_check() and the options only as parsed by
  * net_client.c (each field -1 or in range).
  */
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,6 +30,7 @@
 #include "privsep/buf.h"
 #include "privsep/errors.h"
 #include "encoder.h"
+#include "enc_pool.h"
 #include "enc_tile.h"
 
 #define HOST_BIG_ENDIAN	(__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__)
@@ -37,10 +42,9 @@
 #define CTL_FILTER	0x40		/* a filter id follows */
 #define FILTER_PALETTE	1
 #define FILTER_GRADIENT	2
-#define STREAM_FULL	0
-#define STREAM_MONO	1
-#define STREAM_INDEXED	2
-#define STREAM_GRADIENT	3
+/* Lane L's streams: 2L for full colour (copy or gradient filter), 2L + 1 for palettes. */
+#define STREAM_FULL(j)	((j)->lane_id * 2)
+#define STREAM_PALETTE(j) ((j)->lane_id * 2 + 1)
 #define DEFAULT_LEVEL	2		/* compression level without -256..-247 */
 
 /* Solid-area search (as TigerVNC's encode manager): 16x16 blocks, 2048-pixel minimum. */
@@ -51,23 +55,26 @@
 #define COLUMN_W	128
 #define COLUMNS_MAX	(TIGHT_MAX_WIDTH / COLUMN_W)
 
-/* t->data: the filtered subrectangle, then each column's palette indices. */
+/* A lane's data: the filtered subrectangle, then each column's palette indices. */
 #define DATA_ALLOC	(TIGHT_DATA_MAX + TIGHT_MAX_AREA)
 
 /* Mean absolute gradient residual per channel below which gradient pays. */
 #define GRADIENT_SMOOTH	12
 
 /*
- * zlib levels per compression level: indexed, mono, full colour
- * (VirtualGL's findings, as TigerVNC uses them), but for indexed data at
- * level 2, every viewer's default: zlib level 2 instead of 3 costs 2% more
- * bytes on a text-heavy desktop for 14% fewer instructions per frame.
+ * zlib levels per compression level for palette data (indexed and mono)
+ * and for full colour (VirtualGL's findings for indexed and full colour,
+ * as TigerVNC uses them), but for palettes at level 2, every viewer's
+ * default: zlib level 2 instead of 3 costs 2% more bytes on a text-heavy
+ * desktop for 14% fewer instructions per frame. Mono bitmaps share the
+ * palette stream (TigerVNC gives them a stream of their own one level
+ * higher; they are a small part of any update).
  */
 static const struct {
-	uint8_t idx, mono, raw;
+	uint8_t idx, raw;
 } zconf[10] = {
-	{ 0, 0, 0 }, { 1, 1, 1 }, { 2, 3, 2 }, { 5, 5, 2 }, { 6, 7, 3 },
-	{ 7, 8, 4 }, { 7, 8, 5 }, { 8, 9, 6 }, { 9, 9, 7 }, { 9, 9, 9 }
+	{ 0, 0 }, { 1, 1 }, { 2, 2 }, { 5, 2 }, { 6, 3 },
+	{ 7, 4 }, { 7, 5 }, { 8, 6 }, { 9, 7 }, { 9, 9 }
 };
 
 /* JPEG quality and subsampling per quality level 0..9 (TigerVNC's table). */
@@ -81,18 +88,32 @@ static const struct {
 	{ 92, ENC_SUBSAMP_NONE }, { 100, ENC_SUBSAMP_NONE }
 };
 
-/* One encoding job: the connection's state plus what this rectangle needs. */
+/*
+ * One lane's job: the connection's state, the lane it encodes with (only
+ * its own streams, buffers and compressor), the rectangles it takes, and
+ * what it found. Two run at once; neither writes anything the other reads.
+ */
+struct chunks;
 struct job {
 	struct tight_state *t;
+	struct tight_lane *lane;
+	int lane_id;
 	const struct enc_opts *o;
 	struct buf *out;
 	const struct fb_view *fb;
 	const struct pixconv *pc;
+	struct chunks *chunks;	/* shared by both lanes */
+	size_t next_own;	/* on one core: this lane's next chunk */
 	int level;		/* compression level 0..9 */
 	int jpeg;		/* full colour goes as JPEG */
 	int tpix24;		/* TPIXELs are 3 bytes R, G, B */
 	uint32_t mask;		/* source colour bits */
-	uint32_t *nrects;
+	uint8_t reset;		/* this lane's streams the viewer must reset at its next rect */
+	int result;
+	uint32_t nrects;
+	struct {
+		uint64_t fill, mono, indexed, full, gradient, jpeg;
+	} stats;
 	struct enc_palette pal;
 	/* While a subrectangle is cut in columns: each one's colours, in order. */
 	uint32_t colpal[COLUMNS_MAX][ENC_PALETTE_MAX];
@@ -124,26 +145,37 @@ tight_init(struct tight_state *t)
 int
 tight_prepare(struct tight_state *t)
 {
-	if (t->data == NULL && (t->data = malloc(DATA_ALLOC)) == NULL)
-		return MOAT_ERR_NOMEM;
-	if (t->tj == NULL && (t->tj = tjInitCompress()) == NULL)
-		return MOAT_ERR_NOMEM;
+	struct tight_lane *l;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		l = &t->lane[i];
+		if (l->data == NULL && (l->data = malloc(DATA_ALLOC)) == NULL)
+			return MOAT_ERR_NOMEM;
+		if (l->tj == NULL && (l->tj = tjInitCompress()) == NULL)
+			return MOAT_ERR_NOMEM;
+	}
 	return 0;
 }
 
 void
 tight_free(struct tight_state *t)
 {
+	struct tight_lane *l;
 	int i;
 
 	for (i = 0; i < 4; i++)
 		if (t->level[i] > 0)
 			deflateEnd(&t->zs[i]);
-	free(t->data);
-	if (t->jpeg != NULL)
-		tjFree(t->jpeg);
-	if (t->tj != NULL)
-		tjDestroy(t->tj);
+	for (i = 0; i < 2; i++) {
+		l = &t->lane[i];
+		free(l->data);
+		if (l->jpeg != NULL)
+			tjFree(l->jpeg);
+		if (l->tj != NULL)
+			tjDestroy(l->tj);
+		buf_free(&l->out);
+	}
 	tight_init(t);
 }
 
@@ -200,7 +232,7 @@ stream_ready(struct job *j, int id, int level)
 	if (t->level[id] > 0) {
 		deflateEnd(&t->zs[id]);
 		t->level[id] = 0;
-		t->reset |= (uint8_t)(1 << id);
+		j->reset |= (uint8_t)(1 << id);
 	}
 	if ((r = enc_deflate_start(&t->zs[id], level)) != 0)
 		return r;
@@ -216,10 +248,10 @@ put_start(struct job *j, int x, int y, int w, int h, uint8_t ctl)
 
 	if ((r = rfb_put_rect_header(j->out, (uint16_t)x, (uint16_t)y,
 	    (uint16_t)w, (uint16_t)h, RFB_ENC_TIGHT)) != 0 ||
-	    (r = buf_put_u8(j->out, (uint8_t)(ctl | j->t->reset))) != 0)
+	    (r = buf_put_u8(j->out, (uint8_t)(ctl | j->reset))) != 0)
 		return r;
-	j->t->reset = 0;
-	(*j->nrects)++;
+	j->reset = 0;
+	j->nrects++;
 	return 0;
 }
 
@@ -260,20 +292,21 @@ put_fill(struct job *j, int x, int y, int w, int h, uint32_t src)
 	n = put_tpixel(j, px, pixconv_pixel(j->pc, src));
 	if ((r = put_start(j, x, y, w, h, CTL_FILL)) != 0)
 		return r;
-	j->t->stats.fill++;
+	j->stats.fill++;
 	return buf_put_bytes(j->out, px, (size_t)n);
 }
 
-/* Mono bitmap or indexed palette from the colours in j->pal and the indices in t->data. */
+/* Mono bitmap or indexed palette from the colours in j->pal and the indices in the lane's data. */
 static int
 put_palette(struct job *j, int x, int y, int w, int h)
 {
 	struct enc_palette *pal = &j->pal;
-	uint8_t hdr[2 + ENC_PALETTE_MAX * 4], *d = j->t->data, *s, acc;
+	uint8_t hdr[2 + ENC_PALETTE_MAX * 4], *d = j->lane->data, *s, acc;
 	size_t hl = 0, len;
 	int r, i, row_i, nbits, mono = pal->n == 2;
-	int id = mono ? STREAM_MONO : STREAM_INDEXED;
-	int level = mono ? zconf[j->level].mono : zconf[j->level].idx;
+	int id = STREAM_PALETTE(j);
+	/* Mono and indexed share the lane's stream, at the indexed level. */
+	int level = zconf[j->level].idx;
 
 	if ((r = stream_ready(j, id, level)) != 0)
 		return r;
@@ -299,16 +332,16 @@ put_palette(struct job *j, int x, int y, int w, int h)
 			if (nbits != 0)
 				*d++ = (uint8_t)(acc << (8 - nbits));
 		}
-		len = (size_t)(d - j->t->data);
+		len = (size_t)(d - j->lane->data);
 	}
 	if ((r = put_start(j, x, y, w, h, (uint8_t)(id << 4 | CTL_FILTER))) != 0 ||
 	    (r = buf_put_bytes(j->out, hdr, hl)) != 0 ||
-	    (r = put_data(j, id, j->t->data, len)) != 0)
+	    (r = put_data(j, id, j->lane->data, len)) != 0)
 		return r;
 	if (mono)
-		j->t->stats.mono++;
+		j->stats.mono++;
 	else
-		j->t->stats.indexed++;
+		j->stats.indexed++;
 	return 0;
 }
 
@@ -375,12 +408,12 @@ static int
 put_full(struct job *j, int x, int y, int w, int h)
 {
 	uint8_t prev[TIGHT_MAX_WIDTH * 3], cur[TIGHT_MAX_WIDTH * 3];
-	uint8_t *d = j->t->data, hdr[1];
+	uint8_t *d = j->lane->data, hdr[1];
 	size_t rowlen, len;
 	int r, row, i, e, gradient, id;
 
 	gradient = j->tpix24 && j->level >= 2 && gradient_pays(j, x, y, w, h);
-	id = gradient ? STREAM_GRADIENT : STREAM_FULL;
+	id = STREAM_FULL(j);
 	if ((r = stream_ready(j, id, zconf[j->level].raw)) != 0)
 		return r;
 	rowlen = (size_t)w * (j->tpix24 ? 3 : j->pc->bytes);
@@ -405,20 +438,20 @@ put_full(struct job *j, int x, int y, int w, int h)
 		for (row = 0; row < h; row++, d += rowlen)
 			pixconv_row(j->pc, d, src_row(j->fb, x, y + row), w);
 	}
-	len = (size_t)(d - j->t->data);
+	len = (size_t)(d - j->lane->data);
 	if (gradient) {
 		hdr[0] = FILTER_GRADIENT;
 		if ((r = put_start(j, x, y, w, h,
 		    (uint8_t)(id << 4 | CTL_FILTER))) != 0 ||
 		    (r = buf_put_bytes(j->out, hdr, 1)) != 0)
 			return r;
-		j->t->stats.gradient++;
+		j->stats.gradient++;
 	} else {
 		if ((r = put_start(j, x, y, w, h, (uint8_t)(id << 4))) != 0)
 			return r;
-		j->t->stats.full++;
+		j->stats.full++;
 	}
-	return put_data(j, id, j->t->data, len);
+	return put_data(j, id, j->lane->data, len);
 }
 
 /* Returns the TurboJPEG pixel format that reads the framebuffer's pixels in place, or -1. */
@@ -452,7 +485,7 @@ put_jpeg(struct job *j, int x, int y, int w, int h)
 {
 	static const int tjsamp[6] = { TJSAMP_444, TJSAMP_420, TJSAMP_422,
 	    TJSAMP_GRAY, TJSAMP_420, TJSAMP_420 };
-	struct tight_state *t = j->t;
+	struct tight_lane *t = j->lane;
 	const struct enc_opts *o = j->o;
 	const unsigned char *src;
 	unsigned long size, need;
@@ -505,7 +538,7 @@ put_jpeg(struct job *j, int x, int y, int w, int h)
 	    (r = buf_put_bytes(j->out, len3, (size_t)n)) != 0 ||
 	    (r = buf_put_bytes(j->out, t->jpeg, size)) != 0)
 		return r;
-	t->stats.jpeg++;
+	j->stats.jpeg++;
 	return 0;
 }
 
@@ -564,7 +597,7 @@ analyse(struct job *j, int x, int y, int w, int h, int max, uint8_t *d)
  * Joins columns a..b-1 (whose colours are in j->colpal and indices at
  * loc, column k's cw x h block at loc + k * COLUMN_W * h) into one palette
  * of at most max colours, in the order a row-by-row scan of the joined
- * area meets them (as analyse() on it would), with the indices in t->data.
+ * area meets them (as analyse() on it would), with the indices in the lane's data.
  * Returns 1, or 0 if together they have more than max colours.
  */
 static int
@@ -574,7 +607,7 @@ join_columns(struct job *j, const uint8_t *loc, int a, int b, int w, int h,
 	struct enc_palette *pal = &j->pal;
 	uint32_t all[ENC_PALETTE_MAX];
 	int16_t tab[COLUMNS_MAX][ENC_PALETTE_MAX], order[ENC_PALETTE_MAX];
-	uint8_t *d = j->t->data, u[COLUMNS_MAX][ENC_PALETTE_MAX];
+	uint8_t *d = j->lane->data, u[COLUMNS_MAX][ENC_PALETTE_MAX];
 	const uint8_t *s;
 	int k, i, row, cw, v, c, nall, n = 0;
 
@@ -645,10 +678,10 @@ put_fullcolour(struct job *j, int x, int y, int w, int h)
 static int
 put_subrect(struct job *j, int x, int y, int w, int h)
 {
-	uint8_t full[COLUMNS_MAX], *loc = j->t->data + TIGHT_DATA_MAX;
+	uint8_t full[COLUMNS_MAX], *loc = j->lane->data + TIGHT_DATA_MAX;
 	int n, k, a, b, cw, r;
 
-	if (analyse(j, x, y, w, h, max_colours(j, w * h), j->t->data))
+	if (analyse(j, x, y, w, h, max_colours(j, w * h), j->lane->data))
 		return put_paletted(j, x, y, w, h);
 	if (w <= COLUMN_W)
 		return put_fullcolour(j, x, y, w, h);
@@ -681,7 +714,7 @@ put_subrect(struct job *j, int x, int y, int w, int h)
 				j->pal.n = j->coln[k];
 				memcpy(j->pal.colour, j->colpal[k],
 				    (size_t)j->pal.n * sizeof(uint32_t));
-				memcpy(j->t->data,
+				memcpy(j->lane->data,
 				    loc + (size_t)k * COLUMN_W * h,
 				    (size_t)cw * h);
 				r = put_paletted(j, x + k * COLUMN_W, y, cw, h);
@@ -852,46 +885,198 @@ put_solid_split(struct job *j, int x, int y, int w, int h, int depth)
 	return put_area(j, x, y, w, h);
 }
 
-int
-enc_tight(struct tight_state *t, const struct enc_opts *o, struct buf *out,
-    const struct fb_view *fb, const struct pixconv *pc, uint16_t x, uint16_t y,
-    uint16_t w, uint16_t h, uint32_t *nrects)
+/*
+ * An update's rectangles cut into chunks of at most CHUNK_AREA pixels
+ * (whole rows, a multiple of SOLID_BLOCK of them), which the two lanes
+ * take one at a time: on two cores each takes the next one free, so
+ * neither waits while the other has work left; on one, lane L takes
+ * chunks L, L + 2, L + 4, ... (the bytes differ, both are right).
+ */
+#define CHUNK_AREA	(8 * TIGHT_MAX_AREA)
+struct chunks {
+	struct rfb_rect16 *seg;
+	size_t n;
+	atomic_size_t next;	/* the next chunk free, on two cores */
+	int shared;		/* 1: lanes take from next; 0: by parity */
+};
+
+/* Returns the index of the next chunk for job j, or c->n when none is left. */
+static size_t
+claim_chunk(struct job *j)
+{
+	struct chunks *c = j->chunks;
+	size_t k;
+
+	if (c->shared) {
+		k = atomic_fetch_add_explicit(&c->next, 1, memory_order_relaxed);
+		return k < c->n ? k : c->n;
+	}
+	k = j->next_own;
+	j->next_own += 2;
+	return k < c->n ? k : c->n;
+}
+
+/* Encodes the chunks the job takes; the outcome goes to j->result. */
+static void
+run_job(void *arg)
+{
+	struct job *j = arg;
+	const struct rfb_rect16 *g;
+	size_t k;
+	int r = 0;
+
+	while (r == 0 && (k = claim_chunk(j)) < j->chunks->n) {
+		g = &j->chunks->seg[k];
+		r = put_solid_split(j, g->x, g->y, g->w, g->h, 0);
+	}
+	j->result = r;
+}
+
+/*
+ * Rows of a chunk of a w-pixel-wide rectangle: a whole number of the
+ * subrectangles put_area() would cut, so chunks add no rectangles.
+ */
+static uint32_t
+chunk_rows(uint16_t w, uint32_t area)
+{
+	uint32_t sub = TIGHT_MAX_AREA / (w < TIGHT_MAX_WIDTH ? w : TIGHT_MAX_WIDTH);
+	uint32_t n = area / ((uint32_t)w * sub);
+
+	return sub * (n < 1 ? 1 : n);
+}
+
+/*
+ * Cuts rects[0, n) into c's chunks (allocated here). Returns 0 or
+ * MOAT_ERR_NOMEM.
+ */
+static int
+make_chunks(struct chunks *c, const struct rfb_rect16 *rects, size_t n,
+    uint32_t area)
+{
+	size_t i, k = 0;
+	uint32_t rows, y;
+
+	c->n = 0;
+	for (i = 0; i < n; i++)
+		if (rects[i].w > 0 && rects[i].h > 0)
+			c->n += (rects[i].h + chunk_rows(rects[i].w, area) -
+			    1) / chunk_rows(rects[i].w, area);
+	if ((c->seg = calloc(c->n + 1, sizeof(*c->seg))) == NULL)
+		return MOAT_ERR_NOMEM;
+	for (i = 0; i < n; i++) {
+		if (rects[i].w == 0 || rects[i].h == 0)
+			continue;
+		rows = chunk_rows(rects[i].w, area);
+		for (y = 0; y < rects[i].h; y += rows, k++) {
+			c->seg[k] = rects[i];
+			c->seg[k].y = (uint16_t)(rects[i].y + y);
+			c->seg[k].h = (uint16_t)(rects[i].h - y < rows ?
+			    rects[i].h - y : rows);
+		}
+	}
+	atomic_init(&c->next, 0);
+	c->shared = enc_pool_parallel();
+	return 0;
+}
+
+/* Readies job j of lane k to take chunks of c and write them to out. */
+static void
+job_init(struct job *j, struct tight_state *t, int k, const struct enc_opts *o,
+    struct buf *out, const struct fb_view *fb, const struct pixconv *pc,
+    struct chunks *c)
 {
 	const struct rfb_pixfmt *pf = &pc->dst;
-	struct job *j;
-	size_t start;
-	uint32_t n0 = *nrects;
-	int r, i;
+	uint8_t mine = (uint8_t)(3 << (2 * k));
 
-	if ((r = enc_check_rect(fb, x, y, w, h)) != 0)
-		return r;
-	if (pc->src.red_mask != fb->fmt.red_mask ||
-	    pc->src.green_mask != fb->fmt.green_mask ||
-	    pc->src.blue_mask != fb->fmt.blue_mask)
-		return MOAT_ERR_INVALID;
-	if (w == 0 || h == 0)
-		return 0;
-	if (t->data == NULL && (t->data = malloc(DATA_ALLOC)) == NULL)
-		return MOAT_ERR_NOMEM;
 	/* The column palettes at the end are written before they are read. */
-	if ((j = malloc(sizeof(*j))) == NULL)
-		return MOAT_ERR_NOMEM;
 	memset(j, 0, offsetof(struct job, colpal));
 	j->t = t;
+	j->lane = &t->lane[k];
+	j->lane_id = k;
 	j->o = o;
 	j->out = out;
 	j->fb = fb;
 	j->pc = pc;
-	j->nrects = nrects;
+	j->chunks = c;
+	j->next_own = (size_t)k;
 	j->level = o->compress >= 0 && o->compress <= 9 ? o->compress :
 	    DEFAULT_LEVEL;
 	j->jpeg = enc_opts_jpeg(o, pf->bpp);
 	j->tpix24 = pf->bpp == 32 && pf->depth == 24 && pf->red_max == 255 &&
 	    pf->green_max == 255 && pf->blue_max == 255;
 	j->mask = pc->src_mask;
-	start = buf_len(out);
-	r = put_solid_split(j, x, y, w, h, 0);
-	if (r != 0) {
+	/* Resets owed on this lane's streams go out with its first rectangle. */
+	j->reset = t->reset & mine;
+}
+
+/* Adds what job j sent to the connection's statistics. */
+static void
+add_stats(struct tight_state *t, const struct job *j)
+{
+	t->stats.fill += j->stats.fill;
+	t->stats.mono += j->stats.mono;
+	t->stats.indexed += j->stats.indexed;
+	t->stats.full += j->stats.full;
+	t->stats.gradient += j->stats.gradient;
+	t->stats.jpeg += j->stats.jpeg;
+}
+
+/* Lane 1's output buffer is kept between updates up to this size. */
+#define LANE_OUT_KEEP	(1024u * 1024u)
+
+int
+enc_tight_rects(struct tight_state *t, const struct enc_opts *o,
+    struct buf *out, const struct fb_view *fb, const struct pixconv *pc,
+    const struct rfb_rect16 *rects, size_t n, uint32_t *nrects)
+{
+	struct job *j[2] = { NULL, NULL };
+	struct chunks c = { 0 };
+	struct buf *lout = &t->lane[1].out;
+	uint64_t total = 0;
+	size_t i, start = buf_len(out);
+	int r, k;
+
+	if (pc->src.red_mask != fb->fmt.red_mask ||
+	    pc->src.green_mask != fb->fmt.green_mask ||
+	    pc->src.blue_mask != fb->fmt.blue_mask)
+		return MOAT_ERR_INVALID;
+	for (i = 0; i < n; i++) {
+		if ((r = enc_check_rect(fb, rects[i].x, rects[i].y, rects[i].w,
+		    rects[i].h)) != 0)
+			return r;
+		total += (uint64_t)rects[i].w * rects[i].h;
+	}
+	if (total == 0)
+		return 0;
+	if ((r = tight_prepare(t)) != 0)
+		return r;
+	if ((r = make_chunks(&c, rects, n, t->chunk_area != 0 ?
+	    t->chunk_area : CHUNK_AREA)) != 0)
+		goto done;
+	if ((j[0] = malloc(sizeof(*j[0]))) == NULL ||
+	    (j[1] = malloc(sizeof(*j[1]))) == NULL) {
+		r = MOAT_ERR_NOMEM;
+		goto done;
+	}
+	if (lout->max == 0)
+		buf_init(lout, out->max);
+	buf_reset(lout);
+	job_init(j[0], t, 0, o, out, fb, pc, &c);
+	job_init(j[1], t, 1, o, lout, fb, pc, &c);
+	if (c.n > 1)
+		enc_pool_run2(run_job, j[1], j[0]);
+	else
+		run_job(j[0]);
+	if ((r = j[0]->result) == 0 && (r = j[1]->result) == 0 &&
+	    buf_len(lout) > 0)
+		r = buf_put_bytes(out, buf_ptr(lout), buf_len(lout));
+	if (r == 0) {
+		*nrects += j[0]->nrects + j[1]->nrects;
+		/* A lane that sent nothing still owes its resets. */
+		t->reset = (uint8_t)(j[0]->reset | j[1]->reset);
+		add_stats(t, j[0]);
+		add_stats(t, j[1]);
+	} else {
 		/*
 		 * Leave out as it was. The viewer never sees what the streams
 		 * took (nor a reset announced) in this call, so every stream
@@ -899,15 +1084,29 @@ enc_tight(struct tight_state *t, const struct enc_opts *o, struct buf *out,
 		 * to restart all of its own.
 		 */
 		out->len = out->off + start;
-		*nrects = n0;
-		for (i = 0; i < 4; i++) {
-			if (t->level[i] > 0 &&
-			    enc_deflate_restart(&t->zs[i],
-			    t->level[i] - 1) != 0)
-				t->level[i] = 0;
+		for (k = 0; k < 4; k++) {
+			if (t->level[k] > 0 &&
+			    enc_deflate_restart(&t->zs[k],
+			    t->level[k] - 1) != 0)
+				t->level[k] = 0;
 		}
 		t->reset = 0x0f;
 	}
-	free(j);
+	if (lout->cap > LANE_OUT_KEEP)
+		buf_free(lout);
+ done:
+	free(j[0]);
+	free(j[1]);
+	free(c.seg);
 	return r;
+}
+
+int
+enc_tight(struct tight_state *t, const struct enc_opts *o, struct buf *out,
+    const struct fb_view *fb, const struct pixconv *pc, uint16_t x, uint16_t y,
+    uint16_t w, uint16_t h, uint32_t *nrects)
+{
+	struct rfb_rect16 r = { x, y, w, h };
+
+	return enc_tight_rects(t, o, out, fb, pc, &r, 1, nrects);
 }

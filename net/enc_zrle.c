@@ -8,11 +8,13 @@
  * only after rfb_pixfmt_check() (pixconv_init() applies it).
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
 #include "privsep/buf.h"
 #include "privsep/errors.h"
+#include "enc_pool.h"
 #include "encoder.h"
 #include "enc_tile.h"
 
@@ -23,7 +25,8 @@
 #define TILE_PIXELS	(TILE * TILE)
 #define TILE_MAX	(1 + TILE_PIXELS * 4)	/* raw 32-bit tile: the largest choice */
 #define TILE_SLACK	4		/* CPIXELs are stored as whole 32-bit words */
-#define TILE_BATCH	(32 * 1024)	/* tile bytes handed to deflate at once */
+/* The most tile bytes of one update moat-net buffers (a 16384x16384 screen, raw). */
+#define ZRLE_RAW_MAX	((size_t)1 << 30)
 
 #define SUB_RAW		0
 #define SUB_SOLID	1
@@ -283,16 +286,232 @@ unreserve(struct buf *b, size_t n)
 	b->len -= n;
 }
 
-/* Compresses the batched tile bytes into out; empties the batch. */
-static int
-deflate_batch(struct zrle_state *z, struct buf *out, int flush)
-{
-	int r;
+/* Pixels below which an update is not cut in two halves. */
+#define SPLIT_AREA	(256 * 1024)
+/* The window a deflater can refer back into, and the dictionary it gets. */
+#define WINDOW		32768
 
-	if ((r = enc_deflate(&z->zs, buf_ptr(&z->tile), buf_len(&z->tile), out,
-	    flush)) != 0)
-		return r;
-	return buf_consume(&z->tile, buf_len(&z->tile));
+/*
+ * One rectangle's share of a lane: the part of rect it codes (whole tile
+ * rows) and where its tile bytes end in the lane's raw buffer. cont: the
+ * part continues the rectangle lane 0 began (no header of its own).
+ */
+struct zpart {
+	struct rfb_rect16 rect, part;
+	int cont;
+	size_t raw_end;
+};
+
+/* One lane: its parts, its tile bytes, its deflater and output. */
+struct zlane {
+	struct zrle_state *z;
+	const struct fb_view *fb;
+	const struct pixconv *pc;
+	struct enc_cpixel cp;
+	struct zpart *parts;
+	size_t np;
+	struct buf *raw;
+	z_stream *zs;
+	const uint8_t *dict;	/* lane 1 on its own deflater: the first half's tail */
+	size_t dict_len;
+	struct buf *out;
+	size_t cont_len;	/* compressed bytes of a cont part */
+	size_t last_lenpos;	/* where the length of the lane's last rectangle is */
+	int result;
+};
+
+/* Codes the tiles of every part of the lane into its raw buffer. */
+static void
+lane_tiles(void *arg)
+{
+	struct zlane *l = arg;
+	uint32_t px[TILE_PIXELS];
+	struct enc_palette pal;
+	const struct rfb_rect16 *p;
+	const uint8_t *src;
+	uint8_t *t, *e;
+	size_t i;
+	int r = 0, tx, ty, tw, th, row;
+
+	buf_reset(l->raw);
+	for (i = 0; i < l->np && r == 0; i++) {
+		p = &l->parts[i].part;
+		for (ty = 0; ty < p->h && r == 0; ty += TILE) {
+			th = p->h - ty < TILE ? p->h - ty : TILE;
+			for (tx = 0; tx < p->w; tx += TILE) {
+				tw = p->w - tx < TILE ? p->w - tx : TILE;
+				for (row = 0; row < th; row++) {
+					src = l->fb->data + (size_t)(p->y + ty +
+					    row) * l->fb->stride +
+					    (size_t)(p->x + tx) * 4;
+					pixconv_values(l->pc, px + row * tw,
+					    (const uint32_t *)(const void *)src,
+					    tw);
+				}
+				enc_to_wire_words(px, tw * th, &l->cp);
+				if ((r = buf_reserve(l->raw, TILE_MAX +
+				    TILE_SLACK, &t)) != 0)
+					break;
+				if ((e = enc_rle_tile(t, px, tw, th, l->cp.size,
+				    &pal)) == NULL) {
+					r = MOAT_ERR_INVALID;
+					break;
+				}
+				unreserve(l->raw, TILE_MAX + TILE_SLACK -
+				    (size_t)(e - t));
+			}
+		}
+		l->parts[i].raw_end = buf_len(l->raw);
+	}
+	l->result = r;
+}
+
+/* Patches the big-endian length at lenpos of out. */
+static void
+put_len(struct buf *out, size_t lenpos, uint32_t len)
+{
+	uint8_t *lp = out->data + out->off + lenpos;
+
+	lp[0] = (uint8_t)(len >> 24);
+	lp[1] = (uint8_t)(len >> 16);
+	lp[2] = (uint8_t)(len >> 8);
+	lp[3] = (uint8_t)len;
+}
+
+/*
+ * Compresses the lane's tile bytes part by part (each ends with a sync
+ * flush, as each rectangle's data must), writing each rectangle's header
+ * and length where a part begins one.
+ */
+static void
+lane_deflate(void *arg)
+{
+	struct zlane *l = arg;
+	const struct zpart *p;
+	size_t i, from = 0, lenpos = 0, pos, clen;
+	int r = 0;
+
+	if (l->dict != NULL && (deflateReset(l->zs) != Z_OK ||
+	    deflateSetDictionary(l->zs, l->dict, (uInt)l->dict_len) != Z_OK))
+		r = MOAT_ERR_INVALID;
+	for (i = 0; i < l->np && r == 0; i++) {
+		p = &l->parts[i];
+		if (!p->cont) {
+			if ((r = rfb_put_rect_header(l->out, p->rect.x,
+			    p->rect.y, p->rect.w, p->rect.h,
+			    RFB_ENC_ZRLE)) != 0 ||
+			    (r = buf_put_u32(l->out, 0)) != 0)
+				break;
+			lenpos = buf_len(l->out) - 4;
+		}
+		pos = buf_len(l->out);
+		if ((r = enc_deflate(l->zs, buf_ptr(l->raw) + from,
+		    p->raw_end - from, l->out, Z_SYNC_FLUSH)) != 0)
+			break;
+		from = p->raw_end;
+		clen = buf_len(l->out) - pos;
+		if (p->cont) {
+			l->cont_len = clen;
+			continue;
+		}
+		if (buf_len(l->out) - lenpos - 4 > UINT32_MAX) {
+			r = MOAT_ERR_TOO_LONG;
+			break;
+		}
+		put_len(l->out, lenpos, (uint32_t)(buf_len(l->out) - lenpos - 4));
+		l->last_lenpos = lenpos;
+	}
+	l->result = r;
+}
+
+/*
+ * Fills parts (n + 1 entries) with rects cut into two runs of about equal
+ * area, whole tile rows each: parts[0, *n0) for lane 0, parts[*n0, *np)
+ * for lane 1 (all in lane 0 when small).
+ */
+static void
+split_parts(const struct rfb_rect16 *rects, size_t n, uint32_t split_area,
+    struct zpart *parts, size_t *n0, size_t *np)
+{
+	uint64_t total = 0, half, before = 0, a, rows;
+	size_t i, k = 0;
+	int cut = 0;
+
+	for (i = 0; i < n; i++)
+		total += (uint64_t)rects[i].w * rects[i].h;
+	half = total / 2;
+	*n0 = 0;
+	for (i = 0; i < n; i++) {
+		a = (uint64_t)rects[i].w * rects[i].h;
+		memset(&parts[k], 0, sizeof(parts[k]));
+		parts[k].rect = parts[k].part = rects[i];
+		if (total < split_area || cut || a == 0 || before + a < half) {
+			before += a;
+			if (!cut)
+				*n0 = k + 1;
+			k++;
+			continue;
+		}
+		cut = 1;
+		rows = (half - before + rects[i].w / 2) / rects[i].w;
+		rows = (rows + TILE / 2) / TILE * TILE;
+		before += a;
+		if (rows >= rects[i].h) {
+			*n0 = ++k;
+		} else if (rows == 0) {
+			*n0 = k++;
+		} else {
+			parts[k++].part.h = (uint16_t)rows;
+			*n0 = k;
+			memset(&parts[k], 0, sizeof(parts[k]));
+			parts[k].rect = parts[k].part = rects[i];
+			parts[k].part.y = (uint16_t)(rects[i].y + rows);
+			parts[k].part.h = (uint16_t)(rects[i].h - rows);
+			parts[k++].cont = 1;
+		}
+	}
+	*np = k;
+}
+
+/* Starts deflater i at the state's level, as a raw stream (the header went long ago). */
+static int
+start_aux(struct zrle_state *z, int i)
+{
+	int zr;
+
+	memset(&z->zs[i], 0, sizeof(z->zs[i]));
+	if ((zr = deflateInit2(&z->zs[i], z->level, Z_DEFLATED, -MAX_WBITS, 8,
+	    Z_DEFAULT_STRATEGY)) != Z_OK)
+		return zr == Z_MEM_ERROR ? MOAT_ERR_NOMEM : MOAT_ERR_INVALID;
+	z->started[i] = 1;
+	return 0;
+}
+
+/*
+ * Moves both deflaters to zlib level. After every update the stream is
+ * sync-flushed with nothing pending, so deflateParams() writes no byte.
+ */
+static int
+set_level(struct zrle_state *z, int level)
+{
+	uint8_t spare[64];
+	int i;
+
+	if (level == z->level)
+		return 0;
+	for (i = 0; i < 2; i++) {
+		if (!z->started[i])
+			continue;
+		z->zs[i].next_in = NULL;
+		z->zs[i].avail_in = 0;
+		z->zs[i].next_out = spare;
+		z->zs[i].avail_out = sizeof(spare);
+		if (deflateParams(&z->zs[i], level, Z_DEFAULT_STRATEGY) !=
+		    Z_OK || z->zs[i].avail_out != sizeof(spare))
+			return MOAT_ERR_INVALID;
+	}
+	z->level = level;
+	return 0;
 }
 
 int
@@ -303,9 +522,13 @@ zrle_init(struct zrle_state *z, int level)
 	memset(z, 0, sizeof(*z));
 	if (level < Z_DEFAULT_COMPRESSION || level > Z_BEST_COMPRESSION)
 		return MOAT_ERR_INVALID;
-	if ((r = enc_deflate_start(&z->zs, level)) != 0)
+	if ((r = enc_deflate_start(&z->zs[0], level)) != 0)
 		return r;
-	buf_init(&z->tile, TILE_BATCH + TILE_MAX + TILE_SLACK);
+	z->started[0] = 1;
+	z->level = level;
+	buf_init(&z->raw[0], ZRLE_RAW_MAX);
+	buf_init(&z->raw[1], ZRLE_RAW_MAX);
+	buf_init(&z->out1, ZRLE_RAW_MAX);
 	z->initialised = 1;
 	return 0;
 }
@@ -313,90 +536,140 @@ zrle_init(struct zrle_state *z, int level)
 void
 zrle_free(struct zrle_state *z)
 {
-	if (z->initialised)
-		deflateEnd(&z->zs);
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (z->started[i])
+			deflateEnd(&z->zs[i]);
+		z->started[i] = 0;
+		buf_free(&z->raw[i]);
+	}
+	buf_free(&z->out1);
 	z->initialised = 0;
-	buf_free(&z->tile);
+}
+
+/* Scratch kept between updates up to this size; a larger one is freed. */
+#define KEEP		(1024u * 1024u)
+
+int
+enc_zrle_rects(struct zrle_state *z, int level, struct buf *out,
+    const struct fb_view *fb, const struct pixconv *pc,
+    const struct rfb_rect16 *rects, size_t n)
+{
+	struct zlane l[2];
+	struct zpart *parts = NULL;
+	size_t i, n0, np, start = buf_len(out);
+	int r, k, split;
+
+	if (!z->initialised)
+		return MOAT_ERR_INVALID;
+	if (pc->src.red_mask != fb->fmt.red_mask ||
+	    pc->src.green_mask != fb->fmt.green_mask ||
+	    pc->src.blue_mask != fb->fmt.blue_mask)
+		return MOAT_ERR_INVALID;
+	for (i = 0; i < n; i++)
+		if ((r = enc_check_rect(fb, rects[i].x, rects[i].y, rects[i].w,
+		    rects[i].h)) != 0)
+			return r;
+	if (level < 0 || level > 9)
+		level = ZRLE_DEFAULT_LEVEL;
+	if ((parts = calloc(n + 1, sizeof(*parts))) == NULL)
+		return MOAT_ERR_NOMEM;
+	split_parts(rects, n, z->split_area != 0 ? z->split_area : SPLIT_AREA,
+	    parts, &n0, &np);
+	memset(l, 0, sizeof(l));
+	for (k = 0; k < 2; k++) {
+		l[k].z = z;
+		l[k].fb = fb;
+		l[k].pc = pc;
+		enc_cpixel_layout(&pc->dst, &l[k].cp);
+		l[k].raw = &z->raw[k];
+	}
+	l[0].parts = parts;
+	l[0].np = n0;
+	l[1].parts = parts + n0;
+	l[1].np = np - n0;
+	/* The tiles, both halves at once. */
+	if (l[1].np > 0)
+		enc_pool_run2(lane_tiles, &l[1], &l[0]);
+	else
+		lane_tiles(&l[0]);
+	if ((r = l[0].result) != 0 || (r = l[1].result) != 0) {
+		/* Nothing reached a deflater: the stream goes on. */
+		goto done;
+	}
+	/*
+	 * The compression: with a first half of a whole window or more,
+	 * both at once (lane 1 on the other deflater, from that window);
+	 * otherwise lane 0's deflater takes both halves in turn.
+	 */
+	split = l[1].np > 0 && buf_len(l[0].raw) >= WINDOW;
+	if ((r = set_level(z, level)) != 0)
+		goto fail;
+	if (split && !z->started[z->cur ^ 1] &&
+	    (r = start_aux(z, z->cur ^ 1)) != 0)
+		goto fail;
+	l[0].zs = &z->zs[z->cur];
+	l[0].out = out;
+	l[1].zs = split ? &z->zs[z->cur ^ 1] : &z->zs[z->cur];
+	l[1].out = &z->out1;
+	buf_reset(&z->out1);
+	if (split) {
+		l[1].dict = buf_ptr(l[0].raw) + buf_len(l[0].raw) - WINDOW;
+		l[1].dict_len = WINDOW;
+		enc_pool_run2(lane_deflate, &l[1], &l[0]);
+	} else {
+		lane_deflate(&l[0]);
+		if (l[0].result == 0)
+			lane_deflate(&l[1]);
+	}
+	if ((r = l[0].result) != 0 || (r = l[1].result) != 0)
+		goto fail;
+	/* Lane 1 continues lane 0's last rectangle: its length grows. */
+	if (l[1].np > 0 && l[1].parts[0].cont) {
+		uint8_t *lp = out->data + out->off + l[0].last_lenpos;
+		uint64_t len = (uint64_t)lp[0] << 24 | (uint64_t)lp[1] << 16 |
+		    (uint64_t)lp[2] << 8 | lp[3];
+
+		if ((len += l[1].cont_len) > UINT32_MAX) {
+			r = MOAT_ERR_TOO_LONG;
+			goto fail;
+		}
+		put_len(out, l[0].last_lenpos, (uint32_t)len);
+	}
+	if ((r = buf_put_bytes(out, buf_ptr(&z->out1), buf_len(&z->out1))) != 0)
+		goto fail;
+	if (split) {
+		z->cur ^= 1;
+		z->split_updates++;
+	}
+	goto done;
+
+fail:
+	/* Leave out as it was; a stream the client cannot follow is ended. */
+	out->len = out->off + start;
+	for (k = 0; k < 2; k++) {
+		if (z->started[k])
+			deflateEnd(&z->zs[k]);
+		z->started[k] = 0;
+	}
+	z->initialised = 0;
+done:
+	for (k = 0; k < 2; k++)
+		if (z->raw[k].cap > KEEP)
+			buf_free(&z->raw[k]);
+	if (z->out1.cap > KEEP)
+		buf_free(&z->out1);
+	free(parts);
+	return r;
 }
 
 int
 enc_zrle(struct zrle_state *z, struct buf *out, const struct fb_view *fb,
     const struct pixconv *pc, uint16_t x, uint16_t y, uint16_t w, uint16_t h)
 {
-	uint32_t px[TILE_PIXELS];
-	struct enc_palette pal;
-	struct enc_cpixel cp;
-	const uint8_t *src;
-	size_t start, lenpos, clen;
-	uint8_t *t, *e, *lp;
-	int r, tx, ty, tw, th, row, fed = 0;
+	struct rfb_rect16 r = { x, y, w, h };
 
-	if (!z->initialised)
-		return MOAT_ERR_INVALID;
-	if ((r = enc_check_rect(fb, x, y, w, h)) != 0)
-		return r;
-	if (pc->src.red_mask != fb->fmt.red_mask ||
-	    pc->src.green_mask != fb->fmt.green_mask ||
-	    pc->src.blue_mask != fb->fmt.blue_mask)
-		return MOAT_ERR_INVALID;
-	enc_cpixel_layout(&pc->dst, &cp);
-
-	start = buf_len(out);
-	if ((r = rfb_put_rect_header(out, x, y, w, h, RFB_ENC_ZRLE)) != 0)
-		return r;
-	if ((r = buf_put_u32(out, 0)) != 0)
-		goto fail;
-	lenpos = buf_len(out) - 4;
-	for (ty = 0; ty < h; ty += TILE) {
-		th = h - ty < TILE ? h - ty : TILE;
-		for (tx = 0; tx < w; tx += TILE) {
-			tw = w - tx < TILE ? w - tx : TILE;
-			for (row = 0; row < th; row++) {
-				src = fb->data + (size_t)(y + ty + row) *
-				    fb->stride + (size_t)(x + tx) * 4;
-				pixconv_values(pc, px + row * tw,
-				    (const uint32_t *)(const void *)src, tw);
-			}
-			enc_to_wire_words(px, tw * th, &cp);
-			if (buf_len(&z->tile) > TILE_BATCH) {
-				fed = 1;
-				if ((r = deflate_batch(z, out, Z_NO_FLUSH)) != 0)
-					goto fail;
-			}
-			if ((r = buf_reserve(&z->tile, TILE_MAX + TILE_SLACK,
-			    &t)) != 0)
-				goto fail;
-			if ((e = enc_rle_tile(t, px, tw, th, cp.size,
-			    &pal)) == NULL) {
-				r = MOAT_ERR_INVALID;
-				goto fail;
-			}
-			unreserve(&z->tile,
-			    TILE_MAX + TILE_SLACK - (size_t)(e - t));
-		}
-	}
-	fed = 1;
-	if ((r = deflate_batch(z, out, Z_SYNC_FLUSH)) != 0)
-		goto fail;
-	clen = buf_len(out) - lenpos - 4;
-	if (clen > UINT32_MAX) {
-		r = MOAT_ERR_TOO_LONG;
-		goto fail;
-	}
-	lp = out->data + out->off + lenpos;
-	lp[0] = (uint8_t)(clen >> 24);
-	lp[1] = (uint8_t)(clen >> 16);
-	lp[2] = (uint8_t)(clen >> 8);
-	lp[3] = (uint8_t)clen;
-	return 0;
-
-fail:
-	/* Leave out as it was; a stream the client cannot follow is ended. */
-	out->len = out->off + start;
-	(void)buf_consume(&z->tile, buf_len(&z->tile));
-	if (fed) {
-		deflateEnd(&z->zs);
-		z->initialised = 0;
-	}
-	return r;
+	return enc_zrle_rects(z, z->level >= 0 ? z->level : 6, out, fb, pc,
+	    &r, 1);
 }

@@ -12,13 +12,30 @@
 
 #include "privsep/buf.h"
 #include "pixfmt.h"
+#include "rfb_dirty.h"
 #include "rfb_types.h"
 
-/* Per-connection ZRLE state: one zlib stream for the life of the connection. */
+/*
+ * Per-connection ZRLE state: one zlib stream for the life of the
+ * connection, carried by two deflaters. A large update is cut in two
+ * halves whose tiles two lanes code at once (enc_pool.h); then zs[cur]
+ * compresses the first half and zs[cur ^ 1], started afresh with the
+ * first half's last 32 KiB as its dictionary, the second, also at once.
+ * The viewer inflates one stream (the second half's back-references
+ * reach only bytes it has), and zs[cur ^ 1], whose window now ends where
+ * the stream does, becomes zs[cur].
+ */
+#define ZRLE_DEFAULT_LEVEL	3	/* zlib level without a compression level pseudo-encoding */
 struct zrle_state {
-	z_stream zs;
+	z_stream zs[2];
+	int cur;		/* the deflater holding the stream's window */
+	int started[2];
+	int level;		/* zlib level of both */
 	int initialised;
-	struct buf tile;	/* scratch for uncompressed tile data */
+	uint32_t split_area;	/* pixels from which an update is cut in two; 0: the default */
+	struct buf raw[2];	/* each lane's uncompressed tile data of one update */
+	struct buf out1;	/* lane 1's compressed part of one update */
+	uint64_t split_updates;	/* updates compressed by both deflaters */
 };
 
 /* Per-connection Zlib (6) state: one zlib stream of Raw pixels for the life of the connection. */
@@ -51,21 +68,35 @@ struct enc_opts {
 #define TIGHT_DATA_MAX		(TIGHT_MAX_AREA * 4)	/* one filtered subrectangle */
 
 /*
- * Per-connection Tight (7) state. Memory bound: data holds one filtered
- * subrectangle (TIGHT_DATA_MAX = 256 KiB) and the saved column palettes
- * and indices (TIGHT_MAX_AREA, 64 KiB); the JPEG buffer grows to
+ * One Tight encoding lane: what encoding one half of an update needs of
+ * its own, so that two lanes can run at once (enc_pool.h). data holds one
+ * filtered subrectangle (TIGHT_DATA_MAX = 256 KiB) and the saved column
+ * palettes and indices (TIGHT_MAX_AREA, 64 KiB); the JPEG buffer grows to
  * tjBufSize() of the largest subrectangle (<= 3.2 MiB for a 1-pixel-wide
- * column, about 400 KiB for 2048x32); four zlib streams (about 270 KiB
- * each at level 9).
+ * column, about 400 KiB for 2048x32); out holds lane 1's part of an
+ * update until it is appended after lane 0's (lane 0 writes in place).
+ */
+struct tight_lane {
+	uint8_t *data;		/* TIGHT_DATA_MAX + TIGHT_MAX_AREA bytes, allocated on first use */
+	void *tj;		/* TurboJPEG compressor, created on first JPEG */
+	unsigned char *jpeg;	/* TurboJPEG's output buffer (tjAlloc) */
+	unsigned long jpeg_cap;
+	struct buf out;
+};
+
+/*
+ * Per-connection Tight (7) state: two lanes and four zlib streams (about
+ * 270 KiB each at level 9). Lane L owns streams 2L (full colour) and
+ * 2L + 1 (palettes), so the lanes never share a stream and the viewer,
+ * which reads lane 0's rectangles and then lane 1's, inflates every
+ * stream in the order it was deflated.
  */
 struct tight_state {
 	z_stream zs[4];
 	int level[4];		/* zlib level + 1 of each stream; 0: not started */
 	uint8_t reset;		/* streams the viewer must reset at the next rect */
-	uint8_t *data;		/* TIGHT_DATA_MAX + TIGHT_MAX_AREA bytes, allocated on first use */
-	void *tj;		/* TurboJPEG compressor, created on first JPEG */
-	unsigned char *jpeg;	/* TurboJPEG's output buffer (tjAlloc) */
-	unsigned long jpeg_cap;
+	uint32_t chunk_area;	/* pixels in a lane's chunk; 0: the default (tests set less) */
+	struct tight_lane lane[2];
 	struct {
 		uint64_t fill, mono, indexed, full, gradient, jpeg;
 	} stats;		/* subrectangles sent of each kind */
@@ -87,11 +118,20 @@ int enc_check_rect(const struct fb_view *fb, uint16_t x, uint16_t y, uint16_t w,
 int enc_raw(struct buf *out, const struct fb_view *fb, const struct pixconv *pc,
     uint16_t x, uint16_t y, uint16_t w, uint16_t h);
 
-/* Starts the connection's zlib stream at level 0..9 (or -1: default); returns 0 or a negative MOAT_ERR_*. */
+/* Starts the connection's zlib stream at level 0..9 (or -1: zlib's default); returns 0 or a negative MOAT_ERR_*. */
 int zrle_init(struct zrle_state *z, int level);
-/* Ends the stream and wipes the scratch buffer; safe on a zeroed or freed state. */
+/* Ends the stream and frees the scratch buffers; safe on a zeroed or freed state. */
 void zrle_free(struct zrle_state *z);
-/* Writes header + ZRLE data (64x64 tiles, solid/palette/RLE/raw chosen per tile). Returns 0 or a negative MOAT_ERR_*. */
+/*
+ * Writes header + ZRLE data for each of the n rectangles (64x64 tiles,
+ * solid/palette/RLE/raw chosen per tile), compressing at zlib level
+ * (0..9; a change takes effect without restarting the stream). Returns 0
+ * or a negative MOAT_ERR_* (out as it was; see above for the stream).
+ */
+int enc_zrle_rects(struct zrle_state *z, int level, struct buf *out,
+    const struct fb_view *fb, const struct pixconv *pc,
+    const struct rfb_rect16 *rects, size_t n);
+/* enc_zrle_rects() of the one rectangle (x, y, w, h) at the level zrle_init() set. */
 int enc_zrle(struct zrle_state *z, struct buf *out, const struct fb_view *fb,
     const struct pixconv *pc, uint16_t x, uint16_t y, uint16_t w, uint16_t h);
 
@@ -125,21 +165,27 @@ int enc_opts_jpeg(const struct enc_opts *o, int bpp);
 /* Zeroes t (no stream started, nothing allocated; a zeroed state is also ready); never fails. */
 void tight_init(struct tight_state *t);
 /*
- * Allocates the subrectangle buffer and creates the JPEG compressor now
- * (moat-net calls it before entering its sandbox, so neither first use
- * needs anything the filter forbids). Returns 0 or MOAT_ERR_NOMEM.
+ * Allocates both lanes' subrectangle buffers and creates their JPEG
+ * compressors now (moat-net calls it before entering its sandbox, so no
+ * first use needs anything the filter forbids). Returns 0 or MOAT_ERR_NOMEM.
  */
 int tight_prepare(struct tight_state *t);
 /* Ends the streams and frees the buffers; safe on a zeroed or freed state. */
 void tight_free(struct tight_state *t);
 /*
- * Writes the rectangle as one or more Tight (7) rectangles (split to at
- * most TIGHT_MAX_WIDTH wide and TIGHT_MAX_AREA pixels, solid areas sent as
- * fills) and adds their number to *nrects. Sends JPEG only if
- * enc_opts_jpeg(o, bpp). Returns 0 or a negative MOAT_ERR_* (out as it
- * was; a stream that had taken data is reset and the viewer told so in the
- * next Tight rectangle, so the connection may go on).
+ * Writes the n rectangles as Tight (7) rectangles (split to at most
+ * TIGHT_MAX_WIDTH wide and TIGHT_MAX_AREA pixels, solid areas sent as
+ * fills) and adds their number to *nrects. An update is cut into chunks
+ * of rows that two lanes encode, at once on two cores when
+ * enc_pool_parallel(). Sends JPEG only if enc_opts_jpeg(o, bpp). Returns 0 or a
+ * negative MOAT_ERR_* (out as it was; a stream that had taken data is
+ * reset and the viewer told so in the next Tight rectangle, so the
+ * connection may go on).
  */
+int enc_tight_rects(struct tight_state *t, const struct enc_opts *o,
+    struct buf *out, const struct fb_view *fb, const struct pixconv *pc,
+    const struct rfb_rect16 *rects, size_t n, uint32_t *nrects);
+/* enc_tight_rects() of the one rectangle (x, y, w, h). */
 int enc_tight(struct tight_state *t, const struct enc_opts *o, struct buf *out,
     const struct fb_view *fb, const struct pixconv *pc, uint16_t x, uint16_t y,
     uint16_t w, uint16_t h, uint32_t *nrects);

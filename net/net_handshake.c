@@ -17,6 +17,7 @@
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
 
+#include "enc_pool.h"
 #include "net_conn.h"
 #include "privsep/errors.h"
 #include "privsep/ipc.h"
@@ -198,21 +199,35 @@ read_plain(struct net_conn *c, char **user, char **pass)
 }
 
 #ifdef MOAT_SELFTEST
+/* With a non-zero *arg: the syscall the seccomp filter forbids. */
+static void
+selftest_forbidden(void *arg)
+{
+	if (*(const int *)arg)
+		(void)syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+}
+
 /*
  * Test builds only: a viewer logging in as moat-selftest-sigsys makes
  * moat-net call a syscall its seccomp filter forbids, so tests can watch
- * the sandbox kill it; as moat-selftest-log-forge, makes it log a line
- * that tries to pass for an audit record, so tests can watch the monitor
- * escape it (tests/e2e/test_audit.sh). Compiled out of production builds
- * entirely.
+ * the sandbox kill it (as moat-selftest-sigsys-worker, from the encoding
+ * thread, enc_pool.h, where there is one); as moat-selftest-log-forge,
+ * makes it log a line that tries to pass for an audit record, so tests can
+ * watch the monitor escape it (tests/e2e/test_audit.sh). Compiled out of
+ * production builds entirely.
  */
 static void
 selftest_trigger(struct net_conn *c, const char *user)
 {
+	static int yes = 1, no = 0;
+
 	if (!(c->init.flags & IPC_NETF_SELFTEST))
 		return;
 	if (strcmp(user, "moat-selftest-sigsys") == 0)
-		(void)syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+		selftest_forbidden(&yes);
+	if (strcmp(user, "moat-selftest-sigsys-worker") == 0 &&
+	    enc_pool_parallel())
+		enc_pool_run2(selftest_forbidden, &yes, &no);
 	if (strcmp(user, "moat-selftest-log-forge") == 0)
 		info_f("self-test: forged\nevent=login session=1 "
 		    "peer_addr=127.0.0.1 user=root result=success\r\n");

@@ -21,6 +21,7 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
+#include "enc_pool.h"
 #include "net_conn.h"
 #include "privsep/errors.h"
 #include "privsep/ipc.h"
@@ -127,6 +128,9 @@ warm_up(struct net_conn *c)
 	if ((r = rfb_ra2_global_init()) != 0)
 		return r;
 	if ((r = tight_prepare(&c->tight)) != 0)
+		return r;
+	/* The second encoding core: threads cannot be made in the sandbox. */
+	if ((r = enc_pool_start(sandbox_enter_thread)) != 0)
 		return r;
 	return zrle_init(&c->zrle, 6);
 }

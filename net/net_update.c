@@ -9,6 +9,7 @@
  * LastRect the count is left open (0xFFFF); with continuous updates on,
  * each update is followed by a fence and the next waits for its answer.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "net_conn.h"
@@ -81,12 +82,6 @@ put_rect(struct net_conn *c, const struct fb_view *fb, uint16_t x, uint16_t y,
 	int r;
 
 	switch (c->enc_preferred) {
-	case RFB_ENC_TIGHT:
-		return enc_tight(&c->tight, &c->enc_opts, &c->out, fb, &c->conv,
-		    x, y, w, h, n);
-	case RFB_ENC_ZRLE:
-		r = enc_zrle(&c->zrle, &c->out, fb, &c->conv, x, y, w, h);
-		break;
 	case RFB_ENC_TRLE:
 		r = enc_trle(&c->out, fb, &c->conv, x, y, w, h);
 		break;
@@ -108,16 +103,30 @@ put_rect(struct net_conn *c, const struct fb_view *fb, uint16_t x, uint16_t y,
 	return r;
 }
 
-/* Appends the pixel rectangles without CopyRect; adds their number to *n. */
+/*
+ * Appends rectangles rects[0, nr) of fb in the viewer's chosen encoding;
+ * adds the rectangles written to *n. Tight and ZRLE take them all at
+ * once, to share the work between two cores.
+ */
 static int
-put_pixels(struct net_conn *c, uint32_t *n)
+put_rects(struct net_conn *c, const struct fb_view *fb,
+    const struct rfb_rect16 *rects, size_t nr, uint32_t *n)
 {
-	uint16_t i;
+	size_t i;
 	int r;
 
-	for (i = 0; i < c->dirty_n; i++)
-		if ((r = put_rect(c, &c->fb, c->dirty[i].x, c->dirty[i].y,
-		    c->dirty[i].w, c->dirty[i].h, n)) != 0)
+	if (c->enc_preferred == RFB_ENC_TIGHT)
+		return enc_tight_rects(&c->tight, &c->enc_opts, &c->out, fb,
+		    &c->conv, rects, nr, n);
+	if (c->enc_preferred == RFB_ENC_ZRLE) {
+		if ((r = enc_zrle_rects(&c->zrle, c->enc_opts.compress,
+		    &c->out, fb, &c->conv, rects, nr)) == 0)
+			*n += (uint32_t)nr;
+		return r;
+	}
+	for (i = 0; i < nr; i++)
+		if ((r = put_rect(c, fb, rects[i].x, rects[i].y, rects[i].w,
+		    rects[i].h, n)) != 0)
 			return r;
 	return 0;
 }
@@ -133,6 +142,7 @@ put_copyrect_update(struct net_conn *c, uint32_t *n)
 {
 	struct copyrect_state *s = &c->cr;
 	const struct copyrect_rect *p;
+	struct rfb_rect16 *pieces = NULL;
 	struct fb_view v;
 	size_t i;
 	int r;
@@ -144,15 +154,24 @@ put_copyrect_update(struct net_conn *c, uint32_t *n)
 			goto fail;
 		(*n)++;
 	}
+	/* The pieces are disjoint: snapshot all, then encode all. */
+	if ((pieces = calloc(s->npieces + 1, sizeof(*pieces))) == NULL) {
+		r = MOAT_ERR_NOMEM;
+		goto fail;
+	}
 	for (i = 0; i < s->npieces; i++) {
 		p = &s->pieces[i];
-		if ((r = copyrect_snapshot(s, &c->fb, p)) != 0 ||
-		    (r = put_rect(c, &v, p->x, p->y, p->w, p->h, n)) != 0)
+		if ((r = copyrect_snapshot(s, &c->fb, p)) != 0)
 			goto fail;
+		pieces[i] = (struct rfb_rect16){ p->x, p->y, p->w, p->h };
 	}
+	if ((r = put_rects(c, &v, pieces, s->npieces, n)) != 0)
+		goto fail;
+	free(pieces);
 	s->nmoves = s->npieces = 0;
 	return 0;
  fail:
+	free(pieces);
 	copyrect_forget(s);
 	return r;
 }
@@ -261,7 +280,7 @@ net_update_flush(struct net_conn *c)
 		    c->cr.nmoves, npix);
 		r = put_copyrect_update(c, &nrects);
 	} else
-		r = put_pixels(c, &nrects);
+		r = put_rects(c, &c->fb, c->dirty, c->dirty_n, &nrects);
 	if (r != 0)
 		return r;
 	if (c->want_last_rect) {

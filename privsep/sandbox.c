@@ -641,12 +641,43 @@ sandbox_seccomp(void)
 
 	if ((r = sandbox_build_filter(&ctx)) != 0)
 		return r;
+	/*
+	 * Every thread gets the filter (and no_new_privs) at once, or the
+	 * load fails: moat-net's encoding thread is older than the filter.
+	 */
+	if ((r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1)) != 0) {
+		error_f("seccomp_attr_set(TSYNC): %s", strerror(-r));
+		seccomp_release(ctx);
+		return MOAT_ERR_SYSTEM;
+	}
 	r = seccomp_load(ctx);
 	seccomp_release(ctx);
 	if (r != 0) {
 		error_f("seccomp_load: %s", strerror(-r));
 		return MOAT_ERR_SYSTEM;
 	}
+	return 0;
+}
+
+int
+sandbox_enter_thread(void)
+{
+	int r;
+
+	if (geteuid() != 0) {
+		error_f("a thread must be confined while root (euid %u)",
+		    (unsigned)geteuid());
+		return MOAT_ERR_UNPERMITTED;
+	}
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 &&
+	    errno != EINVAL) {
+		error_f("clearing ambient capabilities: %s", strerror(errno));
+		return MOAT_ERR_SYSTEM;
+	}
+	if ((r = sandbox_netns()) != 0 ||
+	    (r = sandbox_landlock()) != 0 ||
+	    (r = sandbox_drop_bounding()) != 0)
+		return r;
 	return 0;
 }
 

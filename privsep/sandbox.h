@@ -31,6 +31,18 @@ struct sandbox_conf {
  * Returns 0 on success or a negative MOAT_ERR_* (the caller must exit).
  */
 int sandbox_enter(const struct sandbox_conf *c);
+/*
+ * Confines the calling thread, which must be a thread of a process that
+ * calls sandbox_enter() later from its main thread, while still root:
+ * what the kernel keeps per thread is applied here (a private network
+ * namespace as in sandbox_enter(), the same Landlock domain, no
+ * capability in the bounding or ambient sets); sandbox_enter() then
+ * changes the identity of every thread (which empties this thread's
+ * capabilities) and synchronises its seccomp filter and no_new_privs to
+ * every thread. Returns 0 or a negative MOAT_ERR_*; on error the process
+ * must not go on.
+ */
+int sandbox_enter_thread(void);
 
 /* Writes the seccomp allow-list as libseccomp PFC text to fd (for the golden-file test). Returns 0 or negative. */
 int sandbox_export_pfc(int fd);

@@ -5,6 +5,8 @@
  *
  *   enc_bench [frames [encoder [image]]]   (default 20 frames, every
  *   encoder, every image)
+ *   MOAT_ENC_POOL=1 enc_bench ...          (with moat-net's second
+ *   encoding thread, enc_pool.h, as moat-net runs on two or more CPUs)
  *
  * Each frame is a full-screen update of the same image through one
  * connection's encoder state (so the zlib streams keep their history, as
@@ -15,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "net/enc_pool.h"
 #include "net/encoder.h"
 #include "net/pixfmt.h"
 #include "privsep/buf.h"
@@ -22,11 +25,11 @@
 #include "../unit/enc_images.h"
 
 static double
-cpu_ms(void)
+clock_ms(clockid_t id)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	clock_gettime(id, &ts);
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
@@ -45,15 +48,19 @@ main(int argc, char **argv)
 	struct enc_opts o;
 	struct pixconv pc;
 	struct fb_view fb;
+	struct rfb_rect16 whole;
 	struct buf out;
 	uint32_t *px, n;
-	double t0, t;
+	double t0, w0, t, wall;
 	int i, e, f, w, h, r;
 
 	if (frames < 1 || pixconv_init(&pc, &src, &pf) != 0)
 		return 2;
 	buf_init(&out, 256u << 20);
-	printf("%-12s %-12s %12s %10s\n", "image", "encoder", "bytes/frame", "ms/frame");
+	if (getenv("MOAT_ENC_POOL") != NULL && enc_pool_start(NULL) != 0)
+		return 2;
+	printf("%-12s %-12s %12s %10s %10s\n", "image", "encoder",
+	    "bytes/frame", "cpu ms", "wall ms");
 	for (i = 0; i < IMG_COUNT; i++) {
 		if (argc > 3 && strcmp(argv[3], imgs[i]) != 0)
 			continue;
@@ -64,6 +71,7 @@ main(int argc, char **argv)
 		fb.width = (uint16_t)w;
 		fb.height = (uint16_t)h;
 		fb.fmt = src;
+		whole = (struct rfb_rect16){ 0, 0, (uint16_t)w, (uint16_t)h };
 		for (e = 0; e < (int)(sizeof(names) / sizeof(names[0])); e++) {
 			if (argc > 2 && strcmp(argv[2], names[e]) != 0)
 				continue;
@@ -79,7 +87,8 @@ main(int argc, char **argv)
 				o.quality = 5;
 			if (e == 9)
 				o.compress = 1;
-			t0 = cpu_ms();
+			t0 = clock_ms(CLOCK_PROCESS_CPUTIME_ID);
+			w0 = clock_ms(CLOCK_MONOTONIC);
 			for (f = 0; f < frames; f++) {
 				buf_reset(&out);
 				n = 0;
@@ -88,7 +97,11 @@ main(int argc, char **argv)
 				case 1: r = enc_hextile(&out, &fb, &pc, 0, 0, w, h); break;
 				case 2: r = enc_zlib(&zlib, &out, &fb, &pc, 0, 0, w, h); break;
 				case 3: r = enc_trle(&out, &fb, &pc, 0, 0, w, h); break;
-				case 4: r = enc_zrle(&zrle, &out, &fb, &pc, 0, 0, w, h); break;
+				case 4:
+					/* As moat-net without a compression level. */
+					r = enc_zrle_rects(&zrle, -1, &out, &fb, &pc,
+					    &whole, 1);
+					break;
 				default:
 					r = enc_tight(&tight, &o, &out, &fb, &pc, 0, 0, w, h, &n);
 					break;
@@ -98,9 +111,10 @@ main(int argc, char **argv)
 					return 1;
 				}
 			}
-			t = (cpu_ms() - t0) / frames;
-			printf("%-12s %-12s %12zu %10.2f\n", imgs[i], names[e],
-			    buf_len(&out), t);
+			t = (clock_ms(CLOCK_PROCESS_CPUTIME_ID) - t0) / frames;
+			wall = (clock_ms(CLOCK_MONOTONIC) - w0) / frames;
+			printf("%-12s %-12s %12zu %10.2f %10.2f\n", imgs[i],
+			    names[e], buf_len(&out), t, wall);
 			zrle_free(&zrle);
 			zlib_enc_free(&zlib);
 			tight_free(&tight);

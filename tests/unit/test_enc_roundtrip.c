@@ -20,6 +20,7 @@
 
 #include <rfb/rfbclient.h>
 
+#include "net/enc_pool.h"
 #include "net/encoder.h"
 #include "net/pixfmt.h"
 #include "privsep/buf.h"
@@ -57,8 +58,11 @@ static const char *enc_names[E_COUNT] = {
 static const struct { uint16_t w, h; } sizes[] = {
 	{ 1, 1 }, { 2, 1 }, { 1, 7 }, { 17, 5 }, { 63, 65 }, { 127, 33 },
 	{ 301, 157 }, { 2048, 24 }, { 2047, 31 }, { 2100, 20 }, { 640, 400 },
+	/* Last, for Tight only: large enough for both encoding lanes. */
+	{ 1921, 1083 },
 };
 #define NSIZES (sizeof(sizes) / sizeof(sizes[0]))
+#define SIZE_LANES (NSIZES - 1)
 
 enum { C_NOISE, C_TEXT, C_SOLID, C_SMOOTH, C_MIXED, C_COUNT, C_PHOTO = C_COUNT };
 
@@ -421,6 +425,18 @@ run(int fi, int e, size_t si, int variant)
 		if (!ok)
 			break;
 	}
+	/*
+	 * A large update went through both lanes: Tight's lane 1 streams or
+	 * JPEG; ZRLE's second deflater (used when the first half's tiles
+	 * fill a zlib window, as noise always does).
+	 */
+	if (si == SIZE_LANES && r == 0 && e != E_ZRLE)
+		CHECK(s.tight.level[2] > 0 || s.tight.level[3] > 0 ||
+		    s.tight.lane[1].jpeg_cap > 0, "%s %s %dx%d: lane 1 unused",
+		    enc_names[e], fmts[fi].name, w, h);
+	if (si == SIZE_LANES && r == 0 && e == E_ZRLE && kind == C_NOISE)
+		CHECK(s.zrle.split_updates > 0, "%s %s %dx%d: one deflater only",
+		    enc_names[e], fmts[fi].name, w, h);
 	diff = compare(&c, &fb, &pc, &psnr);
 	if (e != E_TIGHT_JPEG || pf->bpp == 8) {
 		CHECK(diff == 0, "%s %s %dx%d kind %d: %zu pixels differ",
@@ -652,7 +668,7 @@ int
 main(void)
 {
 	size_t si;
-	int fi, e, variant = 0;
+	int fi, e, pass, v, variant = 0;
 
 	if (getenv("MOAT_TEST_VERBOSE") == NULL)
 		rfbClientLog = quiet;
@@ -675,8 +691,25 @@ main(void)
 			if (fmts[fi].pf.depth > 24 &&
 			    (e == E_ZRLE || e == E_TRLE))
 				continue;
-			for (si = 0; si < NSIZES; si++)
+			for (si = 0; si < SIZE_LANES; si++)
 				run(fi, e, si, variant++);
+		}
+	}
+	/*
+	 * Tight's and ZRLE's two lanes on a large screen: first on one thread
+	 * (Tight's lane L takes every other chunk), then with the worker
+	 * thread (Tight's lanes take the next chunk free), in the formats
+	 * libvncclient shows.
+	 */
+	for (pass = 0; pass < 2; pass++) {
+		if (pass == 1)
+			CHECK(enc_pool_start(NULL) == 0, "cannot start the worker");
+		for (v = 0; v < 6; v++) {
+			run(0, E_TIGHT, SIZE_LANES, v);
+			run(0, E_TIGHT_JPEG, SIZE_LANES, v);
+			run(5, E_TIGHT, SIZE_LANES, v);
+			run(0, E_ZRLE, SIZE_LANES, v);
+			run(5, E_ZRLE, SIZE_LANES, v);
 		}
 	}
 	test_jpeg_quality();
