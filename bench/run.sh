@@ -1,8 +1,11 @@
 #!/bin/bash
-# bench/run.sh - moat against x0vncserver, Xvnc and x11vnc, side by side.
+# bench/run.sh - moat against x0vncserver, Xvnc and x11vnc, side by side, and
+# against moat_inproc, moat built without its privilege separation
+# (moatd-inprocess, CMake MOAT_INPROCESS), to show what the separation costs.
 #
 # Runs as root on the benchmark host. It installs what is missing (apt), builds
-# moat (Release) and bench/'s two tools, then re-executes itself in the private
+# moat (Release; moatd-inprocess in a second tree beside it) and bench/'s two
+# tools, then re-executes itself in the private
 # namespaces of tests/e2e/lib.sh (private /etc for the PAM test account, private
 # X sockets, PID namespace), starts an Xvfb 1920x1080x24 and measures each server
 # in turn, interleaved, for BENCH_ROUNDS rounds; only one server runs at a time.
@@ -10,10 +13,11 @@
 # or tool prints beyond parsing it. See bench/README.md.
 #
 # Usage: bench/run.sh [--quick|--full] [--rounds N] [--secs S]
-#                     [--servers "moat x0vncserver Xvnc x11vnc Xvnc_tls"]
+#                     [--servers "moat moat_inproc x0vncserver Xvnc x11vnc Xvnc_tls"]
 #                     [--tests "static full30 full60 scroll latency connect memory"]
 #                     [--no-install] [--no-build] [--out DIR]
-# Environment: BENCH_BUILD (default /tmp/moat-bench-build), and every option
+# Environment: BENCH_BUILD (default /tmp/moat-bench-build; moat_inproc's tree is
+# BENCH_BUILD-inproc), and every option
 # above as BENCH_QUICK, BENCH_ROUNDS, BENCH_SECS, BENCH_SERVERS, BENCH_TESTS,
 # BENCH_OUT; BENCH_X11VNC_FLAGS (default "-wait 1 -defer 1").
 
@@ -28,7 +32,7 @@ MOAT_SRC=$(cd "$BENCH_SRC/.." && pwd)
 : "${BENCH_QUICK:=1}"
 : "${BENCH_ROUNDS:=2}"
 : "${BENCH_SECS:=}"
-: "${BENCH_SERVERS:=moat x0vncserver Xvnc x11vnc Xvnc_tls}"
+: "${BENCH_SERVERS:=moat moat_inproc x0vncserver Xvnc x11vnc Xvnc_tls}"
 : "${BENCH_TESTS:=static full30 full60 scroll latency connect memory}"
 : "${BENCH_INSTALL:=1}"
 : "${BENCH_DOBUILD:=1}"
@@ -73,7 +77,8 @@ else
 fi
 : "${BENCH_HOLD_N:=8}"
 : "${BENCH_OUT:=/tmp/moat-bench-results/$(date -u +%Y%m%dT%H%M%SZ)}"
-export BENCH_BUILD BENCH_QUICK BENCH_ROUNDS BENCH_SECS BENCH_SERVERS BENCH_TESTS
+BENCH_INPROC_BUILD=$BENCH_BUILD-inproc
+export BENCH_BUILD BENCH_INPROC_BUILD BENCH_QUICK BENCH_ROUNDS BENCH_SECS BENCH_SERVERS BENCH_TESTS
 export BENCH_INSTALL BENCH_DOBUILD BENCH_OUT BENCH_X11VNC_FLAGS BENCH_ENCS
 export BENCH_MOVE_ENCS BENCH_LAT_ENCS BENCH_LAT_N BENCH_CONN_N BENCH_HOLD_N
 
@@ -119,6 +124,25 @@ if [[ -z "${MOAT_E2E_INNER:-}" ]]; then
 	for b in moatd moat-net moat-session; do
 		[[ -x "$BENCH_BUILD/$b" ]] || { echo "run.sh: $BENCH_BUILD/$b is not built" >&2; exit 1; }
 	done
+	# moat_inproc: the same sources, flags and build type, plus
+	# MOAT_INPROCESS (moatd-inprocess; its startup check wants moat-net
+	# beside it, which it never runs).
+	if [[ " $BENCH_SERVERS " == *" moat_inproc "* ]]; then
+		if ((BENCH_DOBUILD)); then
+			blog "building moatd-inprocess (Release, MOAT_INPROCESS) in $BENCH_INPROC_BUILD"
+			cmake -S "$MOAT_SRC" -B "$BENCH_INPROC_BUILD" -DCMAKE_BUILD_TYPE=Release \
+			    -DMOAT_SELFTEST=OFF -DMOAT_INPROCESS=ON \
+			    >"$BENCH_INPROC_BUILD.cmake.log" 2>&1 ||
+			    { tail -n 30 "$BENCH_INPROC_BUILD.cmake.log"; exit 1; }
+			cmake --build "$BENCH_INPROC_BUILD" -j2 --target moatd-inprocess moat-net \
+			    >"$BENCH_INPROC_BUILD.build.log" 2>&1 ||
+			    { tail -n 30 "$BENCH_INPROC_BUILD.build.log"; exit 1; }
+		fi
+		for b in moatd-inprocess moat-net; do
+			[[ -x "$BENCH_INPROC_BUILD/$b" ]] ||
+			    { echo "run.sh: $BENCH_INPROC_BUILD/$b is not built" >&2; exit 1; }
+		done
+	fi
 	if ((BENCH_DOBUILD)) || [[ ! -x "$BENCH_BUILD/bench/vncbench" ]]; then
 		mkdir -p "$BENCH_BUILD/bench"
 		gcc -O2 -Wall -std=gnu11 -o "$BENCH_BUILD/bench/content" \
@@ -153,6 +177,7 @@ XVNC_SEC=(-SecurityTypes None)
 # shellcheck disable=SC2054 # the values are comma lists on purpose
 declare -A COMMS=(
 	[moat]=moatd,moat-net,moat-session,Xvfb
+	[moat_inproc]=moatd-inprocess,moat-session,Xvfb
 	[x0vncserver]=X0tigervnc,Xvfb
 	[Xvnc]=Xtigervnc
 	[x11vnc]=x11vnc,Xvfb
@@ -248,27 +273,40 @@ moat_setup()
 	moat_add_user "$USER_NAME" "$USER_PASS"
 }
 
-# Starts moatd and moat-session on $XVFB for round $1; sets SPORT, DISP.
+# Starts moatd and moat-session on $XVFB for round $1; sets SPORT, DISP. With
+# more arguments, $2 names the processes and $3... is the moatd command.
 start_moat()
 {
-	local r=$1
+	local r=$1 tag=${2:-moatd}
+	local -a moatd=("${@:3}")
+	((${#moatd[@]} > 0)) || moatd=("$(moat_bin moatd)")
 	SPORT=$(moat_free_port)
-	CONF=$T/etc/moatd-$r.conf
+	CONF=$T/etc/$tag-$r.conf
 	CA=$T/etc/identity.crt
-	EVENTS=$T/events-$r.log
+	EVENTS=$T/events-$tag-$r.log
 	moat_write_config "$CONF" \
 	    ListenAddress=127.0.0.1 "ListenPort=$SPORT" \
 	    "IdentityKey=$T/etc/identity.key" "IdentityCert=$CA" \
 	    "EmptyRoot=$T/empty" "SessionSocket=$T/run/session.sock" \
 	    "LogFile=$EVENTS" BlacklistThreshold=0 MaxStartups=1000 \
 	    PerSourceMaxStartups=1000 MaxConnections=200 "${BENCH_MOAT_CONF[@]}"
-	moat_bg "moatd-$r" "$(moat_bin moatd)" -d -f "$CONF"
+	moat_bg "$tag-$r" "${moatd[@]}" -d -f "$CONF"
 	moat_wait_port "$SPORT"
 	SERVED=$XVFB
-	moat_start_session "session-$r"
+	moat_start_session "session-$tag-$r"
 	VB_EXTRA=(-A "$CA")
-	STOP=("moatd-$r" "session-$r")
+	STOP=("$tag-$r" "session-$tag-$r")
 	DISP=$XVFB
+}
+
+# moat without its privilege separation: moatd-inprocess (SECURITY.md, "The
+# in-process benchmark build") runs each connection's moat-net code in a
+# thread of its monitor, with no exec and no sandbox, the monitor's answers
+# as function calls. The same configuration, moat-session, TLS and PAM login.
+start_moat_inproc()
+{
+	start_moat "$1" moatd-inproc "$BENCH_INPROC_BUILD/moatd-inprocess" \
+	    --insecure-inprocess
 }
 
 start_x0vncserver()
@@ -418,7 +456,7 @@ for ((round = 1; round <= BENCH_ROUNDS; round++)); do
 	record "$round" - load - "load=\"$(cut -d' ' -f1-3 /proc/loadavg)\""
 	for s in $BENCH_SERVERS; do
 		case "$s" in
-		moat|x0vncserver|Xvnc|x11vnc|Xvnc_tls) ;;
+		moat|moat_inproc|x0vncserver|Xvnc|x11vnc|Xvnc_tls) ;;
 		*) moat_fail "unknown server $s" ;;
 		esac
 		blog "round $round: $s"

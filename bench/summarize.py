@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 # summarize.py - bench/'s table: reads run.sh's results.tsv (round, server,
 # test, encoding, key=value pairs), takes the median over rounds of every
-# metric and prints one markdown table with each server's value and moat's
-# ratio to the best peer. Runs on the benchmark host; trusts the file it is
-# given to be run.sh's (unparseable fields are shown as "-").
+# metric and prints one markdown table with each server's value, moat's
+# ratio to the best peer and, when moat_inproc ran, moat's ratio to it;
+# then the cost of the privilege separation: moat's CPU over moat_inproc's
+# (moat without the separation) against the goal "<= 3 %". Runs on the
+# benchmark host; trusts the file it is given to be run.sh's (unparseable
+# fields are shown as "-").
 
 import shlex
 import statistics
@@ -11,6 +14,12 @@ import sys
 from collections import defaultdict
 
 PEERS = ["x0vncserver", "Xvnc", "x11vnc", "Xvnc_tls"]
+# moat built without its privilege separation (moatd-inprocess): not a peer,
+# the baseline of what the separation costs.
+INPROC = "moat_inproc"
+PRIVSEP_GOAL = 0.03	# "privilege separation costs <= 3 % CPU"
+# The CPU rows the separation's cost is read from: per frame, per connection.
+PRIVSEP_KEYS = ("cpu_ms_per_update", "cpu_ms_per_conn")
 
 # (label, test, encoding, key, scale, higher_is_better, goal text)
 ROWS = [
@@ -77,6 +86,27 @@ def fmt(v):
     return "%.2f" % v
 
 
+def print_privsep(rows):
+    """The separation's CPU cost: moat / moat_inproc - 1 per CPU row, against the goal."""
+    goal = "<= %.0f %%" % (PRIVSEP_GOAL * 100)
+    print("Privilege separation cost: server CPU of moat over moat_inproc (the same "
+          "build without the separation: moat-net's code in a thread of its monitor, no "
+          "exec, no sandbox, direct calls instead of IPC); goal \"privilege separation "
+          "costs %s CPU\".\n" % goal)
+    print("| CPU metric | moat | moat_inproc | moat / moat_inproc | separation cost | goal | met? |")
+    print("|---|---|---|---|---|---|---|")
+    met = 0
+    for label, m, b in rows:
+        cost = m / b - 1
+        ok = cost <= PRIVSEP_GOAL
+        met += ok
+        print("| %s | %s | %s | %.3f | %+.1f %% | %s | %s |" %
+              (label, fmt(m), fmt(b), m / b, cost * 100, goal, "yes" if ok else "no"))
+    print()
+    print("Privilege separation costs %s CPU: met in %d of %d CPU rows." % (goal, met, len(rows)))
+    print()
+
+
 def main():
     vals = defaultdict(list)	# (server, test, enc, key) -> values
     errors = []
@@ -105,9 +135,12 @@ def main():
                 except ValueError:
                     pass
     tls = "Xvnc_tls" in servers and "moat" in servers
+    inproc = INPROC in servers and "moat" in servers
     print("| metric | goal | " + " | ".join(servers) + " | moat / best peer |" +
-          (" moat / Xvnc_tls |" if tls else ""))
-    print("|---|---|" + "---|" * len(servers) + "---|" + ("---|" if tls else ""))
+          (" moat / Xvnc_tls |" if tls else "") + (" moat / moat_inproc |" if inproc else ""))
+    print("|---|---|" + "---|" * len(servers) + "---|" + ("---|" if tls else "") +
+          ("---|" if inproc else ""))
+    privsep = []	# (label, moat, moat_inproc) of the CPU rows
     for label, test, enc, key, scale, higher, goal in ROWS:
         cells = {}
         for s in servers:
@@ -131,8 +164,17 @@ def main():
             if cells.get("moat") is not None and cells.get("Xvnc_tls"):
                 r2 = "%.2f" % (cells["moat"] / cells["Xvnc_tls"])
             line += " %s |" % r2
+        if inproc:
+            r3 = "-"
+            if cells.get("moat") is not None and cells.get(INPROC):
+                r3 = "%.3f" % (cells["moat"] / cells[INPROC])
+            line += " %s |" % r3
+            if key in PRIVSEP_KEYS and cells.get("moat") is not None and cells.get(INPROC):
+                privsep.append((label, cells["moat"], cells[INPROC]))
         print(line)
     print()
+    if privsep:
+        print_privsep(privsep)
     print("Medians over %d round(s). Higher is better for frames/s, updates/s and connections/s; "
           "lower for the rest. Load average (1/5/15 min): %s." % (len(rounds), "; ".join(loads)))
     for (s, t, e, k), v in sorted(vals.items()):

@@ -41,6 +41,9 @@
 #include "privsep/ipc_msg.h"
 #include "privsep/log.h"
 #include "privsep/clock.h"
+#ifdef MOAT_INPROCESS
+#include "mon_inproc.h"	/* moatd-inprocess: moat-net is a thread here */
+#endif
 
 #define MON_ONCE	0x01	/* may be sent at most once per connection */
 #define MON_AUTH	0x02	/* starts the authentication: one such row per connection */
@@ -863,15 +866,32 @@ close_reason_name(uint32_t r)
 	return "connection lost";
 }
 
+/* Ends moat-net at once: it broke the IPC protocol or ran out of grace time. */
+static void
+end_net(struct mon_conn *mc)
+{
+#ifdef MOAT_INPROCESS
+	(void)mc;
+	mon_inproc_kill_net();
+#else
+	kill(mc->net_pid, SIGKILL);
+#endif
+}
+
 static void
 reap_net(struct mon_conn *mc)
 {
 	int status;
 	pid_t p;
 
+#ifdef MOAT_INPROCESS
+	status = mon_inproc_reap();
+	p = mc->net_pid;
+#else
 	do {
 		p = waitpid(mc->net_pid, &status, 0);
 	} while (p == -1 && errno == EINTR);
+#endif
 	if (p != mc->net_pid)
 		return;
 	mc->net_status = status;
@@ -960,6 +980,57 @@ report_session(struct mon_conn *mc)
 		    mc->peer);
 }
 
+/*
+ * One message from moat-net: dispatched, then what follows any request.
+ * Clears m. Returns 1 if the connection ends (moat-net was killed if it
+ * broke the protocol), 0 to go on.
+ */
+static int
+on_net_message(struct mon_conn *mc, struct ipc_msg *m)
+{
+	int r;
+
+	r = dispatch(mc, m);
+	ipc_msg_clear(m);
+	if (r != 0) {
+		if (r != MOAT_ERR_UNPERMITTED)
+			error_f("moat-net[%d] for %s: malformed %s; "
+			    "ending the connection", (int)mc->net_pid,
+			    mc->peer, moat_strerror(r));
+		mc->exit_status = MON_EXIT_IPC;
+		end_net(mc);
+		return 1;
+	}
+	if (mc->phase == PHASE_SESSION && !mc->info_sent)
+		report_session(mc);
+	return mc->end_reason[0] != '\0';
+}
+
+#ifdef MOAT_INPROCESS
+static int mon_inproc_ended;	/* a direct call ended the connection */
+
+/*
+ * moatd-inprocess: moat-net's thread calls this for a message it sends
+ * while the monitor's thread waits in its main loop (privsep/ipc_inproc.h):
+ * the same handling, in that thread. A request that opens a conversation
+ * must wait for moat-net's answers, so it goes to the monitor's thread.
+ */
+static int
+mon_inproc_direct(void *arg, struct ipc_msg *m)
+{
+	struct mon_conn *mc = arg;
+	enum mon_phase phase = mc->phase;
+
+	if (m->type == IPC_NET_AUTH_CONVERSE || m->type == IPC_NET_SASL_START)
+		return MOAT_ERR_AGAIN;
+	if (on_net_message(mc, m)) {
+		mon_inproc_ended = 1;
+		return 1;
+	}
+	return mc->phase != phase;	/* the main loop waits for other things now */
+}
+#endif
+
 void
 monitor_run(const struct mon_ctx *ctx, int client_fd, const char *peer, int lis_fd)
 {
@@ -967,7 +1038,10 @@ monitor_run(const struct mon_ctx *ctx, int client_fd, const char *peer, int lis_
 	struct mon_conn mc;
 	struct ipc_msg m;
 	struct pollfd pfd[2];
-	int sv[2], r, timeout;
+#ifndef MOAT_INPROCESS
+	int sv[2];
+#endif
+	int r, timeout;
 	int64_t now;
 	char user[300];
 
@@ -985,6 +1059,12 @@ monitor_run(const struct mon_ctx *ctx, int client_fd, const char *peer, int lis_
 	/* After the fork: every monitor has its own. */
 	if (RAND_bytes(mc.rsa_secret, sizeof(mc.rsa_secret)) != 1)
 		fatal_f("no random bytes for the RSA-AES secret");
+#ifdef MOAT_INPROCESS
+	if ((r = mon_inproc_spawn(client_fd, mon_inproc_direct, &mc, &mc.ipc,
+	    &mc.net_pid)) != 0)
+		fatal_fr(r, "starting moat-net's thread");
+	close(client_fd);
+#else
 	if ((r = ipc_socketpair(sv)) != 0)
 		fatal_fr(r, "socketpair");
 	if ((mc.net_pid = mon_spawn_net(ctx->net_binary, client_fd, sv[1])) < 0)
@@ -992,9 +1072,10 @@ monitor_run(const struct mon_ctx *ctx, int client_fd, const char *peer, int lis_
 	close(client_fd);
 	close(sv[1]);
 	mc.ipc = sv[0];
+#endif
 	if ((r = send_init(&mc)) != 0) {
 		error_fr(r, "configuring moat-net for %s", mc.peer);
-		kill(mc.net_pid, SIGKILL);
+		end_net(&mc);
 		reap_net(&mc);
 		_exit(MON_EXIT_ERROR);
 	}
@@ -1020,7 +1101,7 @@ monitor_run(const struct mon_ctx *ctx, int client_fd, const char *peer, int lis_
 				    "exceeded", mc.peer);
 				mc.exit_status = MON_EXIT_GRACE;
 				mc.close_reason = IPC_CLOSE_GRACE;
-				kill(mc.net_pid, SIGKILL);
+				end_net(&mc);
 				break;
 			}
 			timeout = (int)(mc.env.deadline_ms - now);
@@ -1031,9 +1112,16 @@ monitor_run(const struct mon_ctx *ctx, int client_fd, const char *peer, int lis_
 		pfd[1].fd = mc.lis;
 		pfd[1].events = POLLIN;
 		pfd[0].revents = pfd[1].revents = 0;
+#ifdef MOAT_INPROCESS
+		r = mon_inproc_poll(pfd, mc.phase == PHASE_SESSION ? 2 : 1,
+		    timeout);
+		if (mon_inproc_ended || (r < 0 && errno != EINTR))
+			break;
+#else
 		if ((r = poll(pfd, mc.phase == PHASE_SESSION ? 2 : 1,
 		    timeout)) < 0 && errno != EINTR)
 			break;
+#endif
 		if (r <= 0)
 			continue;
 		if (mc.phase == PHASE_SESSION && pfd[1].revents != 0) {
@@ -1050,29 +1138,20 @@ monitor_run(const struct mon_ctx *ctx, int client_fd, const char *peer, int lis_
 			    "ending the connection", (int)mc.net_pid, mc.peer,
 			    moat_strerror(r));
 			mc.exit_status = MON_EXIT_IPC;
-			kill(mc.net_pid, SIGKILL);
+			end_net(&mc);
 			break;
 		}
-		r = dispatch(&mc, &m);
-		ipc_msg_clear(&m);
-		if (r != 0) {
-			if (r != MOAT_ERR_UNPERMITTED)
-				error_f("moat-net[%d] for %s: malformed %s; "
-				    "ending the connection", (int)mc.net_pid,
-				    mc.peer, moat_strerror(r));
-			mc.exit_status = MON_EXIT_IPC;
-			kill(mc.net_pid, SIGKILL);
-			break;
-		}
-		if (mc.phase == PHASE_SESSION && !mc.info_sent)
-			report_session(&mc);
-		if (mc.end_reason[0] != '\0')
+		if (on_net_message(&mc, &m))
 			break;
 	}
 	/* Ending the session ourselves: moat-net sees its channel close. */
 	if (mc.chan_fd >= 0)
 		close(mc.chan_fd);
+#ifdef MOAT_INPROCESS
+	mon_inproc_close();
+#else
 	close(mc.ipc);
+#endif
 	OPENSSL_cleanse(mc.rsa_secret, sizeof(mc.rsa_secret));
 	r = mc.exit_status;	/* before reap_net(): did we end moat-net? */
 	reap_net(&mc);

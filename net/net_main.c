@@ -4,7 +4,10 @@
  * channel on fd 4. It receives its configuration from the monitor, loads
  * and warms up every library, enters the sandbox, and only then reads the
  * first network byte. Runs unprivileged after sandbox_enter(); everything
- * from the viewer is hostile.
+ * from the viewer is hostile. main() is a thin wrapper over net_run(),
+ * which moatd-inprocess, the benchmark-only build without privilege
+ * separation (MOAT_INPROCESS; net/net_inproc.c), runs in a thread of the
+ * monitor instead, with no sandbox.
  */
 #include <sys/socket.h>
 
@@ -23,6 +26,7 @@
 
 #include "enc_pool.h"
 #include "net_conn.h"
+#include "net_run.h"
 #include "privsep/errors.h"
 #include "privsep/ipc.h"
 #include "privsep/ipc_msg.h"
@@ -34,7 +38,13 @@
 #define NET_READ_CHUNK	16384
 #define NET_OUT_MAX	(256u * 1024u * 1024u)
 
+#ifdef MOAT_INPROCESS
+/* moatd-inprocess enters no sandbox: nothing confines the encoding thread. */
+#define NET_CONFINE_THREAD	NULL
+#else
+#define NET_CONFINE_THREAD	sandbox_enter_thread
 static struct net_conn conn;
+#endif
 
 /* serve()'s return value when IdleTimeout ended the connection. */
 #define NET_IDLE	(MOAT_ERR_EOF - 300)
@@ -130,7 +140,7 @@ warm_up(struct net_conn *c)
 	if ((r = tight_prepare(&c->tight)) != 0)
 		return r;
 	/* The second encoding core: threads cannot be made in the sandbox. */
-	if ((r = enc_pool_start(sandbox_enter_thread)) != 0)
+	if ((r = enc_pool_start(NET_CONFINE_THREAD)) != 0)
 		return r;
 	return zrle_init(&c->zrle, 6);
 }
@@ -233,20 +243,14 @@ close_detail(int r)
 	return moat_strerror(r);
 }
 
-int
-main(int argc, char **argv)
+void
+net_run(struct net_conn *c)
 {
-	struct net_conn *c = &conn;
+#ifndef MOAT_INPROCESS
 	struct sandbox_conf sb;
+#endif
 	int r;
 
-	(void)argc;
-	(void)argv;
-	signal(SIGPIPE, SIG_IGN);
-	if (fcntl(NET_FD_CLIENT, F_GETFD) == -1 ||
-	    fcntl(NET_FD_MONITOR, F_GETFD) == -1)
-		_exit(2);
-	log_set_ipc(NET_FD_MONITOR);
 	c->io.fd = NET_FD_CLIENT;
 	c->io.stall_ms = NET_STALL_LIMIT_MS;
 	c->io.watch_fd = -1;
@@ -255,6 +259,7 @@ main(int argc, char **argv)
 		fatal_fr(r, "reading the monitor's configuration");
 	if ((r = warm_up(c)) != 0)
 		fatal_fr(r, "initialising libraries");
+#ifndef MOAT_INPROCESS
 	memset(&sb, 0, sizeof(sb));
 	sb.empty_root = c->init.empty_root;
 	sb.uid = c->init.uid;
@@ -263,6 +268,7 @@ main(int argc, char **argv)
 	sb.selftest = (c->init.flags & IPC_NETF_SELFTEST) != 0;
 	if ((r = sandbox_enter(&sb)) != 0)
 		fatal_fr(r, "entering the sandbox");
+#endif
 
 	c->limits.max_cut_text = c->init.max_cut_text;
 	buf_init(&c->in, rfb_reader_max_msg(&c->limits) + NET_READ_CHUNK);
@@ -271,20 +277,20 @@ main(int argc, char **argv)
 
 	if ((r = net_handshake(c)) != 0) {
 		net_report_closing(c, close_reason(r), close_detail(r));
-		_exit(0);
+		return;
 	}
 	if ((r = wait_for_framebuffer(c)) != 0) {
 		net_report_closing(c, IPC_CLOSE_SESSION, moat_strerror(r));
-		_exit(0);
+		return;
 	}
 	pixfmt_server_default(&c->pf);
 	if (pixconv_init(&c->conv, &c->fb.fmt, &c->pf) != 0) {
 		net_report_closing(c, IPC_CLOSE_ERROR, "server pixel format");
-		_exit(0);
+		return;
 	}
 	if ((r = net_send_server_init(c)) != 0) {
 		net_report_closing(c, close_reason(r), close_detail(r));
-		_exit(0);
+		return;
 	}
 	r = serve(c);
 	if (r == NET_ERR_STALLED)
@@ -293,5 +299,20 @@ main(int argc, char **argv)
 	net_report_closing(c, close_reason(r), close_detail(r));
 	if (c->io.ssl != NULL)
 		(void)SSL_shutdown(c->io.ssl);
+}
+
+#ifndef MOAT_INPROCESS
+int
+main(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	signal(SIGPIPE, SIG_IGN);
+	if (fcntl(NET_FD_CLIENT, F_GETFD) == -1 ||
+	    fcntl(NET_FD_MONITOR, F_GETFD) == -1)
+		_exit(2);
+	log_set_ipc(NET_FD_MONITOR);
+	net_run(&conn);
 	_exit(0);
 }
+#endif

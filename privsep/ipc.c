@@ -12,6 +12,9 @@
 
 #include "errors.h"
 #include "ipc.h"
+#ifdef MOAT_INPROCESS
+#include "ipc_inproc.h"	/* moatd-inprocess only: its in-memory channel */
+#endif
 
 #define IPC_SOCKBUF (1024 * 1024)
 
@@ -55,6 +58,10 @@ ipc_send_raw(int sock, uint16_t type, const void *p, size_t n, int fd)
 
 	if (n > IPC_MAX_PAYLOAD)
 		return MOAT_ERR_TOO_LONG;
+#ifdef MOAT_INPROCESS
+	if (ipc_inproc_owns(sock))
+		return ipc_inproc_send(sock, type, p, n, fd);
+#endif
 	hdr[0] = (uint8_t)(n >> 24);
 	hdr[1] = (uint8_t)(n >> 16);
 	hdr[2] = (uint8_t)(n >> 8);
@@ -156,6 +163,10 @@ ipc_recv(int sock, struct ipc_msg *m, int allow_fd)
 
 	memset(m, 0, sizeof(*m));
 	m->fd = -1;
+#ifdef MOAT_INPROCESS
+	if (ipc_inproc_owns(sock))
+		return ipc_inproc_recv(sock, m, allow_fd);
+#endif
 	/* Learn the datagram's size first so the allocation fits it. */
 	do {
 		r = recv(sock, NULL, 0, MSG_PEEK | MSG_TRUNC);

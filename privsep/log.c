@@ -17,13 +17,21 @@
 #include "ipc.h"
 #include "ipc_msg.h"
 #include "log.h"
+#ifdef MOAT_INPROCESS
+#include "ipc_inproc.h"	/* moatd-inprocess only: moat-net is a thread there */
+#endif
 
 #define LOG_LINE_MAX 1024
 
 static int log_to_stderr = 1;
 static int log_to_syslog;
 static int log_debug;
+#ifdef MOAT_INPROCESS
+/* Per thread: only moat-net's thread of a monitor logs through the channel. */
+static _Thread_local int log_ipc_fd = -1;
+#else
 static int log_ipc_fd = -1;
+#endif
 static char log_file_path[512];
 static char log_ident[32] = "moat";
 
@@ -41,7 +49,9 @@ void
 log_set_ipc(int fd)
 {
 	log_ipc_fd = fd;
+#ifndef MOAT_INPROCESS	/* there the monitor's thread keeps its syslog */
 	log_to_syslog = 0;
+#endif
 }
 
 void
@@ -170,5 +180,9 @@ log_fatal(const char *func, const char *fmt, ...)
 	va_start(ap, fmt);
 	log_emit(LOG_LVL_ERROR, func, fmt, ap);
 	va_end(ap);
+#ifdef MOAT_INPROCESS
+	if (log_ipc_fd != -1)
+		ipc_inproc_net_exit(1);	/* moat-net's thread ends, not the monitor */
+#endif
 	_exit(1);
 }
