@@ -130,18 +130,6 @@ permitted(struct cap_channel *ch, unsigned perm)
 	return 0;
 }
 
-static const char *
-resize_status_name(unsigned status)
-{
-	switch (status) {
-	case IPC_RESIZE_OK: return "done";
-	case IPC_RESIZE_PROHIBITED: return "prohibited";
-	case IPC_RESIZE_NO_RESOURCES: return "out of resources";
-	case IPC_RESIZE_INVALID: return "invalid screen layout";
-	}
-	return "?";
-}
-
 /*
  * A viewer's SetDesktopSize, shape-checked by the decoder: decided from
  * ch's grant, done by cap_randr.c, answered to ch and, when the desktop
@@ -185,7 +173,7 @@ on_resize(struct cap *c, struct cap_channel *ch, struct ipc_msg *m)
 	    "channel %u (user %s, peer %s): desktop resize from %ux%u to "
 	    "%ux%u: %s (%s)", ch->id,
 	    ch->user, ch->peer, old_w, old_h, rq.width, rq.height,
-	    resize_status_name(status), why);
+	    ipc_resize_status_name(status), why);
 	ch->resize_reply = (struct ipc_cap_resize_result){ IPC_RESIZE_BY_THIS,
 	    status, status == IPC_RESIZE_OK ? rq.width : (uint16_t)old_w,
 	    status == IPC_RESIZE_OK ? rq.height : (uint16_t)old_h };

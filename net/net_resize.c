@@ -32,18 +32,6 @@ static struct {
 	log_msg(rs.refusals++ == 0 ? LOG_LVL_INFO : LOG_LVL_DEBUG, __func__, \
 	    __VA_ARGS__)
 
-static const char *
-status_name(unsigned status)
-{
-	switch (status) {
-	case IPC_RESIZE_OK: return "done";
-	case IPC_RESIZE_PROHIBITED: return "prohibited";
-	case IPC_RESIZE_NO_RESOURCES: return "out of resources";
-	case IPC_RESIZE_INVALID: return "invalid screen layout";
-	}
-	return "?";
-}
-
 /*
  * True while the owed ExtendedDesktopSize rectangle is one of ours that
  * announces a new size. Ours have reason 1 or 2; net_update.c sets the
@@ -162,7 +150,7 @@ net_resize_result(struct net_conn *c, struct ipc_msg *m)
 		}
 		rs.outstanding = 0;
 		info_f("desktop resize to %ux%u: %s", res.width, res.height,
-		    status_name(res.status));
+		    ipc_resize_status_name(res.status));
 	} else
 		debug_f("another viewer resized the desktop to %ux%u",
 		    res.width, res.height);

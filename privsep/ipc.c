@@ -305,6 +305,8 @@ ipc_type_name(unsigned type)
 	case IPC_CAP_POINTER: return "CAP_POINTER";
 	case IPC_CAP_CLIPBOARD: return "CAP_CLIPBOARD";
 	case IPC_CAP_CURSOR: return "CAP_CURSOR";
+	case IPC_CAP_RESIZE: return "CAP_RESIZE";
+	case IPC_CAP_RESIZE_RESULT: return "CAP_RESIZE_RESULT";
 	}
 	return "UNKNOWN";
 }

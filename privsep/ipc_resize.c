@@ -41,6 +41,18 @@ ipc_resize_layout_check(const struct ipc_cap_resize *l)
 	return 0;
 }
 
+const char *
+ipc_resize_status_name(unsigned status)
+{
+	switch (status) {
+	case IPC_RESIZE_OK: return "done";
+	case IPC_RESIZE_PROHIBITED: return "prohibited";
+	case IPC_RESIZE_NO_RESOURCES: return "out of resources";
+	case IPC_RESIZE_INVALID: return "invalid screen layout";
+	}
+	return "?";
+}
+
 static int
 result_check(const struct ipc_cap_resize_result *m)
 {

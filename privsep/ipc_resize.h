@@ -57,6 +57,8 @@ struct ipc_cap_resize_result {
 
 /* Returns 0 if l is a valid layout (see struct ipc_cap_resize), MOAT_ERR_INVALID if not. */
 int ipc_resize_layout_check(const struct ipc_cap_resize *l);
+/* Returns the name of an IPC_RESIZE_* status for logs ("?" for any other value). */
+const char *ipc_resize_status_name(unsigned status);
 
 int ipc_msg_put_cap_resize(struct buf *b, const struct ipc_cap_resize *m);
 int ipc_msg_get_cap_resize(struct buf *b, struct ipc_cap_resize *m);
