@@ -206,6 +206,31 @@ copyrect_forget(struct copyrect_state *s)
 }
 
 int
+copyrect_unknown(struct copyrect_state *s, const struct copyrect_rect *r)
+{
+	uint32_t row, a = r->x, b = (uint32_t)r->x + r->w, k0, k1;
+
+	if (s->known0 == NULL || !rect_ok(s, r))
+		return MOAT_ERR_INVALID;
+	for (row = r->y; row < (uint32_t)r->y + r->h; row++) {
+		k0 = s->known0[row];
+		k1 = s->known1[row];
+		if (k0 >= k1 || b <= k0 || a >= k1 || a >= b)
+			continue;
+		/* The longer known part outside [a, b), or none. */
+		if (a > k0 && (a - k0 >= (k1 > b ? k1 - b : 0)))
+			k1 = a;
+		else if (k1 > b)
+			k0 = b;
+		else
+			k0 = k1 = 0;
+		s->known0[row] = (uint16_t)k0;
+		s->known1[row] = (uint16_t)k1;
+	}
+	return 0;
+}
+
+int
 copyrect_snapshot(struct copyrect_state *s, const struct fb_view *fb,
     const struct copyrect_rect *r)
 {

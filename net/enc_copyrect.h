@@ -76,6 +76,14 @@ int copyrect_init(struct copyrect_state *s, uint16_t w, uint16_t h);
 void copyrect_free(struct copyrect_state *s);
 /* Forgets what the viewer has: nothing is a CopyRect source until sent again. Never fails. */
 void copyrect_forget(struct copyrect_state *s);
+/*
+ * Forgets what the viewer has inside r (r is sent without a snapshot, so
+ * the shadow does not say what it gets there): no pixel of r is a CopyRect
+ * source until sent again through copyrect_snapshot(). Each row keeps the
+ * longer of the known parts left and right of r. Returns 0 or
+ * MOAT_ERR_INVALID (r outside the shadow).
+ */
+int copyrect_unknown(struct copyrect_state *s, const struct copyrect_rect *r);
 
 /*
  * Searches r (inside fb, which must be s's size) for the largest rectangle

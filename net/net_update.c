@@ -241,6 +241,22 @@ net_update_flush(struct net_conn *c)
 	continuous = c->cu_on && !c->update_requested;
 	use_cr = copyrect_ready(c) && c->dirty_n > 0;
 	npix = c->dirty_n;
+	if (use_cr && c->pending_full) {
+		/*
+		 * An answer to a non-incremental request may not use CopyRect
+		 * (rfbproto): it goes straight from the framebuffer, and the
+		 * shadow forgets what it covers rather than copy it all. So a
+		 * viewer's shadow holds (and its pages take memory for) only
+		 * what incremental updates sent: what changes.
+		 */
+		for (i = 0; i < c->dirty_n; i++) {
+			rects[i] = (struct copyrect_rect){ c->dirty[i].x,
+			    c->dirty[i].y, c->dirty[i].w, c->dirty[i].h };
+			if ((r = copyrect_unknown(&c->cr, &rects[i])) != 0)
+				return r;
+		}
+		use_cr = 0;
+	}
 	if (use_cr) {
 		for (i = 0; i < c->dirty_n; i++) {
 			rects[i].x = c->dirty[i].x;

@@ -977,6 +977,42 @@ test_known_spans(void)
 	free(f.pix);
 }
 
+/*
+ * copyrect_unknown(): a rectangle sent without a snapshot leaves each row
+ * the longer known part beside it, and is never a source.
+ */
+static void
+test_unknown(void)
+{
+	struct copyrect_move left = { { 0, 50, 40, 10 }, 0, 0 };
+	struct copyrect_move right = { { 0, 60, 40, 10 }, 300, 0 };
+	struct copyrect_move mid = { { 0, 70, 40, 10 }, 150, 0 };
+	struct copyrect_state s;
+	struct fb f;
+
+	memset(&s, 0, sizeof(s));
+	fb_new(&f, 400, 100);
+	fill_text(&f, 0, 0, 400, 100, 0, 7);
+	CHECK(copyrect_init(&s, 400, 100) == 0);
+	CHECK(copyrect_unknown(&s, RP(0, 0, 400, 100)) == 0);	/* nothing known: no-op */
+	CHECK(copyrect_snapshot(&s, &f.view, RP(0, 0, 400, 100)) == 0);
+	CHECK(copyrect_unknown(&s, RP(100, 0, 100, 20)) == 0);
+	CHECK(s.known0[10] == 200 && s.known1[10] == 400);	/* right part longer */
+	CHECK(s.known0[30] == 0 && s.known1[30] == 400);	/* rows below untouched */
+	CHECK(copyrect_unknown(&s, RP(300, 20, 100, 10)) == 0);
+	CHECK(s.known0[25] == 0 && s.known1[25] == 300);	/* left part longer */
+	CHECK(copyrect_unknown(&s, RP(0, 30, 400, 10)) == 0);
+	CHECK(s.known0[35] >= s.known1[35]);			/* all of it: none */
+	CHECK(copyrect_unknown(&s, RP(0, 0, 401, 1)) == MOAT_ERR_INVALID);
+	/* Rows 0..19 know [200, 400): a source at 0 is refused, one at 300 taken. */
+	left.sy = right.sy = mid.sy = 5;
+	CHECK(copyrect_apply(&s, &left) == MOAT_ERR_INVALID);
+	CHECK(copyrect_apply(&s, &mid) == MOAT_ERR_INVALID);
+	CHECK(copyrect_apply(&s, &right) == 0);
+	copyrect_free(&s);
+	free(f.pix);
+}
+
 /* Many large overlapping damaged rectangles: bounded work, still exact. */
 static void
 test_budget(void)
@@ -1187,6 +1223,7 @@ main(void)
 	test_partial_knowledge();
 	test_swap();
 	test_known_spans();
+	test_unknown();
 	test_budget();
 	test_random(&pf_default, "32bpp");
 	test_random(&pf_565, "16bpp");
