@@ -98,6 +98,8 @@ uint8_t *enc_rle_tile(uint8_t *p, const uint32_t *px, int tw, int th, int cps,
  * MOAT_ERR_NOMEM or MOAT_ERR_INVALID (zs needs no deflateEnd then).
  */
 int enc_deflate_start(z_stream *zs, int level);
+/* enc_deflate_start() with a zlib strategy (Z_DEFAULT_STRATEGY, Z_RLE, ...). */
+int enc_deflate_start_strategy(z_stream *zs, int level, int strategy);
 /*
  * Restarts a stream enc_deflate_start() began at the same level (the
  * viewer must restart its own). Returns 0 or MOAT_ERR_INVALID (zs ended).

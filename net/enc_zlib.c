@@ -37,11 +37,17 @@ zlib_header(int level)
 int
 enc_deflate_start(z_stream *zs, int level)
 {
+	return enc_deflate_start_strategy(zs, level, Z_DEFAULT_STRATEGY);
+}
+
+int
+enc_deflate_start_strategy(z_stream *zs, int level, int strategy)
+{
 	int zr;
 
 	memset(zs, 0, sizeof(*zs));
 	if ((zr = deflateInit2(zs, level, Z_DEFLATED, -MAX_WBITS, 8,
-	    Z_DEFAULT_STRATEGY)) != Z_OK)
+	    strategy)) != Z_OK)
 		return zr == Z_MEM_ERROR ? MOAT_ERR_NOMEM : MOAT_ERR_INVALID;
 	if (deflatePrime(zs, 16, zlib_header(level)) != Z_OK) {
 		deflateEnd(zs);
