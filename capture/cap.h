@@ -56,6 +56,7 @@ struct cap_channel {
 	int req_pending;		/* an update request awaits its answer */
 	int blocked;			/* a send hit EAGAIN: wait for POLLOUT */
 	unsigned denied_logged;		/* IPC_PERM_* refusals already logged */
+	int xt_unknown_logged;		/* an XT keycode without an entry was logged */
 	int owe_resize;			/* resize_reply not sent yet */
 	int owe_resize_notice;		/* resize_notice not sent yet */
 	struct ipc_cap_resize_result resize_reply;	/* to its own request */
@@ -125,6 +126,7 @@ struct cap {
 	uint8_t is_modifier[256];		/* keycode is in the modifier map */
 	unsigned nbuttons;			/* pointer buttons of the server */
 	unsigned long key_drops;		/* keysyms we could not type */
+	int xt_evdev;				/* keymap uses evdev keycodes (cap_xtkeys.h) */
 	struct cap_remap remap[CAP_REMAP_SLOTS];
 	unsigned long remap_clock;
 
@@ -191,9 +193,13 @@ void cap_x11_close(struct cap *c);
 int cap_input_init(struct cap *c);
 /* Reloads the keymap after a MappingNotify. */
 void cap_input_mapping_changed(struct cap *c, XMappingEvent *ev);
-/* Injects one key event for ch (permission already checked). */
+/*
+ * Injects one key event for ch (permission already checked): on the key
+ * xtcode names (a QEMU extended key event's XT keycode) when the keymap
+ * has it, else by keysym; 0: no keycode.
+ */
 void cap_input_key(struct cap *c, struct cap_channel *ch, int down,
-    uint32_t keysym);
+    uint32_t keysym, uint16_t xtcode);
 /* Injects pointer motion and button changes for ch (permission checked). */
 void cap_input_pointer(struct cap *c, struct cap_channel *ch, uint8_t mask,
     unsigned x, unsigned y);

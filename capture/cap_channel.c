@@ -239,7 +239,8 @@ handle_msg(struct cap *c, struct cap_channel *ch, struct ipc_msg *m)
 		/* An approval prompt is the desktop user's to answer. */
 		if (permitted(ch, IPC_PERM_KEYBOARD) &&
 		    !(key->down && cap_prompt_holds(ch->id)))
-			cap_input_key(c, ch, key->down, key->keysym);
+			cap_input_key(c, ch, key->down, key->keysym,
+			    key->xtcode);
 	} else if (m->type == IPC_CAP_POINTER) {
 		/* Likewise: while it is open, buttons may only be released. */
 		if (permitted(ch, IPC_PERM_POINTER))

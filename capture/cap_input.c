@@ -3,12 +3,16 @@
  * viewer become key presses on a keycode of the current keymap (with Shift
  * pressed or released around the key when its level needs it), keysyms the
  * keymap lacks are bound to a spare keycode for as long as needed, pointer
- * positions are clamped to the screen, buttons 1-7 follow the mask.
+ * positions are clamped to the screen, buttons 1-7 follow the mask. A QEMU
+ * extended key event's XT keycode is typed as that physical key instead
+ * (the desktop's layout decides what it types) when the keymap uses evdev
+ * keycodes and the key is on it (cap_xtkeys.h); otherwise its keysym is.
  * Every key and button a channel holds is released when it closes.
  *
  * Runs in moat-session. The caller has already checked the channel's
  * permission (granted by moatd); the values themselves come from moat-net
- * and are re-validated here: keysym ranges, coordinates, button bits.
+ * and are re-validated here: keysym ranges, keycodes, coordinates, button
+ * bits.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +24,7 @@
 #include "privsep/errors.h"
 #include "privsep/log.h"
 #include "cap.h"
+#include "cap_xtkeys.h"
 
 #define XK_Shift_L_VALUE	0xffe1
 
@@ -116,8 +121,60 @@ remap_refresh(struct cap *c)
 	}
 }
 
+/* The XKB keycodes name of the keymap (XFree it), or NULL. */
+static char *
+keycodes_name(struct cap *c)
+{
+	XkbDescPtr xkb;
+	char *name = NULL;
+
+	if ((xkb = XkbAllocKeyboard()) == NULL)
+		return NULL;
+	if (XkbGetNames(c->dpy, XkbKeycodesNameMask, xkb) == Success &&
+	    xkb->names != NULL && xkb->names->keycodes != None)
+		name = XGetAtomName(c->dpy, xkb->names->keycodes);
+	XkbFreeKeyboard(xkb, 0, True);
+	return name;
+}
+
+/*
+ * Decides whether XT keycodes can be typed as evdev keycodes: the keymap's
+ * keycodes are named evdev, or keys no layout moves sit where evdev puts
+ * them (Escape 9, BackSpace 22, Return 36, Home 110, Left 113). Logs the
+ * decision when it changes.
+ */
+static void
+check_evdev(struct cap *c, int initial)
+{
+	static const struct {
+		int kc;
+		KeySym ks;
+	} probe[] = {
+		{ 9, 0xff1b }, { 22, 0xff08 }, { 36, 0xff0d }, { 110, 0xff50 },
+		{ 113, 0xff51 },
+	};
+	char *name = keycodes_name(c);
+	unsigned i;
+	int evdev;
+
+	if (!(evdev = cap_xt_keycodes_are_evdev(name))) {
+		for (i = 0; i < sizeof(probe) / sizeof(probe[0]); i++)
+			if (km_col(c, probe[i].kc, 0) != probe[i].ks)
+				break;
+		evdev = i == sizeof(probe) / sizeof(probe[0]);
+	}
+	if (initial || evdev != c->xt_evdev)
+		info_f("keycodes \"%s\": QEMU key events are typed %s",
+		    name != NULL ? name : "(no name)", evdev ?
+		    "as the physical key (evdev keycodes)" :
+		    "by keysym (not evdev keycodes)");
+	c->xt_evdev = evdev;
+	if (name != NULL)
+		XFree(name);
+}
+
 static int
-load_keymap(struct cap *c)
+load_keymap(struct cap *c, int initial)
 {
 	XModifierKeymap *mm;
 	int i, kc;
@@ -158,6 +215,7 @@ load_keymap(struct cap *c)
 			c->shift_keycodes[c->nshift++] = (uint8_t)kc;
 	}
 	remap_refresh(c);
+	check_evdev(c, initial);
 	return 0;
 }
 
@@ -177,7 +235,7 @@ cap_input_init(struct cap *c)
 	c->nbuttons = (unsigned)XGetPointerMapping(c->dpy, map, sizeof(map));
 	if (c->nbuttons > 7)
 		c->nbuttons = 7;
-	return load_keymap(c);
+	return load_keymap(c, 1);
 }
 
 void
@@ -185,7 +243,7 @@ cap_input_mapping_changed(struct cap *c, XMappingEvent *ev)
 {
 	XRefreshKeyboardMapping(ev);
 	if (ev->request == MappingKeyboard || ev->request == MappingModifier) {
-		if (load_keymap(c) != 0)
+		if (load_keymap(c, 0) != 0)
 			warn_f("keymap reload failed; keys may be dropped");
 	}
 }
@@ -326,14 +384,99 @@ press_with_level(struct cap *c, KeySym ks, int kc, enum level_need need)
 		XTestFakeKeyEvent(c->dpy, (unsigned)kc, True, CurrentTime);
 }
 
+/*
+ * The X keycode of XT keycode xt on the desktop's keymap, or 0 when it must
+ * be typed by keysym: no table entry (logged once per channel), a keymap
+ * without evdev keycodes, or nothing on that key (a key the keymap lacks,
+ * or a spare keycode moat binds keysyms to).
+ */
+static int
+xt_keycode(struct cap *c, struct cap_channel *ch, uint16_t xt)
+{
+	unsigned evdev;
+	int kc;
+
+	if ((evdev = cap_xt_to_evdev(xt)) == 0) {
+		if (!ch->xt_unknown_logged) {
+			warn_f("channel %u: XT keycode 0x%x is no key moat "
+			    "knows; the event's keysym is used (logged once "
+			    "per channel)", ch->id, xt);
+			ch->xt_unknown_logged = 1;
+		} else
+			debug_f("channel %u: unknown XT keycode 0x%x", ch->id,
+			    xt);
+		return 0;
+	}
+	if (!c->xt_evdev)
+		return 0;
+	kc = (int)evdev + CAP_XT_EVDEV_OFFSET;
+	if (kc < c->min_keycode || kc > c->max_keycode ||
+	    km_empty(c, kc) || slot_has_keycode(c, kc)) {
+		debug_f("channel %u: XT keycode 0x%x: keycode %d has no key "
+		    "on this keymap; typed by its keysym", ch->id, xt, kc);
+		return 0;
+	}
+	return kc;
+}
+
+/*
+ * Presses or releases keycode kc for ch, remembering the press (with the
+ * event's keysym, maybe 0) so that the channel's close releases it.
+ * Returns 0 when done (or dropped), -1 for a release of a keycode ch does
+ * not hold: the caller tries the keysym.
+ */
+static int
+key_by_keycode(struct cap *c, struct cap_channel *ch, int down,
+    uint32_t keysym, int kc)
+{
+	struct cap_remap *slot;
+	unsigned i;
+
+	for (i = 0; i < ch->nkeys; i++)
+		if (ch->keys[i].keycode == kc)
+			break;
+	if (!down) {
+		if (i == ch->nkeys)
+			return -1;
+		XTestFakeKeyEvent(c->dpy, (unsigned)kc, False, CurrentTime);
+		if ((slot = slot_of(c, kc)) != NULL && slot->users > 0)
+			slot->users--;
+		ch->keys[i] = ch->keys[--ch->nkeys];
+		return 0;
+	}
+	/* A key held already is pressed again: auto-repeat. */
+	if (i == ch->nkeys) {
+		if (ch->nkeys == CAP_MAX_HELD_KEYS) {
+			debug_f("channel %u: more than %u keys held; keycode "
+			    "%d dropped", ch->id, CAP_MAX_HELD_KEYS, kc);
+			return 0;
+		}
+		ch->keys[ch->nkeys].keysym = keysym;
+		ch->keys[ch->nkeys].keycode = (uint8_t)kc;
+		ch->nkeys++;
+	}
+	XTestFakeKeyEvent(c->dpy, (unsigned)kc, True, CurrentTime);
+	return 0;
+}
+
 void
-cap_input_key(struct cap *c, struct cap_channel *ch, int down, uint32_t keysym)
+cap_input_key(struct cap *c, struct cap_channel *ch, int down, uint32_t keysym,
+    uint16_t xtcode)
 {
 	struct cap_remap *slot = NULL;
 	enum level_need need = NEED_ANY;
 	unsigned i;
 	int kc;
 
+	if (xtcode != 0 && (kc = xt_keycode(c, ch, xtcode)) != 0 &&
+	    key_by_keycode(c, ch, down, keysym, kc) == 0)
+		return;
+	if (keysym == 0 && xtcode != 0) {
+		/* A QEMU key event's keysym may be 0: nothing else to type. */
+		debug_f("channel %u: XT keycode 0x%x %s without a keysym; "
+		    "ignored", ch->id, xtcode, down ? "press" : "release");
+		return;
+	}
 	if (!cap_keysym_valid(keysym)) {
 		if (c->key_drops++ == 0)
 			warn_f("channel %u: invalid keysym 0x%x dropped (logged "

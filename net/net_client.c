@@ -374,7 +374,7 @@ on_message(struct net_conn *c, const struct rfb_client_msg *m,
 		return 0;
 	case RFB_KEY_EVENT:
 		c->last_input_ms = moat_monotonic_ms();
-		return net_session_key(c, m->u.key.down, m->u.key.keysym);
+		return net_session_key(c, m->u.key.down, m->u.key.keysym, 0);
 	case RFB_POINTER_EVENT:
 		c->last_input_ms = moat_monotonic_ms();
 		x = m->u.pointer.x < c->fb.width ? m->u.pointer.x : c->fb.width - 1;
@@ -387,14 +387,16 @@ on_message(struct net_conn *c, const struct rfb_client_msg *m,
 		return net_session_clipboard(c, m->u.cut.text, m->u.cut.len);
 	case RFB_QEMU_CLIENT:
 		/*
-		 * Only the keysym is used: moat-session maps keysyms onto its
-		 * own keymap and the channel carries no keycode. A key with
-		 * no keysym (0) cannot be typed.
+		 * The XT keycode names the physical key: moat-session types
+		 * that key on the desktop's keymap when it knows it, else the
+		 * keysym (capture/cap_input.c). With neither there is nothing
+		 * to type.
 		 */
 		c->last_input_ms = moat_monotonic_ms();
-		if (m->u.qemu.keysym == 0)
+		if (m->u.qemu.keysym == 0 && m->u.qemu.keycode == 0)
 			return 0;
-		return net_session_key(c, m->u.qemu.down != 0, m->u.qemu.keysym);
+		return net_session_key(c, m->u.qemu.down != 0, m->u.qemu.keysym,
+		    m->u.qemu.keycode);
 	case RFB_SET_DESKTOP_SIZE:
 		/* Parsed whole by net_client_process(); see there. */
 		return net_resize_request(c, ds);

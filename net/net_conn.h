@@ -204,8 +204,13 @@ int net_read_auth_result(struct net_conn *c, struct ipc_msg *m, char *reason,
 int net_session_dispatch(struct net_conn *c);
 /* Asks moat-session for changes if the viewer wants an update and none is outstanding. */
 int net_session_request(struct net_conn *c);
-/* Sends input to moat-session. */
-int net_session_key(struct net_conn *c, uint8_t down, uint32_t keysym);
+/*
+ * Sends input to moat-session. A key's xtcode is a QEMU extended key
+ * event's XT keycode (0: none; above 0xFFFF sent as 0xFFFF, which has no
+ * key). Each returns 0 or negative.
+ */
+int net_session_key(struct net_conn *c, uint8_t down, uint32_t keysym,
+    uint32_t xtcode);
 int net_session_pointer(struct net_conn *c, uint8_t mask, uint16_t x, uint16_t y);
 int net_session_clipboard(struct net_conn *c, const uint8_t *text, size_t len);
 

@@ -275,9 +275,12 @@ forwards(const struct net_conn *c, uint32_t perm)
 }
 
 int
-net_session_key(struct net_conn *c, uint8_t down, uint32_t keysym)
+net_session_key(struct net_conn *c, uint8_t down, uint32_t keysym,
+    uint32_t xtcode)
 {
-	struct ipc_cap_key k = { down ? 1 : 0, keysym };
+	/* moat-session ignores a keycode it has no entry for, 0xFFFF too. */
+	struct ipc_cap_key k = { down ? 1 : 0, keysym,
+	    xtcode > UINT16_MAX ? UINT16_MAX : (uint16_t)xtcode };
 
 	if (!forwards(c, IPC_PERM_KEYBOARD))
 		return 0;

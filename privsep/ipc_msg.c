@@ -655,6 +655,7 @@ static const struct field f_cap_damage[] = {
 static const struct field f_cap_key[] = {
 	U8_IN(ipc_cap_key, down, 0, 1),
 	U32(ipc_cap_key, keysym),
+	U16(ipc_cap_key, xtcode),
 	END
 };
 

@@ -345,10 +345,14 @@ struct ipc_cap_damage {
 	struct ipc_rect rects[IPC_MAX_DAMAGE_RECTS];
 };
 
-/* IPC_CAP_KEY (moat-net -> moat-session); the injector checks the keysym */
+/*
+ * IPC_CAP_KEY (moat-net -> moat-session); the injector checks the keysym
+ * and looks the keycode up (capture/cap_xtkeys.h)
+ */
 struct ipc_cap_key {
 	uint8_t down;			/* 0 or 1 */
-	uint32_t keysym;
+	uint32_t keysym;		/* 0 only with a keycode */
+	uint16_t xtcode;		/* a QEMU key event's XT keycode; 0: none */
 };
 
 /* IPC_CAP_POINTER (moat-net -> moat-session) */

@@ -183,7 +183,9 @@ enum ipc_type {
 	/* session -> net: u32 generation, u16 n, n x (u16 x, u16 y, u16 w, u16 h).
 	 * The pixels of these rectangles are in the memfd. Answers one request. */
 	IPC_CAP_DAMAGE = 82,
-	/* net -> session: u8 down, u32 keysym */
+	/* net -> session: u8 down, u32 keysym, u16 xt-keycode (a QEMU
+	 * extended key event's, rfbproto's XT encoding, clamped to 0xFFFF;
+	 * 0: none, as for every RFB KeyEvent) */
 	IPC_CAP_KEY = 83,
 	/* net -> session: u8 button-mask, u16 x, u16 y */
 	IPC_CAP_POINTER = 84,

@@ -878,7 +878,7 @@ cmd_dump(char **av, int ac)
 static int
 send_key(struct pch *p, int down, uint32_t ks)
 {
-	struct ipc_cap_key k = { (uint8_t)down, ks };
+	struct ipc_cap_key k = { (uint8_t)down, ks, 0 };
 
 	return sent(IPC_CAP_KEY, ipc_msg_send_cap_key(p->fd, &k, -1));
 }

@@ -20,10 +20,21 @@ ExtendedClipboard, and checks what rfbproto requires of the server:
   - last, a Provide whose text is larger than --max-cut-text closes the
     connection (a zip bomb: a few KiB of zlib holding MiBs of zeros).
 
+With --keys SPEC instead, it only lists Raw, QEMU extended key events and
+Fence, checks the -258 confirmation, sends the key events SPEC lists (space
+separated: "q+KEYSYM/XT" and "q-KEYSYM/XT" a QEMU key event's press and
+release with keysym and XT keycode, any u32 each; "k+KEYSYM" and "k-KEYSYM"
+an RFB KeyEvent's; "x" a malformed QEMU message, submessage type 1), and
+returns once moat-net has answered a fence sent after them, so it has
+handled every one; keys pressed and not released stay held until the
+connection ends. With --expect-close the connection must close instead.
+
 Each check prints "ok - ..." or "FAIL - ..."; exit status 0 when all pass.
 
   rfb_pseudo.py --port P --ca CA --user U --password PW --type TEXT
       --clip TEXT --desktop-clip TEXT --max-cut-text N
+  rfb_pseudo.py --port P --ca CA --user U --password PW --keys SPEC
+      [--expect-close]
 """
 import argparse
 import os
@@ -131,6 +142,56 @@ class Conn:
         self.send(struct.pack(">Bxxxi", 6, -(4 + len(data))) + struct.pack(">I", flags) + data)
 
 
+def key_events(spec):
+    """The wire bytes of the key events of a --keys SPEC."""
+    out = b""
+    for tok in spec.split():
+        if tok == "x":
+            out += struct.pack(">BBH", 255, 1, 0)
+            continue
+        kind, down, rest = tok[0], tok[1:2], tok[2:]
+        if kind not in ("q", "k") or down not in ("+", "-"):
+            raise RuntimeError("bad key event %r" % tok)
+        if kind == "q":
+            ks, xt = (int(v, 0) for v in rest.split("/"))
+            out += struct.pack(">BBHII", 255, 0, down == "+", ks, xt)
+        else:
+            out += struct.pack(">BBxxI", 4, down == "+", int(rest, 0))
+    return out
+
+
+def keys_main(args, c):
+    """--keys: the QEMU confirmation, then the events, then a fence round trip."""
+    c.send(struct.pack(">BBH", 2, 0, 3) + struct.pack(">iii", 0, -258, -312))
+    m, _ = c.until("fence", answer_fences=False)
+    c.answer_fence(m[1], m[2])
+    c.send(struct.pack(">BBHHHH", 3, 0, 0, 0, c.w, c.h))
+    m, _ = c.until("update")
+    check([r[4] for r in m[2]].count(-258) == 1,
+          "the update confirms QEMU extended key events")
+    events = key_events(args.keys)
+    c.send(events)
+    if args.expect_close:
+        closed = False
+        try:
+            while True:
+                c.msg(30)
+        except (EOFError, ConnectionResetError, ssl.SSLError, BrokenPipeError):
+            closed = True
+        except socket.timeout:
+            closed = False
+        check(closed, "moat-net closed the connection")
+        return 1 if failures else 0
+    c.fence(0x80000000 | 1, b"keys")
+    while True:
+        m, _ = c.until("fence")
+        if not m[1] & 0x80000000 and m[2] == b"keys":
+            break
+        c.answer_fence(m[1], m[2])
+    check(True, "moat-net handled %d key events" % len(args.keys.split()))
+    return 1 if failures else 0
+
+
 def provide(text_bytes, declared=None, level=6):
     plain = struct.pack(">I", len(text_bytes) if declared is None else declared) + text_bytes
     return zlib.compress(plain, level)
@@ -143,11 +204,17 @@ def main():
     ap.add_argument("--ca", required=True)
     ap.add_argument("--user", required=True)
     ap.add_argument("--password", required=True)
-    ap.add_argument("--type", required=True)
-    ap.add_argument("--clip", required=True)
-    ap.add_argument("--desktop-clip", required=True)
-    ap.add_argument("--max-cut-text", type=int, required=True)
+    ap.add_argument("--keys")
+    ap.add_argument("--expect-close", action="store_true")
+    ap.add_argument("--type")
+    ap.add_argument("--clip")
+    ap.add_argument("--desktop-clip")
+    ap.add_argument("--max-cut-text", type=int)
     args = ap.parse_args()
+    if args.keys is None and None in (args.type, args.clip, args.desktop_clip,
+                                      args.max_cut_text):
+        ap.error("--type, --clip, --desktop-clip and --max-cut-text are "
+                 "required without --keys")
     sock = socket.create_connection((args.host, args.port), timeout=30)
     tls, _ = handshake(args, sock)
     res, reason = security_result(tls)
@@ -158,6 +225,8 @@ def main():
     c = Conn(tls, w, h)
     c.send(b"\x00\x00\x00\x00" + bytes([32, 24, 0, 1]) + struct.pack(">HHH", 255, 255, 255)
            + bytes([16, 8, 0, 0, 0, 0]))
+    if args.keys is not None:
+        return keys_main(args, c)
     c.send(struct.pack(">BBH", 2, 0, len(ENCODINGS)) +
            b"".join(struct.pack(">i", e) for e in ENCODINGS))
 

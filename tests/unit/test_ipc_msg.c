@@ -133,7 +133,7 @@ typical(uint16_t type, union ipc_msg_any *m)
 		m->cap_damage.rects[1] = (struct ipc_rect){ 10, 20, 30, 40 };
 		break;
 	case IPC_CAP_KEY:
-		m->cap_key = (struct ipc_cap_key){ 1, 0xff0d };
+		m->cap_key = (struct ipc_cap_key){ 1, 0xff0d, 0x1c };
 		break;
 	case IPC_CAP_POINTER:
 		m->cap_pointer = (struct ipc_cap_pointer){ 0x81, 0x102, 0x304 };
@@ -310,9 +310,13 @@ test_types(void)
 
 	for (i = 0; ipc_msg_type_at(i) != 0; i++)
 		CHECK(strcmp(ipc_type_name(ipc_msg_type_at(i)), "UNKNOWN") != 0);
-	/* Every named type has a codec. */
+	/*
+	 * Every named type has a codec here, but the two resize messages:
+	 * theirs is privsep/ipc_resize.c's (test_ipc_resize.c).
+	 */
 	for (t = 0; t <= UINT16_MAX; t++) {
-		if (strcmp(ipc_type_name(t), "UNKNOWN") == 0)
+		if (strcmp(ipc_type_name(t), "UNKNOWN") == 0 ||
+		    t == IPC_CAP_RESIZE || t == IPC_CAP_RESIZE_RESULT)
 			continue;
 		n++;
 		buf_view(&b, NULL, 0);
@@ -729,6 +733,7 @@ test_values(void)
 {
 	const struct patch *pt;
 	uint8_t tmp[1024];
+	struct buf b;
 	size_t i, k, off;
 
 	for (i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++) {
@@ -754,6 +759,37 @@ test_values(void)
 	typical(IPC_CAP_KEY, &msg2);
 	msg2.cap_key.keysym = 0;	/* the injector's to refuse, not ours */
 	expect_put(IPC_CAP_KEY, &msg2, 0);
+	/* Any keycode: the injector looks it up; 0 is none. */
+	for (k = 0; k <= UINT16_MAX; k += 0x3fff) {
+		msg2.cap_key.xtcode = (uint16_t)k;
+		expect_put(IPC_CAP_KEY, &msg2, 0);
+	}
+	{
+		/* The keycode is not optional: the old 5-byte form is short. */
+		static const uint8_t old[] = { 1, 0, 0, 0xff, 0x0d };
+		static const uint8_t left[] = { 0, 0, 0, 0, 0, 0, 0xcb };
+		static const uint8_t pause[] = { 1, 0, 0, 0xff, 0x13, 0, 0xc6 };
+		static const uint8_t big[] = { 1, 0, 0, 0, 0, 0xff, 0xff };
+
+		CHECK(decode(IPC_CAP_KEY, old, sizeof(old)) == MOAT_ERR_SHORT,
+		    "key: a payload without the keycode is short");
+		CHECK(decode(IPC_CAP_KEY, left, sizeof(left)) == 0,
+		    "key: Left decodes and re-encodes");
+		memset(&msg, 0, sizeof(msg));
+		buf_view(&b, left, sizeof(left));
+		CHECK(ipc_msg_get_cap_key(&b, &msg.cap_key) == 0 &&
+		    msg.cap_key.down == 0 && msg.cap_key.keysym == 0 &&
+		    msg.cap_key.xtcode == 0xcb,
+		    "key: a release of Left by keycode only (keysym 0)");
+		buf_view(&b, pause, sizeof(pause));
+		CHECK(ipc_msg_get_cap_key(&b, &msg.cap_key) == 0 &&
+		    msg.cap_key.down == 1 && msg.cap_key.keysym == 0xff13 &&
+		    msg.cap_key.xtcode == 0xc6, "key: Pause, both fields");
+		buf_view(&b, big, sizeof(big));
+		CHECK(ipc_msg_get_cap_key(&b, &msg.cap_key) == 0 &&
+		    msg.cap_key.xtcode == 0xffff,
+		    "key: keycode 0xFFFF (what moat-net sends for larger ones)");
+	}
 	/* Every RSA-AES type is accepted; so is no public key at all. */
 	typical(IPC_NET_RSA_DECRYPT, &msg2);
 	for (i = 0; i < 4; i++) {
@@ -821,10 +857,11 @@ test_buffers(void)
 	    buf_len(&b) == 1 && store[0] == 7 && store[1] == 0,
 	    "a failed put is undone and wiped");
 	typical(IPC_CAP_KEY, &msg2);
-	CHECK(ipc_msg_put_cap_key(&b, &msg2.cap_key) == 0 && buf_len(&b) == 6);
+	CHECK(ipc_msg_put_cap_key(&b, &msg2.cap_key) == 0 && buf_len(&b) == 8);
 	CHECK(buf_consume(&b, 1) == 0 &&
 	    ipc_msg_get_cap_key(&b, &msg.cap_key) == 0 &&
-	    msg.cap_key.down == 1 && msg.cap_key.keysym == 0xff0d);
+	    msg.cap_key.down == 1 && msg.cap_key.keysym == 0xff0d &&
+	    msg.cap_key.xtcode == 0x1c);
 	buf_init(&b, 4);
 	CHECK(ipc_msg_put_cap_update_request(&b) == 0 && buf_len(&b) == 0 &&
 	    ipc_msg_get_cap_update_request(&b) == 0);
