@@ -16,7 +16,9 @@
  *
  * The configuration each accept uses is monitor/reload.c's generation in
  * force (SIGHUP reloads it); moatctl's requests are served between
- * accepts by monitor/control.c.
+ * accepts by monitor/control.c. When nothing has happened for a moment it
+ * issues TLS leaf certificates ahead of time (monitor/mon_identity.c's
+ * pool); each is handed to the one monitor forked next and dropped here.
  */
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -58,6 +60,8 @@
 #define MAX_REFUSALS	64	/* viewers being told why they are refused */
 #define REFUSAL_VERSION_MS	5000	/* for the viewer's ProtocolVersion */
 #define REFUSAL_DRAIN_MS	2000	/* reading what it sends after the reason */
+#define LEAF_FILL_IDLE_MS	20	/* quiet time before leaves are issued ahead */
+#define LEAF_FILL_RETRY_MS	10000	/* after issuing one failed */
 
 struct session_reg {
 	int fd;
@@ -575,7 +579,10 @@ on_accept(const struct mon_ctx *ctx, int tcp_fd, int sess_listen)
 		error_f("socketpair for a monitor: %s", strerror(errno));
 		goto fail;
 	}
-	if ((pid = fork()) == -1) {
+	mon_identity_pool_reserve();	/* the child's leaf, if one is ready */
+	pid = fork();
+	mon_identity_pool_forked(pid);
+	if (pid == -1) {
 		error_f("fork: %s", strerror(errno));
 		close(sv[0]);
 		close(sv[1]);
@@ -1236,7 +1243,8 @@ listener_run(const struct mon_ctx *ctx, int tcp_fd, int sess_fd)
 	char reloaded[2048];
 	struct signalfd_siginfo si;
 	sigset_t mask;
-	int sfd, n, i, k, kr, timeout;
+	int sfd, n, i, k, kr, timeout, ready, fill, wait, filled = 0;
+	int64_t now, fill_after = 0;
 
 	for (i = 0; i < MAX_MONITORS; i++)
 		monitors[i].fd = -1;
@@ -1285,6 +1293,22 @@ listener_run(const struct mon_ctx *ctx, int tcp_fd, int sess_fd)
 		timeout = expire_refusals();
 		if ((i = expire_queries()) >= 0 && (timeout < 0 || i < timeout))
 			timeout = i;
+		/*
+		 * Leaves for the next connections are issued once nothing
+		 * has happened for LEAF_FILL_IDLE_MS (then one after another
+		 * while nothing else is waiting), off the connections' path.
+		 */
+		fill = mon_identity_pool_due(ctx->id, ctx->cfg->tls_names);
+		if (fill >= 0) {
+			wait = filled ? 0 : LEAF_FILL_IDLE_MS;
+			if ((now = moat_monotonic_ms()) < fill_after &&
+			    fill_after - now > wait)
+				wait = (int)(fill_after - now);
+			if (fill < wait)
+				fill = wait;
+			if (timeout < 0 || fill < timeout)
+				timeout = fill;
+		}
 		for (i = 0; i < MAX_REFUSALS; i++)
 			if (refusals[i].state != REFUSAL_FREE) {
 				map[n] = i;
@@ -1293,10 +1317,23 @@ listener_run(const struct mon_ctx *ctx, int tcp_fd, int sess_fd)
 			}
 		for (i = 0; i < n; i++)
 			pfd[i].revents = 0;
-		if (poll(pfd, (nfds_t)n, timeout) < 0) {
+		if ((ready = poll(pfd, (nfds_t)n, timeout)) < 0) {
 			if (errno == EINTR)
 				continue;
 			fatal_f("poll: %s", strerror(errno));
+		}
+		filled = 0;
+		if (ready == 0 && fill >= 0 &&
+		    (now = moat_monotonic_ms()) >= fill_after &&
+		    mon_identity_pool_due(ctx->id, ctx->cfg->tls_names) == 0) {
+			if ((i = mon_identity_pool_fill(ctx->id,
+			    ctx->cfg->tls_names)) < 0) {
+				debug_f("issuing a TLS leaf ahead of time: %s",
+				    moat_strerror(i));
+				fill_after = now + LEAF_FILL_RETRY_MS;
+			}
+			filled = i == 1;
+			continue;
 		}
 		if (pfd[0].revents & POLLIN) {
 			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {

@@ -12,6 +12,11 @@
  * identity key keeps the identity key out of moat-net entirely while
  * standard viewers still verify one pinned CA certificate.
  *
+ * Why a pool of leaves issued ahead of time: issuing one (a P-256 key, an
+ * RSA-2048 signature, PEM) cost a freshly forked monitor 1.5-2.5 ms on
+ * every connection's path; the long-lived listener does it in 0.8 ms while
+ * idle. Each pooled leaf still serves one connection only (see below).
+ *
  * Why a cross certificate for rotation (as X.509 CAs are rolled over): a
  * certificate for the new key signed by the previous key is a statement a
  * viewer that trusts only the previous key can check, and the previous
@@ -406,9 +411,10 @@ chain_tail(const struct mon_identity *id, X509 **second, X509 **third)
 	    "the IdentityRotationCert file)", until);
 }
 
-int
-mon_identity_issue_leaf(const struct mon_identity *id, const char *names,
-    char **chain_pem, char **key_pem)
+/* Issues a leaf now; *second tells which chain tail it carries. */
+static int
+issue_leaf(const struct mon_identity *id, const char *names,
+    char **chain_pem, char **key_pem, X509 **second_out)
 {
 	char san[1200], cn[256];
 	EVP_PKEY *leaf_key = NULL;
@@ -421,6 +427,7 @@ mon_identity_issue_leaf(const struct mon_identity *id, const char *names,
 	if (id->key == NULL)
 		return MOAT_ERR_INVALID;
 	chain_tail(id, &second, &third);
+	*second_out = second;
 	if (san_value(names, san, sizeof(san)) != 0)
 		return MOAT_ERR_INVALID;
 	comma = strchr(names, ',');
@@ -459,6 +466,181 @@ out:
 	X509_free(leaf);
 	EVP_PKEY_free(leaf_key);
 	return r;
+}
+
+/*
+ * --- leaves issued ahead of time ---
+ *
+ * moatd's listener fills the pool while it has nothing else to do, and
+ * every monitor is a fork of the listener: the leaf reserved before a fork
+ * is the child's alone (it wipes the others) and the listener drops it
+ * right after the fork, so each pooled leaf reaches at most one
+ * connection, and none is used twice. A leaf is only taken if it was
+ * issued under the same identity certificate, for the same names and
+ * with the same chain tail (a rotation's overlap may have ended
+ * meanwhile), at most MON_LEAF_POOL_AGE seconds ago.
+ */
+struct pool_leaf {
+	char *chain_pem;
+	char *key_pem;
+	char *names;
+	X509 *issuer;		/* the identity certificate, up-referenced */
+	X509 *second;		/* the chain tail's first certificate */
+	time_t issued;
+};
+
+static struct pool_leaf pool[MON_LEAF_POOL_SIZE];
+static int pool_reserved = -1;	/* the slot the next fork hands over */
+static struct pool_leaf pool_kept;	/* in a monitor: its reserved leaf */
+
+static void
+pool_leaf_clear(struct pool_leaf *l)
+{
+	if (l->key_pem != NULL) {
+		OPENSSL_cleanse(l->key_pem, strlen(l->key_pem));
+		free(l->key_pem);
+	}
+	free(l->chain_pem);
+	free(l->names);
+	X509_free(l->issuer);
+	X509_free(l->second);
+	memset(l, 0, sizeof(*l));
+}
+
+/*
+ * 1 if l may serve a connection to id for names now, else 0. The chain
+ * tail is chain_tail()'s choice, without its log line (this runs at every
+ * turn of the listener's loop).
+ */
+static int
+pool_leaf_usable(const struct pool_leaf *l, const struct mon_identity *id,
+    const char *names, time_t now)
+{
+	X509 *second;
+
+	if (l->chain_pem == NULL || id->cert == NULL ||
+	    strcmp(l->names, names) != 0 || now < l->issued ||
+	    now - l->issued > MON_LEAF_POOL_AGE ||
+	    X509_cmp(l->issuer, id->cert) != 0)
+		return 0;
+	second = id->rot_cross != NULL && now < id->rot_until ?
+	    id->rot_cross : id->cert;
+	return X509_cmp(l->second, second) == 0;
+}
+
+int
+mon_identity_pool_due(const struct mon_identity *id, const char *names)
+{
+	time_t now = time(NULL), left, soonest = -1;
+	int i;
+
+	if (id->key == NULL || id->cert == NULL)
+		return -1;
+	for (i = 0; i < MON_LEAF_POOL_SIZE; i++) {
+		if (!pool_leaf_usable(&pool[i], id, names, now))
+			return 0;
+		left = pool[i].issued + MON_LEAF_POOL_AGE + 1 - now;
+		if (soonest < 0 || left < soonest)
+			soonest = left;
+	}
+	return soonest > 3600 ? 3600 * 1000 : (int)soonest * 1000;
+}
+
+int
+mon_identity_pool_fill(const struct mon_identity *id, const char *names)
+{
+	struct pool_leaf *l = NULL;
+	X509 *second;
+	time_t now = time(NULL);
+	int i, r;
+
+	if (id->key == NULL || id->cert == NULL)
+		return MOAT_ERR_INVALID;
+	for (i = 0; i < MON_LEAF_POOL_SIZE; i++) {
+		if (!pool_leaf_usable(&pool[i], id, names, now))
+			pool_leaf_clear(&pool[i]);
+		if (pool[i].chain_pem == NULL && l == NULL)
+			l = &pool[i];
+	}
+	if (l == NULL)
+		return 0;
+	if ((r = issue_leaf(id, names, &l->chain_pem, &l->key_pem,
+	    &second)) != 0)
+		return r;
+	l->issued = now;
+	if ((l->names = strdup(names)) == NULL ||
+	    X509_up_ref(id->cert) != 1) {
+		pool_leaf_clear(l);
+		return MOAT_ERR_NOMEM;
+	}
+	l->issuer = id->cert;
+	if (X509_up_ref(second) != 1) {
+		pool_leaf_clear(l);
+		return MOAT_ERR_NOMEM;
+	}
+	l->second = second;
+	return 1;
+}
+
+void
+mon_identity_pool_reserve(void)
+{
+	int i;
+
+	pool_reserved = -1;
+	for (i = 0; i < MON_LEAF_POOL_SIZE; i++)
+		if (pool[i].chain_pem != NULL && (pool_reserved < 0 ||
+		    pool[i].issued < pool[pool_reserved].issued))
+			pool_reserved = i;
+}
+
+void
+mon_identity_pool_forked(pid_t pid)
+{
+	int i;
+
+	if (pid == 0) {
+		pool_leaf_clear(&pool_kept);
+		for (i = 0; i < MON_LEAF_POOL_SIZE; i++) {
+			if (i == pool_reserved) {
+				pool_kept = pool[i];
+				memset(&pool[i], 0, sizeof(pool[i]));
+			} else
+				pool_leaf_clear(&pool[i]);
+		}
+	} else if (pid > 0 && pool_reserved >= 0)
+		pool_leaf_clear(&pool[pool_reserved]);
+	pool_reserved = -1;
+}
+
+void
+mon_identity_pool_clear(void)
+{
+	int i;
+
+	for (i = 0; i < MON_LEAF_POOL_SIZE; i++)
+		pool_leaf_clear(&pool[i]);
+	pool_leaf_clear(&pool_kept);
+	pool_reserved = -1;
+}
+
+int
+mon_identity_issue_leaf(const struct mon_identity *id, const char *names,
+    char **chain_pem, char **key_pem)
+{
+	X509 *second;
+	int usable;
+
+	usable = pool_leaf_usable(&pool_kept, id, names, time(NULL));
+	if (usable) {
+		*chain_pem = pool_kept.chain_pem;
+		*key_pem = pool_kept.key_pem;
+		pool_kept.chain_pem = pool_kept.key_pem = NULL;
+	}
+	pool_leaf_clear(&pool_kept);	/* taken or useless: never again */
+	if (usable)
+		return 0;
+	return issue_leaf(id, names, chain_pem, key_pem, &second);
 }
 
 /* --- rotation --- */

@@ -12,6 +12,8 @@
 #ifndef MOAT_MON_IDENTITY_H
 #define MOAT_MON_IDENTITY_H
 
+#include <sys/types.h>
+
 #include <time.h>
 
 #include <openssl/evp.h>
@@ -77,12 +79,52 @@ int mon_identity_describe(const struct mon_identity *id, struct catchphrase_id *
  * the caller wipes key_pem and frees both. The chain is leaf + identity
  * certificate, or, while a rotation is in effect and its cross certificate
  * has not expired, leaf + cross certificate + previous identity certificate
- * (an expiry noticed here is logged once for all monitors). Returns 0,
+ * (an expiry noticed here is logged once for all monitors). In a monitor
+ * forked with a pooled leaf (mon_identity_pool_forked()), the first call
+ * hands that leaf over instead if it still fits (same identity, names and
+ * chain, young enough), and drops it either way. Returns 0,
  * MOAT_ERR_INVALID (no private key loaded, or no usable name) or
  * MOAT_ERR_CRYPTO.
  */
 int mon_identity_issue_leaf(const struct mon_identity *id, const char *names,
     char **chain_pem, char **key_pem);
+
+/*
+ * Leaves issued ahead of time by moatd's listener, so that a connection
+ * does not wait for (and its monitor does not pay for) its leaf. Each is
+ * handed to one forked monitor and dropped from the listener at that fork:
+ * never two connections for one leaf.
+ */
+#define MON_LEAF_POOL_SIZE	4
+#define MON_LEAF_POOL_AGE	600	/* seconds a pooled leaf may wait */
+
+/*
+ * Milliseconds until mon_identity_pool_fill() has work for id and names
+ * (0: now, a slot is free or holds a leaf that no longer fits), or -1 if
+ * never (no private key).
+ */
+int mon_identity_pool_due(const struct mon_identity *id, const char *names);
+
+/*
+ * Drops pooled leaves that no longer fit id and names, then issues one
+ * into a free slot. Returns 1 if it issued one, 0 if the pool is full, or
+ * the errors of mon_identity_issue_leaf().
+ */
+int mon_identity_pool_fill(const struct mon_identity *id, const char *names);
+
+/* Before a fork: reserves the oldest pooled leaf, if any, for the child. Returns nothing. */
+void mon_identity_pool_reserve(void);
+
+/*
+ * After that fork, with fork()'s result: the child (0) keeps only the
+ * reserved leaf for mon_identity_issue_leaf() and wipes the others; the
+ * parent (> 0) wipes and drops the reserved one; a failed fork (< 0) only
+ * ends the reservation. Returns nothing.
+ */
+void mon_identity_pool_forked(pid_t pid);
+
+/* Wipes and frees every pooled leaf. Returns nothing. */
+void mon_identity_pool_clear(void);
 
 /*
  * Parses an overlap duration: a decimal number and a unit s, m, h or d

@@ -22,8 +22,10 @@ struct sandbox_conf {
 };
 
 /*
- * Enters the sandbox, in this order: verify empty_root; unshare the
- * network namespace where permitted; chroot + chdir; Landlock (no rules)
+ * Enters the sandbox, in this order: verify that no descriptor above
+ * max_fd is open and empty_root; a private network namespace where
+ * permitted (the one sandbox_enter_thread() made, if any, else a new
+ * one); chroot + chdir; Landlock (no rules)
  * where the kernel has it; drop to uid/gid with no supplementary groups and
  * an empty bounding set (libcap-ng), verifying that root cannot be
  * regained; rlimits (NOFILE, NPROC 0, FSIZE 0, CORE 0, AS); not dumpable;
@@ -33,9 +35,10 @@ struct sandbox_conf {
 int sandbox_enter(const struct sandbox_conf *c);
 /*
  * Confines the calling thread, which must be a thread of a process that
- * calls sandbox_enter() later from its main thread, while still root:
- * what the kernel keeps per thread is applied here (a private network
- * namespace as in sandbox_enter(), the same Landlock domain, no
+ * calls sandbox_enter() later from its main thread (after this returned),
+ * while still root: what the kernel keeps per thread is applied here (a
+ * new private network namespace, which sandbox_enter() then joins
+ * instead of making its own, the same Landlock domain, no
  * capability in the bounding or ambient sets); sandbox_enter() then
  * changes the identity of every thread (which empties this thread's
  * capabilities) and synchronises its seccomp filter and no_new_privs to

@@ -46,9 +46,12 @@ check_process()	# PID PHASE EXPECTED-FDS
 	    "$(ls "/proc/$pid/task" | wc -l)"
 	for tid in $(ls "/proc/$pid/task"); do
 		check_thread "$pid/task/$tid" "$phase, thread $((tid == pid ? 0 : 1))"
-		# Each thread unshares its own (the kernel keeps it per thread).
+		# The kernel keeps it per thread: the encoding thread makes
+		# one, and the main thread joins it (sandbox_enter()).
 		moat_check_fails "$phase, thread $((tid == pid ? 0 : 1)): not the host's network namespace" \
 		    test "$(readlink "/proc/$pid/task/$tid/ns/net")" = "$(readlink /proc/1/ns/net)"
+		moat_check_eq "$phase, thread $((tid == pid ? 0 : 1)): the process's one network namespace" \
+		    "$(readlink "/proc/$pid/ns/net")" "$(readlink "/proc/$pid/task/$tid/ns/net")"
 	done
 	moat_check_eq "$phase: not dumpable (/proc files owned by root)" root "$(stat -c %U "/proc/$pid/status")"
 	moat_check_eq "$phase: core file size limit" 0 \

@@ -13,6 +13,7 @@
  */
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -24,10 +25,12 @@
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
@@ -589,6 +592,138 @@ out:
 	close(ready[0]);
 	free(status);
 	free(limits);
+	rmdir(root);
+}
+
+/* ---- 2b. a thread confined first: one private network namespace ------- */
+
+static int thread_hold = -1, thread_ready = -1;
+
+/* The worker: confines itself, reports, then blocks until released. */
+static void *
+thread_worker(void *unused)
+{
+	char c;
+	int r;
+
+	(void)unused;
+	r = sandbox_enter_thread();
+	if (write(thread_ready, &r, sizeof(r)) != (ssize_t)sizeof(r))
+		_exit(92);
+	while (read(thread_hold, &c, 1) > 0)
+		;
+	return NULL;
+}
+
+/*
+ * moat-net's shape with its encoding thread: the thread confines itself
+ * (sandbox_enter_thread), then the main thread enters the sandbox. Seen
+ * from /proc: both threads end in the same private network namespace
+ * (sandbox_enter joins the thread's rather than making a second one), and
+ * both have the seccomp filter, no_new_privs and the unprivileged ids.
+ */
+static void
+test_thread(void)
+{
+	char root[64], path[320], net[2][PATH_MAX], mynet[64], buf[128];
+	char want[64], *status;
+	int ready[2], hold[2], wready[2], st, out, r = 1, t, ntask = 0;
+	pthread_t th;
+	DIR *d;
+	struct dirent *de;
+	ssize_t n;
+	pid_t pid;
+	char c;
+
+	if (make_empty_root(root, sizeof(root)) != 0) {
+		check(0, "mkdtemp: %s", strerror(errno));
+		return;
+	}
+	if (pipe2(ready, O_CLOEXEC) != 0 || pipe2(hold, O_CLOEXEC) != 0) {
+		check(0, "pipe: %s", strerror(errno));
+		rmdir(root);
+		return;
+	}
+	if ((pid = fork_captured(&out)) == 0) {
+		close(ready[0]);
+		close(hold[1]);
+		if (pipe2(wready, O_CLOEXEC) != 0)
+			_exit(93);
+		thread_hold = hold[0];
+		thread_ready = wready[1];
+		if (pthread_create(&th, NULL, thread_worker, NULL) != 0)
+			_exit(93);
+		/* Like enc_pool_start(): wait for the thread's confinement. */
+		if (read(wready[0], &r, sizeof(r)) != (ssize_t)sizeof(r) ||
+		    r != 0)
+			_exit(94);
+		close(wready[0]);
+		close(wready[1]);
+		child_enter(root);
+		if (write(ready[1], "x", 1) != 1)
+			_exit(91);
+		while (read(hold[0], &c, 1) > 0)
+			;
+		_exit(0);
+	}
+	close(ready[1]);
+	close(hold[0]);
+	if (!wait_readable(ready[0]) || read(ready[0], &c, 1) != 1) {
+		check(0, "threaded child never reported it was in the sandbox");
+		goto out;
+	}
+	n = readlink("/proc/self/ns/net", mynet, sizeof(mynet) - 1);
+	mynet[n > 0 ? n : 0] = '\0';
+	snprintf(want, sizeof(want), "%u\t%u\t%u\t%u", TEST_UID, TEST_UID,
+	    TEST_UID, TEST_UID);
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	if ((d = opendir(path)) == NULL) {
+		check(0, "opendir %s: %s", path, strerror(errno));
+		goto out;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		t = ntask == 0 ? 0 : 1;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/ns/net",
+		    (int)pid, de->d_name);
+		n = readlink(path, net[t], sizeof(net[t]) - 1);
+		net[t][n > 0 ? n : 0] = '\0';
+		if (netns_available())
+			check(n > 0 && strcmp(net[t], mynet) != 0, "thread %s: "
+			    "network namespace %s not private", de->d_name,
+			    net[t]);
+		if (t == 1)
+			check(strcmp(net[0], net[1]) == 0, "threads in two "
+			    "network namespaces: %s and %s", net[0], net[1]);
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/status",
+		    (int)pid, de->d_name);
+		ntask++;
+		if ((status = read_file(path, NULL)) == NULL) {
+			check(0, "cannot read %s", path);
+			continue;
+		}
+		check(status_field(status, "Seccomp", buf, sizeof(buf)) &&
+		    strcmp(buf, "2") == 0, "thread %s: Seccomp is \"%s\"",
+		    de->d_name, buf);
+		check(status_field(status, "NoNewPrivs", buf, sizeof(buf)) &&
+		    strcmp(buf, "1") == 0, "thread %s: NoNewPrivs is \"%s\"",
+		    de->d_name, buf);
+		check(status_field(status, "Uid", buf, sizeof(buf)) &&
+		    strcmp(buf, want) == 0, "thread %s: Uid is \"%s\"",
+		    de->d_name, buf);
+		free(status);
+	}
+	closedir(d);
+	check(ntask == 2, "%d threads, want 2", ntask);
+out:
+	close(hold[1]);
+	st = reap(pid);
+	check(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	    "threaded child ended with %s", describe_status(st, buf,
+	    sizeof(buf)));
+	drain_child(out);
+	close(ready[0]);
 	rmdir(root);
 }
 
@@ -1300,22 +1435,32 @@ test_bad_conf(void)
 		uid_t uid;
 		gid_t gid;
 		int max_fd;
-		int leak_fd;
+		int leak_fd;	/* a descriptor left open there, or 0 */
+		int hide_proc;	/* /proc hidden: the check cannot list */
 		int want;
 	} cases[] = {
-		{ "uid 0", 0, TEST_GID, 8, 0, MOAT_ERR_INVALID },
-		{ "gid 0", TEST_UID, 0, 8, 0, MOAT_ERR_INVALID },
-		{ "uid -1", (uid_t)-1, TEST_GID, 8, 0, MOAT_ERR_INVALID },
-		{ "gid -1", TEST_UID, (gid_t)-1, 8, 0, MOAT_ERR_INVALID },
-		{ "max_fd 1", TEST_UID, TEST_GID, 1, 0, MOAT_ERR_INVALID },
-		{ "descriptor open above max_fd", TEST_UID, TEST_GID, 8, 1,
+		{ "uid 0", 0, TEST_GID, 8, 0, 0, MOAT_ERR_INVALID },
+		{ "gid 0", TEST_UID, 0, 8, 0, 0, MOAT_ERR_INVALID },
+		{ "uid -1", (uid_t)-1, TEST_GID, 8, 0, 0, MOAT_ERR_INVALID },
+		{ "gid -1", TEST_UID, (gid_t)-1, 8, 0, 0, MOAT_ERR_INVALID },
+		{ "max_fd 1", TEST_UID, TEST_GID, 1, 0, 0, MOAT_ERR_INVALID },
+		{ "descriptor open above max_fd", TEST_UID, TEST_GID, 8, 40, 0,
 		    MOAT_ERR_FD },
+		{ "descriptor open far above max_fd", TEST_UID, TEST_GID, 8,
+		    900, 0, MOAT_ERR_FD },
+		{ "descriptor open just above max_fd", TEST_UID, TEST_GID, 8,
+		    9, 0, MOAT_ERR_FD },
+		{ "descriptor above max_fd, /proc hidden", TEST_UID, TEST_GID,
+		    8, 40, 1, MOAT_ERR_FD },
+		/* The listing's own descriptor is then above max_fd. */
+		{ "every descriptor up to max_fd open", TEST_UID, TEST_GID, 8,
+		    -1, 0, 0 },
 	};
 	struct sandbox_conf c;
 	char root[64], buf[128];
 	size_t i;
 	pid_t pid;
-	int st, r, out, ok;
+	int st, r, out, ok, k;
 
 	if (make_empty_root(root, sizeof(root)) != 0) {
 		check(0, "mkdtemp: %s", strerror(errno));
@@ -1329,8 +1474,21 @@ test_bad_conf(void)
 			c.uid = cases[i].uid;
 			c.gid = cases[i].gid;
 			c.max_fd = cases[i].max_fd;
-			if (cases[i].leak_fd && dup2(0, 40) != 40)
+			if (cases[i].leak_fd > 0 &&
+			    dup2(0, cases[i].leak_fd) != cases[i].leak_fd)
 				_exit(94);
+			if (cases[i].leak_fd < 0)
+				closefrom(c.max_fd + 1);
+			for (k = 0; cases[i].leak_fd < 0 && k <= c.max_fd; k++)
+				if (fcntl(k, F_GETFD) == -1 && dup2(0, k) != k)
+					_exit(94);
+			/* Without /proc the check asks about every number. */
+			if (cases[i].hide_proc && (unshare(CLONE_NEWNS) != 0 ||
+			    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE,
+			    NULL) != 0 ||
+			    mount("none", "/proc", "tmpfs", 0, NULL) != 0 ||
+			    open("/proc/self/fd", O_RDONLY | O_DIRECTORY) != -1))
+				_exit(95);
 			r = sandbox_enter(&c);
 			_exit(r == cases[i].want ? 0 : 1);
 		}
@@ -1359,6 +1517,7 @@ main(void)
 	signal(SIGPIPE, SIG_IGN);
 	test_golden();
 	test_proc_view();
+	test_thread();
 	test_forbidden();
 	test_inside();
 	test_empty_root_checks();
