@@ -89,6 +89,9 @@ moat_write_config "$T/etc3/moatd.conf" ListenAddress=127.0.0.1 "ListenPort=$PORT
 moat_bg moatd3 "$(moat_bin moatd)" -d -f "$T/etc3/moatd.conf"
 moat_wait_port "$PORT2"
 moat_check "the risk is logged" grep -q "RadiusAllowUnsigned=yes: RADIUS replies without a Message-Authenticator are accepted" "$T/events3.log"
+# The port opens before the audit file does: stopped earlier, moatd3
+# would leave no audit file to verify below.
+moat_wait_log "$T/events3.log" "moatd listening on"
 moat_stop moatd3
 
 # --- the audit records (docs/audit.md) ---
