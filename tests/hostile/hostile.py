@@ -120,9 +120,13 @@ class Events:
             return 0
 
     def lines(self, since=0):
+        """The whole lines after since: a read can see a line moatd is still
+        writing (reads of a file are not atomic against a write), so a tail
+        without its newline waits for the next look."""
         with open(self.path, "rb") as f:
             f.seek(since)
             data = f.read()
+        data = data[:data.rfind(b"\n") + 1]
         return data.decode("utf-8", "replace").splitlines()
 
     def wait(self, pattern, since, timeout=LOG_BOUND):
