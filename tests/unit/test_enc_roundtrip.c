@@ -210,7 +210,11 @@ struct encoders {
 	struct zlib_state zlib;
 	struct tight_state tight;
 	struct enc_opts opts;
+	int zrle_level;		/* changes between updates: run-only (1-3) and full search */
 };
+
+/* ZRLE's zlib level in each update: the stream changes strategy in place. */
+static const int zrle_levels[4] = { 3, 6, 1, 2 };
 
 /* Encodes one rectangle with encoding e; adds the rectangles written to *n. */
 static int
@@ -230,7 +234,9 @@ encode(struct encoders *s, int e, struct buf *out, const struct fb_view *fb,
 		r = enc_zlib(&s->zlib, out, fb, pc, x, y, w, h);
 		break;
 	case E_ZRLE:
-		r = enc_zrle(&s->zrle, out, fb, pc, x, y, w, h);
+		r = enc_zrle_rects(&s->zrle, s->zrle_level, out, fb, pc,
+		    &(struct rfb_rect16){ (uint16_t)x, (uint16_t)y,
+		    (uint16_t)w, (uint16_t)h }, 1);
 		break;
 	case E_TRLE:
 		r = enc_trle(out, fb, pc, x, y, w, h);
@@ -414,6 +420,7 @@ run(int fi, int e, size_t si, int variant)
 				rects[k][3] = rh;
 			}
 		}
+		s.zrle_level = zrle_levels[(i + variant) % 4];
 		r = build_update(&s, e, &out, &fb, &pc, (const int (*)[4])rects, nr);
 		CHECK(r == 0, "%s %s %dx%d: encode: %s", enc_names[e],
 		    fmts[fi].name, w, h, moat_strerror(r));
