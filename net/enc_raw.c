@@ -27,6 +27,27 @@ enc_check_rect(const struct fb_view *fb, uint16_t x, uint16_t y, uint16_t w,
 }
 
 int
+enc_check_rects(const struct fb_view *fb, const struct pixconv *pc,
+    const struct rfb_rect16 *rects, size_t n, uint64_t *area)
+{
+	size_t i;
+	int r;
+
+	*area = 0;
+	if (pc->src.red_mask != fb->fmt.red_mask ||
+	    pc->src.green_mask != fb->fmt.green_mask ||
+	    pc->src.blue_mask != fb->fmt.blue_mask)
+		return MOAT_ERR_INVALID;
+	for (i = 0; i < n; i++) {
+		if ((r = enc_check_rect(fb, rects[i].x, rects[i].y, rects[i].w,
+		    rects[i].h)) != 0)
+			return r;
+		*area += (uint64_t)rects[i].w * rects[i].h;
+	}
+	return 0;
+}
+
+int
 enc_raw(struct buf *out, const struct fb_view *fb, const struct pixconv *pc,
     uint16_t x, uint16_t y, uint16_t w, uint16_t h)
 {

@@ -1047,20 +1047,12 @@ enc_tight_rects(struct tight_state *t, const struct enc_opts *o,
 	struct job *j[2] = { NULL, NULL };
 	struct chunks c = { 0 };
 	struct buf *lout = &t->lane[1].out;
-	uint64_t total = 0;
-	size_t i, start = buf_len(out);
+	uint64_t total;
+	size_t start = buf_len(out);
 	int r, k;
 
-	if (pc->src.red_mask != fb->fmt.red_mask ||
-	    pc->src.green_mask != fb->fmt.green_mask ||
-	    pc->src.blue_mask != fb->fmt.blue_mask)
-		return MOAT_ERR_INVALID;
-	for (i = 0; i < n; i++) {
-		if ((r = enc_check_rect(fb, rects[i].x, rects[i].y, rects[i].w,
-		    rects[i].h)) != 0)
-			return r;
-		total += (uint64_t)rects[i].w * rects[i].h;
-	}
+	if ((r = enc_check_rects(fb, pc, rects, n, &total)) != 0)
+		return r;
 	if (total == 0)
 		return 0;
 	if ((r = tight_prepare(t)) != 0)

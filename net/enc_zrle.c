@@ -25,8 +25,6 @@
 #define TILE_PIXELS	(TILE * TILE)
 #define TILE_MAX	(1 + TILE_PIXELS * 4)	/* raw 32-bit tile: the largest choice */
 #define TILE_SLACK	4		/* CPIXELs are stored as whole 32-bit words */
-/* The most tile bytes of one update moat-net buffers (a 16384x16384 screen, raw). */
-#define ZRLE_RAW_MAX	((size_t)1 << 30)
 
 #define SUB_RAW		0
 #define SUB_SOLID	1
@@ -540,9 +538,10 @@ zrle_init(struct zrle_state *z, int level)
 		return r;
 	z->started[0] = 1;
 	z->level = level;
-	buf_init(&z->raw[0], ZRLE_RAW_MAX);
-	buf_init(&z->raw[1], ZRLE_RAW_MAX);
-	buf_init(&z->out1, ZRLE_RAW_MAX);
+	/* Each update bounds them by its own size (zrle_bound()). */
+	buf_init(&z->raw[0], 0);
+	buf_init(&z->raw[1], 0);
+	buf_init(&z->out1, 0);
 	z->initialised = 1;
 	return 0;
 }
@@ -565,6 +564,37 @@ zrle_free(struct zrle_state *z)
 /* Scratch kept between updates up to this size; a larger one is freed. */
 #define KEEP		(1024u * 1024u)
 
+/*
+ * Sets the bounds of an update's scratch from rects[0, n) of area
+ * pixels. Tile bytes: at most 4 a pixel and a subencoding byte a tile,
+ * and room for one more whole raw tile (TILE_MAX + TILE_SLACK), which
+ * each tile reserves before it is coded; either lane's raw buffer may
+ * hold them all. Lane 1's output: those bytes deflated (stored blocks
+ * add 5 bytes in 65535 at worst, a sync flush 5 more) and its
+ * rectangles' headers. Returns 0 or MOAT_ERR_TOO_LONG.
+ */
+static int
+zrle_bound(struct zrle_state *z, const struct rfb_rect16 *rects, size_t n,
+    uint64_t area)
+{
+	uint64_t tiles = 0, raw, out;
+	size_t i;
+	int k;
+
+	for (i = 0; i < n; i++)
+		tiles += (uint64_t)((rects[i].w + TILE - 1) / TILE) *
+		    ((rects[i].h + TILE - 1) / TILE);
+	raw = area * 4 + tiles + TILE_MAX + TILE_SLACK;
+	out = raw + raw / 65535 * 5 + 64 + (uint64_t)(n + 1) *
+	    (RECT_HEADER_LEN + 4);
+	if (out > SIZE_MAX)
+		return MOAT_ERR_TOO_LONG;
+	for (k = 0; k < 2; k++)
+		z->raw[k].max = (size_t)raw;
+	z->out1.max = (size_t)out;
+	return 0;
+}
+
 int
 enc_zrle_rects(struct zrle_state *z, int level, struct buf *out,
     const struct fb_view *fb, const struct pixconv *pc,
@@ -572,19 +602,15 @@ enc_zrle_rects(struct zrle_state *z, int level, struct buf *out,
 {
 	struct zlane l[2];
 	struct zpart *parts = NULL;
-	size_t i, n0, np, start = buf_len(out);
+	uint64_t area;
+	size_t n0, np, start = buf_len(out);
 	int r, k, split;
 
 	if (!z->initialised)
 		return MOAT_ERR_INVALID;
-	if (pc->src.red_mask != fb->fmt.red_mask ||
-	    pc->src.green_mask != fb->fmt.green_mask ||
-	    pc->src.blue_mask != fb->fmt.blue_mask)
-		return MOAT_ERR_INVALID;
-	for (i = 0; i < n; i++)
-		if ((r = enc_check_rect(fb, rects[i].x, rects[i].y, rects[i].w,
-		    rects[i].h)) != 0)
-			return r;
+	if ((r = enc_check_rects(fb, pc, rects, n, &area)) != 0 ||
+	    (r = zrle_bound(z, rects, n, area)) != 0)
+		return r;
 	if (level < 0 || level > 9)
 		level = ZRLE_DEFAULT_LEVEL;
 	if ((parts = calloc(n + 1, sizeof(*parts))) == NULL)
