@@ -24,6 +24,7 @@ static struct {
 	void (*fn)(void *);
 	void *arg;
 	int busy;		/* a job is handed over and not finished */
+	int launched;		/* created; enc_pool_wait() not yet called */
 	int started;
 	int (*confine)(void);
 	int confined;		/* 0: not yet; 1: done; < 0: confine's error */
@@ -71,14 +72,15 @@ worker(void *unused)
 }
 
 int
-enc_pool_start(int (*confine)(void))
+enc_pool_launch(int (*confine)(void))
 {
 	pthread_attr_t attr;
 	pthread_t t;
 	sigset_t all, old;
 	int r;
 
-	if (pool.started || sysconf(_SC_NPROCESSORS_ONLN) < 2)
+	if (pool.started || pool.launched ||
+	    sysconf(_SC_NPROCESSORS_ONLN) < 2)
 		return 0;
 	pool.confine = confine;
 	pool.confined = 0;
@@ -97,15 +99,37 @@ enc_pool_start(int (*confine)(void))
 		errno = r;
 		return MOAT_ERR_SYSTEM;
 	}
+	pool.launched = 1;
+	return 0;
+}
+
+int
+enc_pool_wait(void)
+{
+	int r;
+
+	if (!pool.launched)
+		return 0;
 	pthread_mutex_lock(&pool.lock);
 	while (pool.confined == 0)
 		pthread_cond_wait(&pool.done, &pool.lock);
 	r = pool.confined;
 	pthread_mutex_unlock(&pool.lock);
+	pool.launched = 0;
 	if (r != 1)
 		return r;
 	pool.started = 1;
 	return 0;
+}
+
+int
+enc_pool_start(int (*confine)(void))
+{
+	int r;
+
+	if ((r = enc_pool_launch(confine)) != 0)
+		return r;
+	return enc_pool_wait();
 }
 
 int

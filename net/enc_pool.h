@@ -18,6 +18,16 @@
  */
 int enc_pool_start(int (*confine)(void));
 
+/*
+ * enc_pool_start() in two steps, so that the caller does other work while
+ * the worker confines itself: enc_pool_launch() creates the worker (the
+ * same conditions; returns 0 or MOAT_ERR_SYSTEM) and enc_pool_wait()
+ * waits for its confinement and returns what enc_pool_start() would
+ * (0 at once when nothing was launched). Call both before sandbox_enter().
+ */
+int enc_pool_launch(int (*confine)(void));
+int enc_pool_wait(void);
+
 /* Returns 1 if the worker runs (updates are encoded on two cores), 0 if not. */
 int enc_pool_parallel(void);
 

@@ -127,6 +127,13 @@ warm_up(struct net_conn *c)
 	uint8_t rnd[32];
 	int r;
 
+	/*
+	 * The second encoding core: threads cannot be made in the sandbox.
+	 * It confines itself (a network namespace: most of a millisecond)
+	 * while this thread loads OpenSSL.
+	 */
+	if ((r = enc_pool_launch(NET_CONFINE_THREAD)) != 0)
+		return r;
 	if (OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_CONFIG, NULL) != 1)
 		return MOAT_ERR_CRYPTO;
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
@@ -137,12 +144,10 @@ warm_up(struct net_conn *c)
 	/* RSA-AES: digests, AES-CTR, CMAC and RSA, fetched now. */
 	if ((r = rfb_ra2_global_init()) != 0)
 		return r;
-	if ((r = tight_prepare(&c->tight)) != 0)
+	if ((r = tight_prepare(&c->tight)) != 0 ||
+	    (r = zrle_init(&c->zrle, 6)) != 0)
 		return r;
-	/* The second encoding core: threads cannot be made in the sandbox. */
-	if ((r = enc_pool_start(NET_CONFINE_THREAD)) != 0)
-		return r;
-	return zrle_init(&c->zrle, 6);
+	return enc_pool_wait();
 }
 
 static int
