@@ -1,6 +1,7 @@
 /*
  * enc_harness.h - the input layout the encoder fuzz targets share
- * (fuzz_enc_hextile.c, fuzz_enc_zlib.c, fuzz_enc_trle.c, fuzz_enc_tight.c):
+ * (fuzz_enc_hextile.c, fuzz_enc_zlib.c, fuzz_enc_trle.c, fuzz_enc_tight.c,
+ * fuzz_enc_zrle.c; the tile encoders run whole in harness_run_tiles()):
  * 12 bytes of client pixel format, 4 of framebuffer size, 4 options bytes,
  * up to 4 damage rectangles of 8 bytes each (as many as the count byte
  * says), then pixels (3 bytes each, repeated; short inputs give few
@@ -96,6 +97,45 @@ harness_setup(const uint8_t *data, size_t size, struct harness *h)
 	h->fb.width = w;
 	h->fb.height = ht;
 	h->fb.fmt = src;
+	return 0;
+}
+
+/* An encoder of one rectangle in 16x16 tiles: Hextile, TRLE. */
+typedef int (*harness_tile_encoder)(struct buf *, const struct fb_view *,
+    const struct pixconv *, uint16_t, uint16_t, uint16_t, uint16_t);
+
+/*
+ * The whole of a tile encoder's target: every rectangle must encode within
+ * Raw plus a byte a tile (and TRLE's spare 4 bytes), and a rectangle
+ * outside the framebuffer must be refused without writing; anything else
+ * aborts. Returns 0.
+ */
+static inline int
+harness_run_tiles(const uint8_t *data, size_t size, harness_tile_encoder enc)
+{
+	struct harness h;
+	struct buf out;
+	size_t before, most;
+	int i;
+
+	if (harness_setup(data, size, &h) != 0)
+		return 0;
+	buf_init(&out, 64u << 20);
+	for (i = 0; i < h.nrects; i++) {
+		before = buf_len(&out);
+		if (enc(&out, &h.fb, &h.pc, h.rect[i][0], h.rect[i][1],
+		    h.rect[i][2], h.rect[i][3]) != 0)
+			abort();
+		most = 12 + (size_t)h.rect[i][2] * h.rect[i][3] * h.pc.bytes +
+		    (size_t)((h.rect[i][2] + 15) / 16) * ((h.rect[i][3] + 15) / 16);
+		if (buf_len(&out) - before > most)
+			abort();
+	}
+	before = buf_len(&out);
+	if (enc(&out, &h.fb, &h.pc, 1, 0, h.fb.width, 1) == 0 ||
+	    buf_len(&out) != before)
+		abort();
+	buf_free(&out);
 	return 0;
 }
 

@@ -220,12 +220,8 @@ enc_hextile(struct buf *out, const struct fb_view *fb, const struct pixconv *pc,
 	uint8_t *t, *e;
 	int r, tx, ty, tw, th, row;
 
-	if ((r = enc_check_rect(fb, x, y, w, h)) != 0)
+	if ((r = enc_check_view(fb, pc, x, y, w, h)) != 0)
 		return r;
-	if (pc->src.red_mask != fb->fmt.red_mask ||
-	    pc->src.green_mask != fb->fmt.green_mask ||
-	    pc->src.blue_mask != fb->fmt.blue_mask)
-		return MOAT_ERR_INVALID;
 	start = buf_len(out);
 	if ((r = rfb_put_rect_header(out, x, y, w, h, RFB_ENC_HEXTILE)) != 0)
 		return r;

@@ -27,6 +27,17 @@ enc_check_rect(const struct fb_view *fb, uint16_t x, uint16_t y, uint16_t w,
 }
 
 int
+enc_check_view(const struct fb_view *fb, const struct pixconv *pc,
+    uint16_t x, uint16_t y, uint16_t w, uint16_t h)
+{
+	if (pc->src.red_mask != fb->fmt.red_mask ||
+	    pc->src.green_mask != fb->fmt.green_mask ||
+	    pc->src.blue_mask != fb->fmt.blue_mask)
+		return MOAT_ERR_INVALID;
+	return enc_check_rect(fb, x, y, w, h);
+}
+
+int
 enc_check_rects(const struct fb_view *fb, const struct pixconv *pc,
     const struct rfb_rect16 *rects, size_t n, uint64_t *area)
 {
@@ -34,10 +45,8 @@ enc_check_rects(const struct fb_view *fb, const struct pixconv *pc,
 	int r;
 
 	*area = 0;
-	if (pc->src.red_mask != fb->fmt.red_mask ||
-	    pc->src.green_mask != fb->fmt.green_mask ||
-	    pc->src.blue_mask != fb->fmt.blue_mask)
-		return MOAT_ERR_INVALID;
+	if ((r = enc_check_view(fb, pc, 0, 0, 0, 0)) != 0)
+		return r;
 	for (i = 0; i < n; i++) {
 		if ((r = enc_check_rect(fb, rects[i].x, rects[i].y, rects[i].w,
 		    rects[i].h)) != 0)
@@ -59,12 +68,8 @@ enc_raw(struct buf *out, const struct fb_view *fb, const struct pixconv *pc,
 	uint16_t row;
 	int r;
 
-	if ((r = enc_check_rect(fb, x, y, w, h)) != 0)
+	if ((r = enc_check_view(fb, pc, x, y, w, h)) != 0)
 		return r;
-	if (pc->src.red_mask != fb->fmt.red_mask ||
-	    pc->src.green_mask != fb->fmt.green_mask ||
-	    pc->src.blue_mask != fb->fmt.blue_mask)
-		return MOAT_ERR_INVALID;
 	n = (uint64_t)w * h * pc->bytes;
 	if (n > SIZE_MAX - RECT_HEADER_LEN)
 		return MOAT_ERR_TOO_LONG;

@@ -137,12 +137,8 @@ enc_zlib(struct zlib_state *z, struct buf *out, const struct fb_view *fb,
 
 	if (!z->initialised)
 		return MOAT_ERR_INVALID;
-	if ((r = enc_check_rect(fb, x, y, w, h)) != 0)
+	if ((r = enc_check_view(fb, pc, x, y, w, h)) != 0)
 		return r;
-	if (pc->src.red_mask != fb->fmt.red_mask ||
-	    pc->src.green_mask != fb->fmt.green_mask ||
-	    pc->src.blue_mask != fb->fmt.blue_mask)
-		return MOAT_ERR_INVALID;
 
 	start = buf_len(out);
 	if ((r = rfb_put_rect_header(out, x, y, w, h, RFB_ENC_ZLIB)) != 0)

@@ -106,6 +106,9 @@ struct tight_state {
 int rfb_put_rect_header(struct buf *out, uint16_t x, uint16_t y, uint16_t w, uint16_t h, int32_t enc);
 /* Returns 0 if the rectangle lies inside fb and fb's rows are readable as 32-bit pixels, MOAT_ERR_INVALID otherwise. */
 int enc_check_rect(const struct fb_view *fb, uint16_t x, uint16_t y, uint16_t w, uint16_t h);
+/* Returns 0 if pc converts from fb's colour masks and the rectangle passes enc_check_rect(), else MOAT_ERR_INVALID. */
+int enc_check_view(const struct fb_view *fb, const struct pixconv *pc,
+    uint16_t x, uint16_t y, uint16_t w, uint16_t h);
 /*
  * Returns 0 if pc converts from fb's colour masks and each of rects[0, n)
  * passes enc_check_rect() (*area is then their total pixels), else
