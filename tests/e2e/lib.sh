@@ -364,6 +364,37 @@ moat_wait_exit()
 	return 0
 }
 
+# Prints the mount points of this mount namespace at or below directory DIR,
+# deepest first (mountinfo's octal escapes decoded).
+_moat_mounts_below()
+{
+	local dir=$1 mp
+	while read -r _ _ _ _ mp _; do
+		mp=$(printf '%b' "${mp//\\/\\0}")
+		[[ "$mp" == "$dir" || "$mp" == "$dir"/* ]] || continue
+		printf '%d %s\n' "${#mp}" "$mp"
+	done </proc/self/mountinfo | sort -rn -k1,1 | cut -d' ' -f2-
+}
+
+# Removes the scratch directory DIR: every mount point below it (a tmpfs a
+# test mounted, the library's own) is unmounted lazily first, deepest first,
+# since rm --one-file-system leaves them, and the directories under them,
+# behind. Returns 1 (with a message) if DIR is still there.
+_moat_remove_scratch()
+{
+	local dir=$1 mp round
+	for round in 1 2 3; do
+		while IFS= read -r mp; do
+			umount -l -- "$mp" 2>/dev/null
+		done < <(_moat_mounts_below "$dir")
+		rm -rf --one-file-system -- "$dir"
+		[[ -e "$dir" ]] || return 0
+	done
+	printf 'FAIL: the scratch directory %s could not be removed; still mounted below it:\n%s\n' \
+	    "$dir" "$(_moat_mounts_below "$dir")" >&2
+	return 1
+}
+
 _moat_on_exit()
 {
 	local rc=$? hook d left name
@@ -410,8 +441,8 @@ _moat_on_exit()
 			# The audit tmpfs goes with the namespace: keep a copy.
 			cp -a /var/log/moat "$T/audit-files" 2>/dev/null
 			moat_log "keeping $T (MOAT_KEEP_TMP is set)"
-		else
-			rm -rf --one-file-system -- "$T"
+		elif ! _moat_remove_scratch "$T" && ((rc == 0)); then
+			rc=1
 		fi
 	fi
 	exit "$rc"

@@ -140,7 +140,10 @@ json.dump({"url": url, "user": user, "password": pw, "pin": pin,
            "fg": rgb(fg), "bg": rgb(bg), "rect": [int(x), int(y), int(w), int(h)],
            "timeout": int(timeout)}, open(out, "w"))
 PY
-	moat_bg "chromium-$run" chromium --headless --no-sandbox --disable-gpu \
+	# Its scratch files (/tmp/org.chromium.Chromium.*) go with $T.
+	mkdir -p -m 0700 "$T/chromium-$run.tmp"
+	moat_bg "chromium-$run" TMPDIR="$T/chromium-$run.tmp" chromium \
+	    --headless --no-sandbox --disable-gpu \
 	    --disable-quic --no-first-run --disable-background-networking \
 	    --disable-component-update --disable-sync --log-level=3 \
 	    --user-data-dir="$T/chromium-$run.profile" \
