@@ -10,15 +10,22 @@
  * penalties per address and per user name, fed by the monitors' outcome
  * messages and exit statuses) and the caps on connections not yet
  * authenticated (docs/access-control.md). A blacklisted or capped viewer
- * is refused with an RFB failure reason; the few bytes of that exchange
- * are read without blocking the accept loop and only compared, never
- * parsed further.
+ * is refused with an RFB failure reason (monitor/refusal.c); the few bytes
+ * of that exchange are read without blocking the accept loop and only
+ * compared, never parsed further.
  *
  * The configuration each accept uses is monitor/reload.c's generation in
  * force (SIGHUP reloads it); moatctl's requests are served between
  * accepts by monitor/control.c. When nothing has happened for a moment it
  * issues TLS leaf certificates ahead of time (monitor/mon_identity.c's
  * pool); each is handed to the one monitor forked next and dropped here.
+ *
+ * SIGTERM or SIGINT stops it in two steps (the drain): it closes its
+ * listening sockets, tells every monitor to end its connection
+ * (IPC_LIS_DISCONNECT from LISTENER_SHUTDOWN_UID) and goes on serving them,
+ * so that their disconnect records reach the audit file, until the last
+ * one is gone or DRAIN_MS has passed (a second signal cuts that short);
+ * then it kills what is left and writes their disconnect records itself.
  */
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -52,16 +59,16 @@
 #include "privsep/ipc.h"
 #include "privsep/ipc_msg.h"
 #include "privsep/log.h"
+#include "refusal.h"
 #include "reload.h"
 #include "privsep/clock.h"
 
 #define MAX_SESSIONS	64
 #define MAX_MONITORS	1000
-#define MAX_REFUSALS	64	/* viewers being told why they are refused */
-#define REFUSAL_VERSION_MS	5000	/* for the viewer's ProtocolVersion */
-#define REFUSAL_DRAIN_MS	2000	/* reading what it sends after the reason */
 #define LEAF_FILL_IDLE_MS	20	/* quiet time before leaves are issued ahead */
 #define LEAF_FILL_RETRY_MS	10000	/* after issuing one failed */
+#define DRAIN_MS	5000	/* stopping: how long the monitors get to end */
+#define DRAIN_REAP_MS	2000	/* and to be reaped once killed */
 
 struct session_reg {
 	int fd;
@@ -94,32 +101,21 @@ struct monitor_ref {
 	uint32_t query_id;		/* the prompt open for it in moat-session, or 0 */
 	int query_sess;			/* index in sessions[] of that session */
 	int64_t query_deadline_ms;	/* when the listener stops waiting for it */
-};
-
-enum refusal_state {
-	REFUSAL_FREE = 0,
-	REFUSAL_VERSION,	/* sent ours; reading the viewer's 12 bytes */
-	REFUSAL_DRAIN,		/* sent the reason and FIN; reading until EOF */
-};
-
-/* A viewer refused at accept time, told why without blocking the loop. */
-struct refusal {
-	int fd;
-	enum refusal_state state;
-	int64_t deadline_ms;
-	size_t got;
-	uint8_t version[12];
-	const char *reason;	/* static text */
+	int in_session;			/* sent IPC_MON_SESSION_INFO: reads this channel */
+	int told_to_stop;		/* sent the shutdown IPC_LIS_DISCONNECT */
+	int stop_killed;		/* killed when the drain ended */
 };
 
 static struct session_reg sessions[MAX_SESSIONS];
 static struct monitor_ref monitors[MAX_MONITORS];
-static struct refusal refusals[MAX_REFUSALS];
 static uint32_t next_channel_id = 1;
 static uint32_t next_session_id = 1;	/* one per accepted connection */
 static uint32_t next_query_id = 1;
 /* In a monitor: the '?' rule its connection matched (listener_query_rule()). */
 static int child_query_rule;
+/* Stopping: the signal that started the drain (0: serving), and its end. */
+static int stop_signal;
+static int64_t drain_deadline_ms;
 
 /*
  * The blacklist. A monitor is a fork of the listener, so it holds a copy
@@ -279,121 +275,6 @@ count_unauthenticated(const struct penalty_key *source, unsigned *all,
 	}
 }
 
-static void
-end_refusal(struct refusal *rf)
-{
-	close(rf->fd);
-	memset(rf, 0, sizeof(*rf));
-	rf->fd = -1;
-}
-
-/*
- * Starts refusing fd with reason: sends the server ProtocolVersion now;
- * the reason follows once the viewer sent its own (on_refusal_io). Without
- * a free slot the connection is just closed.
- */
-static void
-refuse_rfb(int fd, const char *reason)
-{
-	static const char version[] = "RFB 003.008\n";
-	int i, fl;
-
-	for (i = 0; i < MAX_REFUSALS; i++)
-		if (refusals[i].state == REFUSAL_FREE)
-			break;
-	if (i == MAX_REFUSALS || (fl = fcntl(fd, F_GETFL)) == -1 ||
-	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1 ||
-	    write(fd, version, sizeof(version) - 1) !=
-	    (ssize_t)(sizeof(version) - 1)) {
-		close(fd);
-		return;
-	}
-	refusals[i] = (struct refusal){ fd, REFUSAL_VERSION,
-	    moat_monotonic_ms() + REFUSAL_VERSION_MS, 0, { 0 }, reason };
-}
-
-/*
- * The viewer's ProtocolVersion is in: RFB 3.7 and later get a security
- * type count of 0 and the reason, 3.3 the security type 0 (failure) and
- * the reason. Then FIN, and what the viewer still sends is read and
- * dropped, so that closing does not reset the connection before the
- * viewer has read the reason.
- */
-static void
-send_refusal(struct refusal *rf)
-{
-	uint8_t storage[16 + IPC_MAX_REASON];
-	unsigned minor = 0, i;
-	struct buf b;
-	int r;
-
-	if (memcmp(rf->version, "RFB 003.", 8) != 0 || rf->version[11] != '\n') {
-		end_refusal(rf);
-		return;
-	}
-	for (i = 8; i < 11; i++) {
-		if (rf->version[i] < '0' || rf->version[i] > '9') {
-			end_refusal(rf);
-			return;
-		}
-		minor = minor * 10 + (unsigned)(rf->version[i] - '0');
-	}
-	buf_init_fixed(&b, storage, sizeof(storage));
-	r = minor >= 7 ? buf_put_u8(&b, 0) : buf_put_u32(&b, 0);
-	if (r != 0 || buf_put_string(&b, rf->reason, strlen(rf->reason)) != 0 ||
-	    write(rf->fd, buf_ptr(&b), buf_len(&b)) != (ssize_t)buf_len(&b) ||
-	    shutdown(rf->fd, SHUT_WR) != 0) {
-		end_refusal(rf);
-		return;
-	}
-	rf->state = REFUSAL_DRAIN;
-	rf->deadline_ms = moat_monotonic_ms() + REFUSAL_DRAIN_MS;
-}
-
-static void
-on_refusal_io(struct refusal *rf)
-{
-	uint8_t junk[512];
-	ssize_t n;
-
-	if (rf->state == REFUSAL_VERSION)
-		n = read(rf->fd, rf->version + rf->got,
-		    sizeof(rf->version) - rf->got);
-	else
-		n = read(rf->fd, junk, sizeof(junk));
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		end_refusal(rf);
-		return;
-	}
-	if (rf->state == REFUSAL_VERSION) {
-		rf->got += (size_t)n;
-		if (rf->got == sizeof(rf->version))
-			send_refusal(rf);
-	}
-}
-
-/* Ends the refusals whose time is up; returns the poll timeout for the next. */
-static int
-expire_refusals(void)
-{
-	int64_t now = moat_monotonic_ms(), next = -1;
-	int i;
-
-	for (i = 0; i < MAX_REFUSALS; i++) {
-		if (refusals[i].state == REFUSAL_FREE)
-			continue;
-		if (now >= refusals[i].deadline_ms) {
-			end_refusal(&refusals[i]);
-			continue;
-		}
-		if (next == -1 || refusals[i].deadline_ms - now < next)
-			next = refusals[i].deadline_ms - now;
-	}
-	return (int)next;
-}
-
 /* The viewer's address and port alone, for audit records. */
 static void
 peer_parts(const struct sockaddr_storage *ss, char *addr, size_t addrlen,
@@ -494,7 +375,7 @@ admit(const struct moat_config *cfg, int fd, const struct sockaddr_storage *ss,
 		    (long long)left);
 		audit_refuse(mr, "blacklist",
 		    "too many authentication failures");
-		refuse_rfb(fd, LISTENER_BLOCKED_REASON);
+		refusal_start(fd, LISTENER_BLOCKED_REASON);
 		return 0;
 	}
 	count_unauthenticated(&mr->source, &all, &same);
@@ -502,7 +383,7 @@ admit(const struct moat_config *cfg, int fd, const struct sockaddr_storage *ss,
 		info_f("refused connection from %s: %u connections are not yet "
 		    "authenticated (MaxStartups=%u)", peer, all, cfg->max_startups);
 		audit_refuse(mr, "max_startups", "MaxStartups reached");
-		refuse_rfb(fd, "Too many connections are waiting to "
+		refusal_start(fd, "Too many connections are waiting to "
 		    "authenticate; try again later");
 		return 0;
 	}
@@ -512,7 +393,7 @@ admit(const struct moat_config *cfg, int fd, const struct sockaddr_storage *ss,
 		    mr->addr, cfg->per_source_max_startups);
 		audit_refuse(mr, "per_source_max_startups",
 		    "PerSourceMaxStartups reached");
-		refuse_rfb(fd, "Too many connections from your address are "
+		refusal_start(fd, "Too many connections from your address are "
 		    "waiting to authenticate; try again later");
 		return 0;
 	}
@@ -600,10 +481,15 @@ on_accept(const struct mon_ctx *ctx, int tcp_fd, int sess_listen)
 		for (i = 0; i < MAX_MONITORS; i++)
 			if (monitors[i].fd > 0)
 				close(monitors[i].fd);
-		for (i = 0; i < MAX_REFUSALS; i++)
-			if (refusals[i].state != REFUSAL_FREE)
-				close(refusals[i].fd);
+		refusal_close_all();
 		signal(SIGCHLD, SIG_DFL);
+		/*
+		 * moatd's stop signal, sent to its whole process group or
+		 * cgroup, is the listener's to act on: it tells each monitor
+		 * to end (the drain). moat-net inherits this.
+		 */
+		signal(SIGTERM, SIG_IGN);
+		signal(SIGINT, SIG_IGN);
 		{
 			sigset_t all;
 
@@ -980,6 +866,29 @@ on_sharing(struct monitor_ref *mr, struct ipc_msg *m)
 	attach_reply(mr->fd, 1, "");
 }
 
+/*
+ * Stopping: tells monitor mr to end its connection (the monitor records
+ * it, kind "shutdown"). Not yet if it logged its user in and has not
+ * reached the session: it is waiting for the listener's answers (its
+ * login record's acknowledgement among them), so its
+ * IPC_MON_SESSION_INFO brings the notice instead. A monitor told before
+ * its outcome reached the listener reads the notice while it waits for
+ * the desktop channel (monitor/monitor.c), before it sends that record.
+ */
+static void
+tell_stop(struct monitor_ref *mr)
+{
+	struct ipc_lis_disconnect d = { LISTENER_SHUTDOWN_UID };
+
+	if (mr->pid <= 0 || mr->fd <= 0 || mr->told_to_stop ||
+	    (mr->outcome == IPC_OUTCOME_SUCCESS && !mr->in_session))
+		return;
+	mr->told_to_stop = 1;
+	if (ipc_msg_send_lis_disconnect(mr->fd, &d, -1) != 0)
+		debug_f("monitor %d did not take the notice to stop",
+		    (int)mr->pid);
+}
+
 /* IPC_MON_SESSION_INFO: the session moatctl lists (monitor/control.c). */
 static void
 on_session_info(struct monitor_ref *mr, struct ipc_msg *m)
@@ -987,11 +896,15 @@ on_session_info(struct monitor_ref *mr, struct ipc_msg *m)
 	struct ipc_session_info si;
 	int r;
 
+	/* Sent from its session, valid or not: it reads this channel now. */
+	mr->in_session = 1;
 	if (m->fd != -1 || mr->outcome != IPC_OUTCOME_SUCCESS ||
 	    (r = ipc_msg_get_session_info(&m->payload, &si)) != 0 ||
 	    (r = control_on_session_info(mr->pid, mr->session, &si)) != 0)
 		error_f("monitor %d sent an invalid %s; its session is not "
 		    "listed", (int)mr->pid, ipc_type_name(m->type));
+	if (stop_signal != 0)
+		tell_stop(mr);
 }
 
 /* BlankScreen and DisableLocalInputs in force, as IPC_LOCAL_* bits. */
@@ -1072,11 +985,21 @@ static void
 audit_monitor_gone(const struct monitor_ref *mr, int status)
 {
 	struct audit_rec rec;
-	char why[160];
+	char why[300];
 
 	if (mr->audit_closed || mr->session == 0)
 		return;
-	if (WIFSIGNALED(status))
+	if (WIFSIGNALED(status) && mr->stop_killed && drain_deadline_ms == 0)
+		snprintf(why, sizeof(why), "monitor killed by signal %d (%s): "
+		    "moatd shutting down (signal %d), the monitor had not "
+		    "ended its connection at the second signal",
+		    WTERMSIG(status), strsignal(WTERMSIG(status)), stop_signal);
+	else if (WIFSIGNALED(status) && mr->stop_killed)
+		snprintf(why, sizeof(why), "monitor killed by signal %d (%s): "
+		    "moatd shutting down (signal %d), the monitor had not "
+		    "ended its connection within %d ms", WTERMSIG(status),
+		    strsignal(WTERMSIG(status)), stop_signal, DRAIN_MS);
+	else if (WIFSIGNALED(status))
 		snprintf(why, sizeof(why), "monitor killed by signal %d (%s)",
 		    WTERMSIG(status), strsignal(WTERMSIG(status)));
 	else
@@ -1206,10 +1129,11 @@ on_monitor_exit(struct monitor_ref *mr, int status)
 static void
 reap_monitors(void)
 {
-	int status, i;
+	int status, i, ours;
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		ours = 0;
 		for (i = 0; i < MAX_MONITORS; i++) {
 			if (monitors[i].pid != pid)
 				continue;
@@ -1218,7 +1142,10 @@ reap_monitors(void)
 			    poll(&(struct pollfd){ monitors[i].fd, POLLIN, 0 }, 1,
 			    0) == 1)
 				on_monitor_message(&monitors[i]);
-			on_monitor_exit(&monitors[i], status);
+			/* Killed here when the drain ended: no penalty. */
+			ours = monitors[i].stop_killed;
+			if (!ours)
+				on_monitor_exit(&monitors[i], status);
 			audit_monitor_gone(&monitors[i], status);
 			control_on_monitor_exit(pid);
 			if (monitors[i].fd > 0)
@@ -1226,7 +1153,10 @@ reap_monitors(void)
 			memset(&monitors[i], 0, sizeof(monitors[i]));
 			monitors[i].fd = -1;
 		}
-		if (WIFSIGNALED(status))
+		if (WIFSIGNALED(status) && ours)
+			info_f("monitor %d killed (moatd is stopping)",
+			    (int)pid);
+		else if (WIFSIGNALED(status))
 			error_f("monitor %d killed by signal %d", (int)pid,
 			    WTERMSIG(status));
 		else
@@ -1235,11 +1165,84 @@ reap_monitors(void)
 	}
 }
 
+/*
+ * SIGTERM or SIGINT: stops taking anything new (the listening sockets and
+ * the control socket are closed, so connects are refused at once; the
+ * refused viewers still being told why are closed) and tells every
+ * monitor to end its connection. Their channels turn non-blocking: no
+ * monitor can hold the drain in a send.
+ */
+static void
+drain_begin(int signo, int *tcp_fd, int *sess_fd)
+{
+	int i, n = count_monitors(), fl;
+
+	stop_signal = signo;
+	drain_deadline_ms = moat_monotonic_ms() + DRAIN_MS;
+	info_f("received signal %d; stopping: ending %d connection%s (their "
+	    "monitors have %d ms to record the disconnect)", signo, n,
+	    n == 1 ? "" : "s", DRAIN_MS);
+	close(*tcp_fd);
+	*tcp_fd = -1;
+	close(*sess_fd);
+	*sess_fd = -1;
+	control_close(1);
+	refusal_close_all();
+	for (i = 0; i < MAX_MONITORS; i++) {
+		if (monitors[i].pid <= 0 || monitors[i].fd <= 0)
+			continue;
+		if ((fl = fcntl(monitors[i].fd, F_GETFL)) != -1)
+			(void)fcntl(monitors[i].fd, F_SETFL, fl | O_NONBLOCK);
+		tell_stop(&monitors[i]);
+	}
+}
+
+/*
+ * The drain is over (DRAIN_MS passed, or a second signal): kills the
+ * monitors still running and reaps them, waiting DRAIN_REAP_MS at most;
+ * reap_monitors() writes their disconnect records.
+ */
+static void
+drain_end(int sfd)
+{
+	struct signalfd_siginfo si;
+	int64_t left, until;
+	int i, n = count_monitors();
+
+	if (drain_deadline_ms == 0)
+		warn_f("%d monitor%s still running at the second signal; "
+		    "killing %s", n, n == 1 ? "" : "s", n == 1 ? "it" : "them");
+	else
+		warn_f("%d monitor%s still running after %d ms; killing %s",
+		    n, n == 1 ? "" : "s", DRAIN_MS, n == 1 ? "it" : "them");
+	for (i = 0; i < MAX_MONITORS; i++)
+		if (monitors[i].pid > 0) {
+			monitors[i].stop_killed = 1;
+			(void)kill(monitors[i].pid, SIGKILL);
+		}
+	until = moat_monotonic_ms() + DRAIN_REAP_MS;
+	for (;;) {
+		reap_monitors();
+		if ((n = count_monitors()) == 0)
+			return;
+		if ((left = until - moat_monotonic_ms()) <= 0)
+			break;
+		/* Whatever the signal (SIGCHLD, most likely), look again. */
+		if (poll(&(struct pollfd){ sfd, POLLIN, 0 }, 1,
+		    (int)left) == 1 && read(sfd, &si, sizeof(si)) < 0 &&
+		    errno != EINTR)
+			break;
+	}
+	error_f("%d killed monitor%s not reaped within %d ms; their "
+	    "disconnect records are missing", n, n == 1 ? "" : "s",
+	    DRAIN_REAP_MS);
+}
+
 int
 listener_run(const struct mon_ctx *ctx, int tcp_fd, int sess_fd)
 {
-	struct pollfd pfd[4 + MAX_SESSIONS + MAX_MONITORS + MAX_REFUSALS];
-	int map[4 + MAX_SESSIONS + MAX_MONITORS + MAX_REFUSALS];
+	struct pollfd pfd[4 + MAX_SESSIONS + MAX_MONITORS + REFUSAL_MAX];
+	int map[4 + MAX_SESSIONS + MAX_MONITORS];
 	char reloaded[2048];
 	struct signalfd_siginfo si;
 	sigset_t mask;
@@ -1248,8 +1251,6 @@ listener_run(const struct mon_ctx *ctx, int tcp_fd, int sess_fd)
 
 	for (i = 0; i < MAX_MONITORS; i++)
 		monitors[i].fd = -1;
-	for (i = 0; i < MAX_REFUSALS; i++)
-		refusals[i].fd = -1;
 	penalty_init(&addr_table, addr_slots, PENALTY_ADDR_SLOTS,
 	    ctx->cfg->blacklist_threshold, ctx->cfg->blacklist_timeout);
 	penalty_init(&user_table, user_slots, PENALTY_USER_SLOTS,
@@ -1264,6 +1265,14 @@ listener_run(const struct mon_ctx *ctx, int tcp_fd, int sess_fd)
 		fatal_f("signalfd: %s", strerror(errno));
 	signal(SIGPIPE, SIG_IGN);
 	for (;;) {
+		if (stop_signal != 0) {
+			if (count_monitors() == 0)
+				break;
+			if (moat_monotonic_ms() >= drain_deadline_ms) {
+				drain_end(sfd);
+				break;
+			}
+		}
 		/* A reload swaps the configuration for the next accepts. */
 		if (reload_ctx() != NULL)
 			ctx = reload_ctx();
@@ -1290,7 +1299,7 @@ listener_run(const struct mon_ctx *ctx, int tcp_fd, int sess_fd)
 				pfd[n++].events = POLLIN;
 			}
 		kr = n;
-		timeout = expire_refusals();
+		timeout = refusal_expire();
 		if ((i = expire_queries()) >= 0 && (timeout < 0 || i < timeout))
 			timeout = i;
 		/*
@@ -1298,7 +1307,11 @@ listener_run(const struct mon_ctx *ctx, int tcp_fd, int sess_fd)
 		 * has happened for LEAF_FILL_IDLE_MS (then one after another
 		 * while nothing else is waiting), off the connections' path.
 		 */
-		fill = mon_identity_pool_due(ctx->id, ctx->cfg->tls_names);
+		fill = stop_signal != 0 ? -1 :
+		    mon_identity_pool_due(ctx->id, ctx->cfg->tls_names);
+		if (stop_signal != 0 && ((now = drain_deadline_ms -
+		    moat_monotonic_ms()) < timeout || timeout < 0))
+			timeout = now < 0 ? 0 : (int)now;
 		if (fill >= 0) {
 			wait = filled ? 0 : LEAF_FILL_IDLE_MS;
 			if ((now = moat_monotonic_ms()) < fill_after &&
@@ -1309,14 +1322,9 @@ listener_run(const struct mon_ctx *ctx, int tcp_fd, int sess_fd)
 			if (timeout < 0 || fill < timeout)
 				timeout = fill;
 		}
-		for (i = 0; i < MAX_REFUSALS; i++)
-			if (refusals[i].state != REFUSAL_FREE) {
-				map[n] = i;
-				pfd[n].fd = refusals[i].fd;
-				pfd[n++].events = POLLIN;
-			}
 		for (i = 0; i < n; i++)
 			pfd[i].revents = 0;
+		n += refusal_pollfds(&pfd[n]);
 		if ((ready = poll(pfd, (nfds_t)n, timeout)) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -1337,12 +1345,21 @@ listener_run(const struct mon_ctx *ctx, int tcp_fd, int sess_fd)
 		}
 		if (pfd[0].revents & POLLIN) {
 			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-				if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
-					info_f("received signal %u; exiting",
-					    si.ssi_signo);
-					return 0;
-				}
-				if (si.ssi_signo == SIGHUP) {
+				if ((si.ssi_signo == SIGTERM ||
+				    si.ssi_signo == SIGINT) && stop_signal == 0)
+					drain_begin((int)si.ssi_signo, &tcp_fd,
+					    &sess_fd);
+				else if (si.ssi_signo == SIGTERM ||
+				    si.ssi_signo == SIGINT) {
+					info_f("received signal %u again; "
+					    "ending the remaining connections "
+					    "now", si.ssi_signo);
+					drain_deadline_ms = 0;
+				} else if (si.ssi_signo == SIGHUP &&
+				    stop_signal != 0)
+					info_f("SIGHUP ignored: moatd is "
+					    "stopping");
+				else if (si.ssi_signo == SIGHUP) {
 					(void)reload_apply("SIGHUP", reloaded,
 					    sizeof(reloaded));
 					ctx = reload_ctx();	/* the old one is freed */
@@ -1350,11 +1367,12 @@ listener_run(const struct mon_ctx *ctx, int tcp_fd, int sess_fd)
 					reap_monitors();
 			}
 		}
-		if (pfd[1].revents & POLLIN)
+		/* (closed meanwhile if a stop signal came in) */
+		if ((pfd[1].revents & POLLIN) && tcp_fd != -1)
 			on_accept(ctx, tcp_fd, sess_fd);
-		if (pfd[2].revents & POLLIN)
+		if ((pfd[2].revents & POLLIN) && sess_fd != -1)
 			on_session_connect(sess_fd);
-		if (pfd[3].revents & POLLIN) {
+		if ((pfd[3].revents & POLLIN) && control_fd() != -1) {
 			control_on_connect();
 			ctx = reload_ctx();	/* moatctl reload frees the old one */
 		}
@@ -1367,11 +1385,13 @@ listener_run(const struct mon_ctx *ctx, int tcp_fd, int sess_fd)
 			} else if (i < kr) {
 				if (monitors[map[i]].fd == pfd[i].fd)
 					on_monitor_message(&monitors[map[i]]);
-			} else if (refusals[map[i]].state != REFUSAL_FREE &&
-			    refusals[map[i]].fd == pfd[i].fd)
-				on_refusal_io(&refusals[map[i]]);
+			} else
+				refusal_on_ready(&pfd[i]);
 		}
 	}
+	if (count_monitors() == 0)
+		info_f("stopped: every connection has ended");
+	return 0;
 }
 
 void

@@ -13,8 +13,22 @@
 int listener_open(const struct moat_config *cfg, int *tcp_fd, int *sess_fd,
     char *err, size_t errlen);
 
-/* Serves until SIGTERM/SIGINT. Returns the process exit status. */
+/*
+ * Serves until SIGTERM/SIGINT, then drains: closes tcp_fd, sess_fd and the
+ * control socket, tells every monitor to end its connection, serves them
+ * until all are gone or 5 s have passed (a second signal ends the wait),
+ * and kills the rest (their disconnect records are the listener's).
+ * Returns the process exit status.
+ */
 int listener_run(const struct mon_ctx *ctx, int tcp_fd, int sess_fd);
+
+/*
+ * The uid field of an IPC_LIS_DISCONNECT that means "moatd is shutting
+ * down" rather than "an administrator (this uid) ran moatctl disconnect".
+ * (uid_t)-1 is no user's: setuid(-1) is "no change", and moatctl's uid
+ * comes from the kernel's peer credentials.
+ */
+#define LISTENER_SHUTDOWN_UID	0xffffffffu
 
 /*
  * A reloaded configuration is in force (monitor/reload.c): the blacklist

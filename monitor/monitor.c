@@ -86,6 +86,8 @@ struct mon_conn {
 	int64_t start_ms;	/* accepted at (CLOCK_MONOTONIC) */
 	int net_status;		/* moat-net's wait status, once net_reaped */
 	int net_reaped;
+	int lis_ended;		/* the listener ended the connection (or went away) */
+	int net_stopped;	/* so moat-net was killed here before its login */
 	/* RSA-AES implicit rejection: this process's own secret */
 	uint8_t rsa_secret[MON_RSA_SECRET_LEN];
 };
@@ -216,6 +218,55 @@ mon_answer_rsa_decrypt(struct mon_conn *mc, struct ipc_msg *m)
 	return r;
 }
 
+/*
+ * IPC_LIS_DISCONNECT: the listener ends this connection, because an
+ * administrator ran moatctl disconnect (uid: theirs) or because moatd is
+ * stopping (LISTENER_SHUTDOWN_UID). Notes why for the disconnect record;
+ * the main loop ends the connection. Returns 0 or the message's error.
+ */
+static int
+on_lis_disconnect(struct mon_conn *mc, struct ipc_msg *m)
+{
+	struct ipc_lis_disconnect dc;
+	int r;
+
+	if ((r = ipc_msg_get_lis_disconnect(&m->payload, &dc)) != 0)
+		return r;
+	if (dc.uid == LISTENER_SHUTDOWN_UID) {
+		snprintf(mc->end_reason, sizeof(mc->end_reason),
+		    "moatd shutting down");
+		mc->end_kind = "shutdown";
+	} else {
+		snprintf(mc->end_reason, sizeof(mc->end_reason), "disconnected "
+		    "by administrator (uid %u, moatctl)", (unsigned)dc.uid);
+		mc->end_kind = "admin";
+	}
+	mc->lis_ended = 1;
+	info_f("connection from %s: %s", mc->peer, mc->end_reason);
+	return 0;
+}
+
+/*
+ * The listener's answer to a request of this monitor's (blocking). A
+ * notice to end the connection that came first (moatd stopping before it
+ * learnt this login's outcome) is noted for the main loop and the wait
+ * goes on. Returns ipc_recv()'s result; m is the answer.
+ */
+static int
+lis_answer(struct mon_conn *mc, struct ipc_msg *m)
+{
+	int r;
+
+	while ((r = ipc_recv(mc->lis, m, 0)) == 0 &&
+	    m->type == IPC_LIS_DISCONNECT) {
+		r = on_lis_disconnect(mc, m);
+		ipc_msg_clear(m);
+		if (r != 0)
+			return r;
+	}
+	return r;
+}
+
 /* Asks moatd's listener to connect the user's desktop session; returns moat-net's end or negative. */
 static int
 attach_session(struct mon_conn *mc, uint32_t perms, char *why, size_t whylen)
@@ -229,7 +280,7 @@ attach_session(struct mon_conn *mc, uint32_t perms, char *why, size_t whylen)
 		return r;
 	r = ipc_msg_send_attach_session(mc->lis, &req, sv[1]);
 	close(sv[1]);
-	if (r == 0 && (r = ipc_recv(mc->lis, &m, 0)) == 0) {
+	if (r == 0 && (r = lis_answer(mc, &m)) == 0) {
 		if (m.type != IPC_LIS_ATTACH_RESULT)
 			r = MOAT_ERR_PROTOCOL;
 		else if ((r = ipc_msg_get_attach_result(&m.payload, &res)) == 0) {
@@ -299,7 +350,7 @@ query_desktop_user(struct mon_conn *mc, uint32_t rights, const char *esc,
 			r = poll(&pfd, 1, (int)q.timeout * 1000 +
 			    MON_QUERY_WAIT_MARGIN_MS);
 		} while (r == -1 && errno == EINTR);
-		if (r == 1 && ipc_recv(mc->lis, &m, 0) == 0) {
+		if (r == 1 && lis_answer(mc, &m) == 0) {
 			if (m.type != IPC_LIS_QUERY_RESULT ||
 			    ipc_msg_get_query_result(&m.payload, &res) != 0) {
 				error_f("listener sent %s for the approval "
@@ -500,8 +551,14 @@ mon_answer_client_init(struct mon_conn *mc, struct ipc_msg *m)
 	if ((r = ipc_msg_send_sharing(mc->lis, &sh, -1)) != 0 ||
 	    (r = ipc_recv(mc->lis, &lm, 0)) != 0)
 		return r;
+	if (lm.type == IPC_LIS_DISCONNECT) {
+		/* Ended meanwhile (an administrator, moatd stopping). */
+		r = on_lis_disconnect(mc, &lm);
+		ipc_msg_clear(&lm);
+		return r;
+	}
 	if (lm.type != IPC_LIS_ATTACH_RESULT) {
-		/* Ended meanwhile (an administrator, another viewer). */
+		/* Ended meanwhile (another viewer). */
 		snprintf(mc->end_reason, sizeof(mc->end_reason), "ended "
 		    "before the session started (%s)", ipc_type_name(lm.type));
 		ipc_msg_clear(&lm);
@@ -526,12 +583,16 @@ mon_answer_client_init(struct mon_conn *mc, struct ipc_msg *m)
 	return r;
 }
 
-/* A message from the listener while the session runs. */
+/*
+ * A message from the listener in the main loop (no request is open): it
+ * ends the connection, in the session (moatctl disconnect, another
+ * viewer's exclusive access, moatd stopping) or before it (moatd
+ * stopping), or the listener is gone.
+ */
 static int
 on_listener(struct mon_conn *mc)
 {
 	struct ipc_taken_over to;
-	struct ipc_lis_disconnect dc;
 	struct ipc_msg m;
 	char esc[300];
 	int r;
@@ -539,24 +600,21 @@ on_listener(struct mon_conn *mc)
 	if ((r = ipc_recv(mc->lis, &m, 0)) != 0) {
 		snprintf(mc->end_reason, sizeof(mc->end_reason),
 		    "moatd went away");
+		mc->lis_ended = 1;
 		return 0;
 	}
-	if (m.type == IPC_LIS_TAKEN_OVER &&
+	if (m.type == IPC_LIS_TAKEN_OVER && mc->phase == PHASE_SESSION &&
 	    (r = ipc_msg_get_taken_over(&m.payload, &to)) == 0) {
 		log_escape(esc, sizeof(esc), to.peer.p, to.peer.len);
 		snprintf(mc->end_reason, sizeof(mc->end_reason), "exclusive "
 		    "access taken by the viewer at %s (DisconnectClients)", esc);
 		mc->end_kind = "takeover";
 	} else if (m.type == IPC_LIS_DISCONNECT &&
-	    (r = ipc_msg_get_lis_disconnect(&m.payload, &dc)) == 0) {
-		/* moatctl disconnect (monitor/control.c) */
-		snprintf(mc->end_reason, sizeof(mc->end_reason), "disconnected "
-		    "by administrator (uid %u, moatctl)", (unsigned)dc.uid);
-		mc->end_kind = "admin";
-		info_f("session of %s: %s", mc->peer, mc->end_reason);
+	    (r = on_lis_disconnect(mc, &m)) == 0) {
+		/* moatctl disconnect (monitor/control.c), moatd stopping */
 	} else {
-		error_f("listener sent %s in the session; ending it",
-		    ipc_type_name(m.type));
+		error_f("listener sent %s in phase %s; ending the connection",
+		    ipc_type_name(m.type), mon_phase_names[mc->phase]);
 		snprintf(mc->end_reason, sizeof(mc->end_reason),
 		    "internal error");
 	}
@@ -896,7 +954,12 @@ reap_net(struct mon_conn *mc)
 		return;
 	mc->net_status = status;
 	mc->net_reaped = 1;
-	if (WIFSIGNALED(status)) {
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL &&
+	    mc->net_stopped)
+		debug_f("moat-net[%d] for %s ended (killed: the listener ended "
+		    "the connection before the login)", (int)mc->net_pid,
+		    mc->peer);
+	else if (WIFSIGNALED(status)) {
 		int sig = WTERMSIG(status);
 
 		error_f("moat-net[%d] for %s was killed by signal %d (%s)%s",
@@ -1108,23 +1171,26 @@ monitor_run(const struct mon_ctx *ctx, int client_fd, const char *peer, int lis_
 		}
 		pfd[0].fd = mc.ipc;
 		pfd[0].events = POLLIN;
-		/* In the session the listener may end it (sharing). */
+		/*
+		 * The listener may end the connection (sharing, moatctl, moatd
+		 * stopping) until moat-net closes it; no request is open here.
+		 */
 		pfd[1].fd = mc.lis;
 		pfd[1].events = POLLIN;
 		pfd[0].revents = pfd[1].revents = 0;
 #ifdef MOAT_INPROCESS
-		r = mon_inproc_poll(pfd, mc.phase == PHASE_SESSION ? 2 : 1,
+		r = mon_inproc_poll(pfd, mc.phase != PHASE_CLOSING ? 2 : 1,
 		    timeout);
 		if (mon_inproc_ended || (r < 0 && errno != EINTR))
 			break;
 #else
-		if ((r = poll(pfd, mc.phase == PHASE_SESSION ? 2 : 1,
+		if ((r = poll(pfd, mc.phase != PHASE_CLOSING ? 2 : 1,
 		    timeout)) < 0 && errno != EINTR)
 			break;
 #endif
 		if (r <= 0)
 			continue;
-		if (mc.phase == PHASE_SESSION && pfd[1].revents != 0) {
+		if (mc.phase != PHASE_CLOSING && pfd[1].revents != 0) {
 			(void)on_listener(&mc);
 			if (mc.end_reason[0] != '\0')
 				break;
@@ -1143,6 +1209,14 @@ monitor_run(const struct mon_ctx *ctx, int client_fd, const char *peer, int lis_
 		}
 		if (on_net_message(&mc, &m))
 			break;
+	}
+	/*
+	 * Ended by the listener before the login: moat-net may be waiting
+	 * for the viewer, not for its channel, so it is killed.
+	 */
+	if (mc.lis_ended && mc.phase == PHASE_PREAUTH) {
+		mc.net_stopped = 1;
+		end_net(&mc);
 	}
 	/* Ending the session ourselves: moat-net sees its channel close. */
 	if (mc.chan_fd >= 0)

@@ -100,7 +100,9 @@ enum ipc_type {
 	 * (the user authenticated): what moatctl sessions lists. No reply. */
 	IPC_MON_SESSION_INFO = 43,
 	/* listener -> monitor: u32 uid (the administrator who asked). End
-	 * this session now (moatctl disconnect); only after SESSION_INFO. */
+	 * this session now (moatctl disconnect); only after SESSION_INFO.
+	 * uid 0xffffffff (LISTENER_SHUTDOWN_UID): moatd is stopping; sent
+	 * at any phase, also while the monitor awaits another answer. */
 	IPC_LIS_DISCONNECT = 44,
 	/* monitor -> listener: u8 shared (the viewer's ClientInit flag after
 	 * AlwaysShared and NeverShared), u8 disconnect-clients

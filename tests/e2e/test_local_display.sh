@@ -144,8 +144,8 @@ all_ended()	# every connection of the chain has its disconnect record
 	[ "$(grep -c '"event":"connect"' "$MOAT_AUDIT")" -eq \
 	    "$(grep -c '"event":"disconnect"' "$MOAT_AUDIT")" ]
 }
-# moatd stopped while a monitor is still sending its disconnect record
-# loses it (the listener exits on SIGTERM without draining its monitors).
+# Every probe's record is in before moatd is stopped (a stop would record
+# any still open as ended by the shutdown instead).
 moat_wait -m "the probes' disconnect records" all_ended
 moat_stop moatd session
 printf '%s\n' BlankScreen=yes DisableLocalInputs=yes >>"$CONF"
