@@ -116,6 +116,8 @@ struct cap {
 	XShmSegmentInfo shm;
 	XImage *shmimg;
 	int shm_attached;
+	uint32_t fbseg;			/* the memfd as an MIT-SHM segment (cap_shmfd.c) */
+	int fbseg_ok;			/* 1: full-width rows go straight into it */
 
 	/* input */
 	int xtest_ok;
@@ -181,6 +183,19 @@ int cap_x11_resize(struct cap *c, unsigned w, unsigned h);
  * returns 0 or MOAT_ERR_*.
  */
 int cap_x11_fetch_damage(struct cap *c);
+/*
+ * cap_shmfd.c: a framebuffer memfd attached to the X server (MIT-SHM 1.2,
+ * through XCB), so that full-width rows are captured straight into it.
+ * attach, called before the memfd is sealed against new writable
+ * mappings, returns 1 with the segment in *seg, or 0 when the server
+ * cannot (captures are then copied, as before); get captures rows
+ * [y, y + h) of the screen into c's segment, returns 0 or MOAT_ERR_*;
+ * detach ends c's segment and is safe to repeat.
+ */
+int cap_shmfd_attach(struct cap *c, int memfd, uint32_t *seg);
+int cap_shmfd_get(struct cap *c, unsigned y, unsigned h);
+void cap_shmfd_detach(struct cap *c);
+
 /* Copies the rectangles' screen pixels to the memfd; returns 0 or MOAT_ERR_*. */
 int cap_x11_capture(struct cap *c, const struct cap_rect *r, unsigned n);
 /* Encodes IPC_CAP_FRAMEBUFFER for the current memfd; returns 0 or MOAT_ERR_*. */

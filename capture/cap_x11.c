@@ -19,7 +19,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <X11/Xlib-xcb.h>
 #include <X11/Xutil.h>
+#include <xcb/shm.h>
 
 #include "privsep/errors.h"
 #include "privsep/log.h"
@@ -169,6 +171,7 @@ fail:
 static void
 fb_unmap(struct cap *c)
 {
+	cap_shmfd_detach(c);
 	if (c->fb != NULL)
 		munmap(c->fb, c->fbsize);
 	if (c->memfd != -1)
@@ -183,8 +186,9 @@ static int
 fb_create(struct cap *c, unsigned w, unsigned h)
 {
 	size_t size = (size_t)w * h * 4;
+	uint32_t seg = 0;
 	uint8_t *map;
-	int fd;
+	int fd, direct;
 
 	fd = memfd_create("moat-fb", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd == -1) {
@@ -202,16 +206,22 @@ fb_create(struct cap *c, unsigned w, unsigned h)
 		close(fd);
 		return MOAT_ERR_SYSTEM;
 	}
+	/* The X server's mapping for full-width rows, before the seal. */
+	direct = cap_shmfd_attach(c, fd, &seg);
 	/* Our mapping stays writable; nobody can map it writable again. */
 	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
 	    F_SEAL_FUTURE_WRITE | F_SEAL_SEAL) != 0) {
 		error_f("sealing the framebuffer memfd: %s (needs Linux 5.1)",
 		    strerror(errno));
+		if (direct)
+			xcb_shm_detach(XGetXCBConnection(c->dpy), seg);
 		munmap(map, size);
 		close(fd);
 		return MOAT_ERR_SYSTEM;
 	}
 	fb_unmap(c);
+	c->fbseg = seg;
+	c->fbseg_ok = direct;
 	c->memfd = fd;
 	c->fb = map;
 	c->fbsize = size;
@@ -256,6 +266,13 @@ capture_one(struct cap *c, unsigned x, unsigned y, unsigned w, unsigned h)
 	 * Both requests are round trips: an error arrives in place of the
 	 * reply, so a trap without the usual XSync suffices here.
 	 */
+	/* Whole rows: the X server writes them into the memfd itself. */
+	if (c->fbseg_ok && x == 0 && w == c->width) {
+		if (cap_shmfd_get(c, y, h) == 0)
+			return 0;
+		warn_f("capturing into the memfd failed; copying from now on");
+		cap_shmfd_detach(c);
+	}
 	c->xerror = 0;
 	c->trapping = 1;
 	if (c->shm_ok && c->shmimg != NULL) {
@@ -324,6 +341,14 @@ cap_x11_capture(struct cap *c, const struct cap_rect *r, unsigned n)
 			w = c->width - x;
 		if (h > c->height - y)
 			h = c->height - y;
+		/*
+		 * Half the width or more: the whole rows, which go straight
+		 * into the memfd, cost less than copying the part.
+		 */
+		if (c->fbseg_ok && w >= c->width / 2) {
+			x = 0;
+			w = c->width;
+		}
 		if ((e = capture_one(c, x, y, w, h)) != 0)
 			rv = e;
 	}

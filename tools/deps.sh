@@ -25,6 +25,8 @@ MOAT_DEPS_BUILD=(
 	libxi-dev libxss-dev
 	# moat-session's SetDesktopSize through RandR (capture/cap_randr.c).
 	libxrandr-dev
+	# moat-session's capture into the framebuffer memfd (capture/cap_shmfd.c).
+	libx11-xcb-dev libxcb-shm0-dev
 	libsasl2-dev libkrb5-dev
 	# The audit journal sink (sd_journal_sendv, monitor/audit.c).
 	libsystemd-dev

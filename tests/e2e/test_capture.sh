@@ -209,6 +209,9 @@ expect "channel 1 gets a sealed read-only framebuffer" \
     "^ok channel 1 perms 0x3f fb 640x480 stride 2560 depth 24 masks 00ff0000/0000ff00/000000ff sealed\$" \
     open all
 expect "first update is the whole screen" "^ok damage gen [0-9]+ n 1 0,0,640,480\$" update
+# Xvfb has MIT-SHM 1.2: whole rows go straight into the memfd (cap_shmfd.c).
+check "captures go straight into the framebuffer memfd" \
+    grep -q "framebuffer memfd attached to the X server (MIT-SHM AttachFd)" "$TMP/session.log"
 expect "root colour at (10,10)" "^ok 1a2b3c\$" pixel 10 10
 expect "root colour at (639,0)" "^ok 1a2b3c\$" pixel 639 0
 expect "top band all root colour" "^ok match" check-rect 0 0 640 200 1a2b3c
@@ -257,6 +260,17 @@ if [[ $REPLY_LINE =~ 0,0,640,480 ]]; then
 fi
 expect "green square captured" "^ok match" check-rect 500 50 10 10 00ff00
 stop_win "$GREEN_PID"
+
+# Half the screen's width or more: captured as whole rows into the memfd.
+start_win blue rect 100 300 400 100 0000ff || die "blue window did not appear"
+BLUE_PID=$WIN_PID
+expect "wide window captured with covering damage" "^ok covered" \
+    expect-rect 100 300 400 100 0000ff
+expect "pixel left of the wide window unchanged" "^ok 1a2b3c\$" pixel 50 350
+expect "pixel right of the wide window unchanged" "^ok 1a2b3c\$" pixel 600 350
+stop_win "$BLUE_PID"
+expect "closing the wide window restores the root colour" "^ok covered" \
+    expect-rect 100 300 400 100 1a2b3c
 
 "$TESTWIN" root 3c2b1a || die "cannot repaint the root window"
 expect "root colour change captured" "^ok covered" expect-rect 0 0 640 200 3c2b1a
