@@ -116,7 +116,10 @@ auth_radius_converse(const struct radius_config *rc, const char *user,
 			    "(%u datagrams sent, %u dropped)", euser, rhost,
 			    a.sent, a.dropped);
 			set_reason(reason, reasonlen, REASON_TIMEOUT);
-			break;
+			/* An outage, not a wrong answer: the blacklist skips it. */
+			OPENSSL_cleanse(&a, sizeof(a));
+			auth_fail_delay(&last);
+			return MOAT_ERR_UNAVAILABLE;
 		}
 	}
 	OPENSSL_cleanse(&a, sizeof(a));

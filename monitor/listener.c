@@ -794,6 +794,10 @@ on_auth_outcome(struct monitor_ref *mr, struct ipc_msg *m)
 	case IPC_OUTCOME_FAILURE:
 		count_failure(mr, "authentication failure", user);
 		break;
+	case IPC_OUTCOME_UNAVAILABLE:
+		info_f("blacklist: %s not counted: an authentication service "
+		    "did not answer", mr->addr);
+		/* FALLTHROUGH */
 	case IPC_OUTCOME_REFUSED:
 		if (mr->probation)
 			penalty_end_probation(&addr_table, &mr->akey);
@@ -1462,6 +1466,8 @@ listener_report_outcome(int lis_fd, int r, const char *user,
 		ao.outcome = IPC_OUTCOME_SUCCESS;
 	else if (r == MOAT_ERR_PROTOCOL)
 		ao.outcome = IPC_OUTCOME_PROTOCOL;
+	else if (r == MOAT_ERR_UNAVAILABLE)
+		ao.outcome = IPC_OUTCOME_UNAVAILABLE;
 	else if (r == MOAT_ERR_AUTH && reason != NULL &&
 	    strcmp(reason, LISTENER_BLOCKED_REASON) == 0 &&
 	    penalty_key_user(&k, user) == 0 &&

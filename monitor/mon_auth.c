@@ -134,8 +134,8 @@ mon_auth_run(const struct mon_auth_env *env, unsigned have,
 		    moat_strerror(r));
 		(void)audit_auth_factor(auth_scheme_name(alt->factor[i]), name,
 		    r == 0 ? "success" : r == MOAT_ERR_AUTH ? "failure" :
-		    "error", r == 0 ? NULL : r == MOAT_ERR_AUTH ? reason :
-		    moat_strerror(r));
+		    "error", r == 0 ? NULL : r == MOAT_ERR_AUTH ||
+		    r == MOAT_ERR_UNAVAILABLE ? reason : moat_strerror(r));
 		if (r != 0)
 			return r;
 	}

@@ -419,15 +419,20 @@ send_auth_result(struct mon_conn *mc, int ok, const char *reason)
 	return ipc_msg_send_auth_result(mc->ipc, &res, -1);
 }
 
-/* A login refused: its audit record, then moat-net is told why. */
+/*
+ * A login refused: its audit record (result "error" when a back-end did
+ * not answer, r MOAT_ERR_UNAVAILABLE, else "failure"), then moat-net is
+ * told why.
+ */
 static int
-refuse_login(struct mon_conn *mc, const char *user, const char *why)
+refuse_login(struct mon_conn *mc, const char *user, int r, const char *why)
 {
 	struct audit_rec rec;
 
 	audit_mon_begin(&rec, "login");
 	audit_cstr(&rec, "user", user);
-	audit_cstr(&rec, "result", "failure");
+	audit_cstr(&rec, "result", r == MOAT_ERR_UNAVAILABLE ? "error" :
+	    "failure");
 	audit_cstr(&rec, "reason", why);
 	(void)audit_emit(&rec, 0);
 	return send_auth_result(mc, 0, why);
@@ -472,9 +477,10 @@ finish_auth(struct mon_conn *mc, int r, const char *user, const char *reason)
 	if (r != 0) {
 		mc->exit_status = MON_EXIT_AUTH_FAILED;
 		info_f("authentication failed for user \"%s\" from %s: %s", esc,
-		    mc->peer, r == MOAT_ERR_AUTH ? reason : moat_strerror(r));
-		return refuse_login(mc, user, r == MOAT_ERR_AUTH ? reason :
-		    "Authentication failed");
+		    mc->peer, r == MOAT_ERR_AUTH || r == MOAT_ERR_UNAVAILABLE ?
+		    reason : moat_strerror(r));
+		return refuse_login(mc, user, r, r == MOAT_ERR_AUTH ||
+		    r == MOAT_ERR_UNAVAILABLE ? reason : "Authentication failed");
 	}
 	snprintf(mc->user, sizeof(mc->user), "%s", user);
 	info_f("authentication succeeded for user \"%s\" from %s", esc, mc->peer);
@@ -486,12 +492,12 @@ finish_auth(struct mon_conn *mc, int r, const char *user, const char *reason)
 		    "no right to view the desktop", esc, mc->peer,
 		    perm_letters(rights, letters, sizeof(letters)), how);
 		mc->exit_status = MON_EXIT_AUTH_FAILED;
-		return refuse_login(mc, user, "You are not permitted to "
-		    "view this desktop");
+		return refuse_login(mc, user, MOAT_ERR_AUTH,
+		    "You are not permitted to view this desktop");
 	}
 	if (query_desktop_user(mc, rights, esc, why, sizeof(why)) != 0) {
 		mc->exit_status = MON_EXIT_AUTH_FAILED;
-		return refuse_login(mc, user, why);
+		return refuse_login(mc, user, MOAT_ERR_AUTH, why);
 	}
 	if ((fd = attach_session(mc, sc.perms, why, sizeof(why))) < 0) {
 		if (fd != MOAT_ERR_UNSUPPORTED)
@@ -499,7 +505,7 @@ finish_auth(struct mon_conn *mc, int r, const char *user, const char *reason)
 			    "could not be attached");
 		info_f("no desktop for user \"%s\" from %s: %s", esc, mc->peer, why);
 		mc->exit_status = MON_EXIT_AUTH_FAILED;
-		return refuse_login(mc, user, why);
+		return refuse_login(mc, user, MOAT_ERR_AUTH, why);
 	}
 	info_f("user \"%s\" from %s granted permissions %s (0x%02x, %s)", esc,
 	    mc->peer, perm_letters(sc.perms, letters, sizeof(letters)),

@@ -40,6 +40,7 @@ moat_strerror(int r)
 	case MOAT_ERR_CONFIG: return "invalid configuration";
 	case MOAT_ERR_AUTH: return "authentication failed";
 	case MOAT_ERR_UNSUPPORTED: return "unsupported";
+	case MOAT_ERR_UNAVAILABLE: return "an authentication service did not answer";
 	}
 	return "unknown error";
 }

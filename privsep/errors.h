@@ -26,6 +26,7 @@ enum moat_err {
 	MOAT_ERR_CONFIG = -13,		/* configuration is invalid */
 	MOAT_ERR_AUTH = -14,		/* authentication failed */
 	MOAT_ERR_UNSUPPORTED = -15,	/* a valid request moat does not implement */
+	MOAT_ERR_UNAVAILABLE = -16,	/* an authentication service did not answer */
 };
 
 /*

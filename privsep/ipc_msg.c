@@ -499,7 +499,7 @@ static const struct field f_attach_result[] = {
 
 static const struct field f_auth_outcome[] = {
 	U8_IN(ipc_auth_outcome, outcome, IPC_OUTCOME_SUCCESS,
-	    IPC_OUTCOME_PROTOCOL),
+	    IPC_OUTCOME_UNAVAILABLE),
 	VIEW(ipc_auth_outcome, user, IPC_MAX_NAME),
 	END
 };

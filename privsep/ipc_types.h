@@ -263,6 +263,7 @@ enum ipc_type {
 #define IPC_OUTCOME_FAILURE	2	/* failed: counts for the address and the user */
 #define IPC_OUTCOME_REFUSED	3	/* the user was blocked: not tried, not counted */
 #define IPC_OUTCOME_PROTOCOL	4	/* the viewer broke RFB before authenticating: a penalty */
+#define IPC_OUTCOME_UNAVAILABLE	5	/* a back-end (RADIUS) did not answer: not counted */
 
 /* Approval prompt verdicts (IPC_*_QUERY*) */
 #define IPC_QUERY_ACCEPTED	1	/* the desktop user accepted */

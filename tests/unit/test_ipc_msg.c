@@ -670,7 +670,7 @@ static const struct patch {
 	{ IPC_MON_ATTACH_SESSION, 0, IN(ipc_attach_session, perms), 0x100 },
 	{ IPC_LIS_ATTACH_RESULT, 0, IN(ipc_attach_result, ok), 0xff },
 	{ IPC_MON_AUTH_OUTCOME, 0, IN(ipc_auth_outcome, outcome), 0 },
-	{ IPC_MON_AUTH_OUTCOME, 0, IN(ipc_auth_outcome, outcome), 5 },
+	{ IPC_MON_AUTH_OUTCOME, 0, IN(ipc_auth_outcome, outcome), IPC_OUTCOME_UNAVAILABLE + 1 },
 	{ IPC_SESS_CHANNEL_OPEN, 4, IN(ipc_sess_channel_open, perms), 0x80000000u },
 	{ IPC_SESS_CHANNEL_OPEN, 8, IN(ipc_sess_channel_open, local), 0x04 },
 	{ IPC_CAP_FRAMEBUFFER, 12, IN(ipc_cap_framebuffer, bpp), 24 },
